@@ -1,0 +1,277 @@
+//! Request handlers, one module per resource, and what they share: loading trees, the lock
+//! rule, responses.
+
+pub mod admin;
+pub mod graph;
+pub mod healthmonitor;
+pub mod l7policy;
+pub mod l7rule;
+pub mod listener;
+pub mod loadbalancer;
+pub mod member;
+pub mod pool;
+
+use crate::error::{ApiError, ApiResult};
+use crate::listing::{self, Query};
+use crate::render;
+use crate::{AppState, RequestContext};
+use axum::http::{Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use model::status::*;
+use model::{Kind, Resource, Tree};
+use serde_json::{json, Map, Value};
+use store::WriteTx;
+
+/// One API request, as the handlers see it.
+pub struct Req {
+    pub method: Method,
+    pub query: Query,
+    pub body: bytes::Bytes,
+    /// Scheme, host and path of the request without query, for `*_links`.
+    pub url: String,
+    pub ctx: RequestContext,
+}
+
+pub fn is_uuid(s: &str) -> bool {
+    uuid::Uuid::parse_str(s).is_ok() && s.len() == 36
+}
+
+pub fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}
+
+pub fn method_not_allowed() -> ApiError {
+    ApiError::routing(StatusCode::METHOD_NOT_ALLOWED, "Method Not Allowed")
+}
+
+/// `{"<singular>": {...}}` with `fields=` applied.
+pub fn one(kind: Kind, obj: Map<String, Value>, q: &Query, status: StatusCode) -> Response {
+    let obj = listing::select_fields(obj, &q.fields());
+    (status, axum::Json(json!({ kind.singular(): obj }))).into_response()
+}
+
+pub fn no_content() -> Response {
+    StatusCode::NO_CONTENT.into_response()
+}
+
+pub fn accepted() -> Response {
+    StatusCode::ACCEPTED.into_response()
+}
+
+/// Loads the live (not DELETED) object and its tree, or 404.
+pub async fn find(state: &AppState, kind: Kind, id: &str) -> ApiResult<(Tree, Resource)> {
+    if !is_uuid(id) {
+        return Err(ApiError::not_found(kind, id));
+    }
+    let row = state
+        .store
+        .get(kind, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(kind, id))?;
+    let lb_id = row.lb_id.clone().unwrap_or_default();
+    let tree = state
+        .store
+        .tree(&lb_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(kind, id))?;
+    if tree.lb().provisioning_status == DELETED {
+        return Err(ApiError::not_found(kind, id));
+    }
+    let r = tree
+        .get_kind(kind, id)
+        .cloned()
+        .ok_or_else(|| ApiError::not_found(kind, id))?;
+    Ok((tree, r))
+}
+
+/// The same inside a write transaction.
+pub async fn find_tx(tx: &mut WriteTx, kind: Kind, id: &str) -> ApiResult<Tree> {
+    if !is_uuid(id) {
+        return Err(ApiError::not_found(kind, id));
+    }
+    let row = tx
+        .get(kind, id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(kind, id))?;
+    let lb_id = row.lb_id.clone().unwrap_or_default();
+    let tree = tx
+        .tree(&lb_id)
+        .await?
+        .ok_or_else(|| ApiError::not_found(kind, id))?;
+    if tree.lb().provisioning_status == DELETED {
+        return Err(ApiError::not_found(kind, id));
+    }
+    Ok(tree)
+}
+
+/// Checks that the caller may act on the tree's project.
+pub fn authorize(req: &Req, tree: &Tree) -> ApiResult<()> {
+    if req.ctx.may_access(tree.lb().project_id.as_deref()) {
+        Ok(())
+    } else {
+        Err(ApiError::forbidden())
+    }
+}
+
+/// The lock rule for a change below the load balancer: the load balancer must be ACTIVE and
+/// becomes PENDING_UPDATE, or the request fails with 409 ImmutableObject.
+pub fn lock_lb_for_child(tree: &mut Tree) -> ApiResult<()> {
+    let lb = tree.lb();
+    if lb.provisioning_status != ACTIVE {
+        return Err(ApiError::immutable(Kind::LoadBalancer, &lb.id.clone()));
+    }
+    tree.lb_mut().set_status(PENDING_UPDATE);
+    Ok(())
+}
+
+/// Marks objects PENDING_UPDATE (listeners of a pool, a policy of a rule, …).
+pub fn mark_pending(tree: &mut Tree, ids: &[String]) {
+    for id in ids {
+        if let Some(r) = tree.get_mut(id) {
+            r.set_status(PENDING_UPDATE);
+        }
+    }
+}
+
+/// Commits a tree change and the job that will settle it, then wakes the worker.
+pub async fn commit_job(
+    state: &AppState,
+    mut tx: WriteTx,
+    tree: &Tree,
+    action: &str,
+    kind: Kind,
+    object_id: &str,
+) -> ApiResult<()> {
+    tx.save_tree(tree).await?;
+    let lb = tree.lb();
+    let provider = lb.str("provider").unwrap_or("amphora").to_string();
+    tx.enqueue(&lb.id, action, kind.as_str(), object_id, &provider)
+        .await?;
+    tx.commit().await?;
+    state.jobs.notify_one();
+    Ok(())
+}
+
+/// Lists objects of a tree kind, optionally below one parent.
+pub async fn list_tree_kind(
+    state: &AppState,
+    req: &Req,
+    kind: Kind,
+    parent: Option<&str>,
+) -> ApiResult<Response> {
+    let trees = state.store.trees_with(kind, parent).await?;
+    let rows = state.store.list(kind, parent).await?;
+    let mut objects = Vec::with_capacity(rows.len());
+    for row in rows {
+        let Some(tree) = row.lb_id.as_deref().and_then(|lb| trees.get(lb)) else {
+            continue;
+        };
+        if tree.lb().provisioning_status == DELETED
+            || !req.ctx.may_access(row.project_id.as_deref())
+        {
+            continue;
+        }
+        if let Some(r) = tree.get(&row.id) {
+            objects.push(render::in_tree(tree, r));
+        }
+    }
+    let body = listing::respond(
+        objects,
+        &req.query,
+        kind.plural(),
+        Some(kind.links_key()),
+        &req.url,
+        state.config.max_limit,
+    )?;
+    Ok(axum::Json(body).into_response())
+}
+
+/// Applies a PUT's attributes: present keys replace, `null` resets to the default given.
+pub fn apply_update(
+    r: &mut Resource,
+    update: &Map<String, Value>,
+    null_defaults: &[(&str, Value)],
+) {
+    for (key, value) in update {
+        let value = match value {
+            Value::Null => null_defaults
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.clone())
+                .unwrap_or(Value::Null),
+            v => v.clone(),
+        };
+        r.set(key, value);
+    }
+}
+
+/// Defaults an attribute when the request left it Unset or null.
+pub fn default_attr(attrs: &mut Map<String, Value>, key: &str, value: Value) {
+    if attrs.get(key).map(Value::is_null).unwrap_or(true) {
+        attrs.insert(key.to_string(), value);
+    }
+}
+
+/// Ensures the list-valued `tags` is present.
+pub fn default_tags(attrs: &mut Map<String, Value>) {
+    default_attr(attrs, "tags", json!([]));
+}
+
+/// `admin_state_up: null` is coerced to false; absent means true.
+pub fn default_admin(attrs: &mut Map<String, Value>, key: &str) {
+    match attrs.get(key) {
+        None => {
+            attrs.insert(key.to_string(), Value::Bool(true));
+        }
+        Some(Value::Null) => {
+            attrs.insert(key.to_string(), Value::Bool(false));
+        }
+        _ => {}
+    }
+}
+
+/// A new object of a tree kind with the create-time statuses.
+pub fn new_child(
+    kind: Kind,
+    tree: &Tree,
+    parent: &str,
+    attrs: Map<String, Value>,
+    operating: &str,
+) -> Resource {
+    let lb = tree.lb();
+    let mut r = Resource::new(kind, new_id());
+    r.lb_id = Some(lb.id.clone());
+    r.parent_id = Some(parent.to_string());
+    r.project_id = lb.project_id.clone();
+    r.provisioning_status = PENDING_CREATE.into();
+    r.operating_status = operating.into();
+    r.attrs = attrs;
+    r
+}
+
+/// Quota check for creating `count` objects of `kind` in a project: only explicit limits
+/// are enforced (defaults are unlimited).
+pub async fn check_quota(tx: &mut WriteTx, kind: Kind, project: &str, count: i64) -> ApiResult<()> {
+    let Some(quota) = tx.quota(project).await? else {
+        return Ok(());
+    };
+    let key = crate::handlers::admin::quota_key(kind);
+    let Some(limit) = quota.get(key).and_then(Value::as_i64) else {
+        return Ok(());
+    };
+    if limit < 0 {
+        return Ok(());
+    }
+    let used = tx.count(kind, project).await?;
+    if used + count > limit {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            format!("Quota has been met for resources: {}", kind.display_name()),
+        ));
+    }
+    Ok(())
+}
+
+pub fn body_project(attrs: &mut Map<String, Value>) {
+    attrs.remove("project_id");
+}

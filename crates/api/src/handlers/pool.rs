@@ -1,0 +1,350 @@
+//! `/v2/lbaas/pools`.
+
+use super::*;
+use crate::schema::decode;
+use crate::specs;
+use model::protocol::{is_lvs_protocol, listener_pool_compatible};
+
+pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
+    match (&req.method, rest) {
+        (&Method::GET, []) => list_tree_kind(state, req, Kind::Pool, None).await,
+        (&Method::POST, []) => create(state, req).await,
+        (&Method::GET, [id]) => {
+            let (tree, r) = find(state, Kind::Pool, id).await?;
+            authorize(req, &tree)?;
+            Ok(one(
+                Kind::Pool,
+                render::in_tree(&tree, &r),
+                &req.query,
+                StatusCode::OK,
+            ))
+        }
+        (&Method::PUT, [id]) => update(state, req, id).await,
+        (&Method::DELETE, [id]) => delete(state, req, id).await,
+        (_, [id, "members", more @ ..]) => super::member::route(state, req, id, more).await,
+        (_, []) | (_, [_]) => Err(method_not_allowed()),
+        _ => Err(crate::server::not_found()),
+    }
+}
+
+/// Session persistence rules (reference §4.3); `sp` is the merged object.
+fn check_persistence(protocol: &str, sp: &Map<String, Value>) -> ApiResult<()> {
+    let kind = sp.get("type").and_then(Value::as_str).unwrap_or_default();
+    let cookie = sp.get("cookie_name").map(|v| !v.is_null()).unwrap_or(false);
+    let lvs_only = ["persistence_timeout", "persistence_granularity"]
+        .iter()
+        .any(|k| sp.get(*k).map(|v| !v.is_null()).unwrap_or(false));
+    if is_lvs_protocol(protocol) {
+        if cookie {
+            return Err(ApiError::validation(
+                "Cookie names are not supported for UDP/SCTP pools.",
+            ));
+        }
+        if kind != "SOURCE_IP" {
+            return Err(ApiError::validation(format!(
+                "Session persistence of type {kind} is not supported for {protocol} protocol pools."
+            )));
+        }
+    } else if lvs_only {
+        return Err(ApiError::validation(
+            "persistence_timeout and persistence_granularity is only for UDP and SCTP protocol pools.",
+        ));
+    }
+    if cookie && kind != "APP_COOKIE" {
+        return Err(ApiError::validation("Field \"cookie_name\" can only be specified with session persistence of type \"APP_COOKIE\"."));
+    }
+    if kind == "APP_COOKIE" && !cookie {
+        return Err(ApiError::validation("Field \"cookie_name\" must be specified when using the \"APP_COOKIE\" session persistence type."));
+    }
+    Ok(())
+}
+
+fn persistence_object(sp: &Map<String, Value>) -> Value {
+    json!({"type": sp.get("type"), "cookie_name": sp.get("cookie_name").cloned().unwrap_or(Value::Null),
+           "persistence_timeout": sp.get("persistence_timeout").cloned().unwrap_or(Value::Null),
+           "persistence_granularity": sp.get("persistence_granularity").cloned().unwrap_or(Value::Null)})
+}
+
+fn check_algorithm(tree: &Tree, algorithm: &str) -> ApiResult<()> {
+    let provider = tree.lb().str("provider").unwrap_or("amphora");
+    if algorithm == "SOURCE_IP_PORT" && provider != "noop_driver" {
+        return Err(ApiError::unsupported_option(
+            provider,
+            "Amphora provider does not support SOURCE_IP_PORT algorithm.",
+        ));
+    }
+    Ok(())
+}
+
+fn tls_defaults(attrs: &mut Map<String, Value>) {
+    let tls = attrs
+        .get("tls_enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or(false);
+    default_attr(&mut *attrs, "tls_enabled", json!(false));
+    let ciphers = if tls {
+        json!(super::listener::DEFAULT_CIPHERS)
+    } else {
+        Value::Null
+    };
+    default_attr(attrs, "tls_ciphers", ciphers);
+    default_attr(
+        attrs,
+        "tls_versions",
+        if tls {
+            json!(["TLSv1.2", "TLSv1.3"])
+        } else {
+            Value::Null
+        },
+    );
+    default_attr(
+        attrs,
+        "alpn_protocols",
+        if tls {
+            json!(["h2", "http/1.1", "http/1.0"])
+        } else {
+            Value::Null
+        },
+    );
+    for key in [
+        "tls_container_ref",
+        "ca_tls_container_ref",
+        "crl_container_ref",
+    ] {
+        default_attr(attrs, key, Value::Null);
+    }
+}
+
+/// Builds a new pool of a tree, optionally as the default pool of `listener`.
+pub fn prepare(
+    tree: &Tree,
+    mut attrs: Map<String, Value>,
+    listener: Option<&str>,
+) -> ApiResult<Resource> {
+    body_project(&mut attrs);
+    attrs.remove("loadbalancer_id");
+    attrs.remove("listener_id");
+    attrs.remove("healthmonitor");
+    attrs.remove("members");
+    let protocol = attrs
+        .get("protocol")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
+    if let Some(listener_id) = listener {
+        let l = tree
+            .get_kind(Kind::Listener, listener_id)
+            .ok_or_else(|| ApiError::not_found(Kind::Listener, listener_id))?;
+        let lp = l.str("protocol").unwrap_or_default();
+        if lp == "PROMETHEUS" {
+            return Err(ApiError::bad_request(
+                "Protocol PROMETHEUS listeners cannot have child objects.",
+            ));
+        }
+        if !listener_pool_compatible(lp, &protocol) {
+            return Err(ApiError::validation(format!(
+                "The pool protocol '{protocol}' is invalid while the listener protocol is '{lp}'."
+            )));
+        }
+        if l.str("default_pool_id").is_some() {
+            return Err(ApiError::conflict(
+                "This listener already has a default pool",
+            ));
+        }
+    }
+    match attrs.get("session_persistence") {
+        Some(Value::Object(sp)) => {
+            check_persistence(&protocol, sp)?;
+            let sp = persistence_object(sp);
+            attrs.insert("session_persistence".into(), sp);
+        }
+        _ => {
+            attrs.insert("session_persistence".into(), Value::Null);
+        }
+    }
+    if attrs
+        .get("crl_container_ref")
+        .map(|v| !v.is_null())
+        .unwrap_or(false)
+        && attrs
+            .get("ca_tls_container_ref")
+            .map(Value::is_null)
+            .unwrap_or(true)
+    {
+        return Err(ApiError::validation(
+            "A CA certificate reference is required to specify a revocation list.",
+        ));
+    }
+    check_algorithm(
+        tree,
+        attrs
+            .get("lb_algorithm")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )?;
+    default_admin(&mut attrs, "admin_state_up");
+    default_tags(&mut attrs);
+    tls_defaults(&mut attrs);
+    let lb_id = tree.lb().id.clone();
+    Ok(new_child(Kind::Pool, tree, &lb_id, attrs, OFFLINE))
+}
+
+async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
+    let attrs = decode(&req.body, "pool_", "pool", specs::POOL_POST)?;
+    let lb_id = attrs
+        .get("loadbalancer_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let listener_id = attrs
+        .get("listener_id")
+        .and_then(Value::as_str)
+        .map(str::to_string);
+    let mut tx = state.store.begin().await?;
+    let mut tree = match (&lb_id, &listener_id) {
+        (Some(lb), _) => find_tx(&mut tx, Kind::LoadBalancer, lb).await?,
+        (None, Some(l)) => find_tx(&mut tx, Kind::Listener, l).await?,
+        (None, None) => {
+            return Err(ApiError::validation(
+                "Must provide at least one of: loadbalancer_id, listener_id",
+            ))
+        }
+    };
+    authorize(req, &tree)?;
+    if let (Some(lb), Some(l)) = (&lb_id, &listener_id) {
+        if tree.get_kind(Kind::Listener, l).is_none() {
+            let _ = lb;
+            return Err(ApiError::not_found(Kind::Listener, l));
+        }
+    }
+    let project = tree.lb().project_id.clone().unwrap_or_default();
+    check_quota(&mut tx, Kind::Pool, &project, 1).await?;
+    let pool = prepare(&tree, attrs, listener_id.as_deref())?;
+    lock_lb_for_child(&mut tree)?;
+    if let Some(l) = &listener_id {
+        let listener = tree.get_mut(l).expect("checked in prepare");
+        listener.set("default_pool_id", json!(pool.id));
+        listener.set_status(PENDING_UPDATE);
+    }
+    let id = pool.id.clone();
+    tree.insert(pool.clone());
+    commit_job(state, tx, &tree, "create", Kind::Pool, &id).await?;
+    Ok(one(
+        Kind::Pool,
+        render::in_tree(&tree, &pool),
+        &req.query,
+        StatusCode::CREATED,
+    ))
+}
+
+async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
+    let update = decode(&req.body, "pool_", "pool", specs::POOL_PUT)?;
+    let mut tx = state.store.begin().await?;
+    let mut tree = find_tx(&mut tx, Kind::Pool, id).await?;
+    authorize(req, &tree)?;
+    let mut pool = tree.get(id).cloned().expect("found above");
+    let protocol = pool.str("protocol").unwrap_or_default().to_string();
+    let mut update = update;
+    if let Some(sp) = update.remove("session_persistence") {
+        match sp {
+            Value::Object(mut sp) if !sp.is_empty() => {
+                if sp.get("type").map(Value::is_null).unwrap_or(true) {
+                    let old = pool
+                        .get("session_persistence")
+                        .get("type")
+                        .cloned()
+                        .unwrap_or(Value::Null);
+                    if old.is_null() {
+                        return Err(ApiError::mandatory("type"));
+                    }
+                    sp.insert("type".into(), old);
+                }
+                check_persistence(&protocol, &sp)?;
+                pool.set("session_persistence", persistence_object(&sp));
+            }
+            _ => pool.set("session_persistence", Value::Null),
+        }
+    }
+    if let Some(algorithm) = update.get("lb_algorithm").and_then(Value::as_str) {
+        check_algorithm(&tree, algorithm)?;
+    }
+    let tls = update
+        .get("tls_enabled")
+        .and_then(Value::as_bool)
+        .unwrap_or_else(|| pool.get("tls_enabled").as_bool().unwrap_or(false));
+    let defaults = [
+        ("tags", json!([])),
+        ("admin_state_up", json!(false)),
+        ("tls_enabled", json!(false)),
+        (
+            "tls_ciphers",
+            if tls {
+                json!(super::listener::DEFAULT_CIPHERS)
+            } else {
+                Value::Null
+            },
+        ),
+        (
+            "tls_versions",
+            if tls {
+                json!(["TLSv1.2", "TLSv1.3"])
+            } else {
+                Value::Null
+            },
+        ),
+        (
+            "alpn_protocols",
+            if tls {
+                json!(["h2", "http/1.1", "http/1.0"])
+            } else {
+                Value::Null
+            },
+        ),
+    ];
+    if update.get("ca_tls_container_ref") == Some(&Value::Null)
+        && !pool.get("crl_container_ref").is_null()
+        && update
+            .get("crl_container_ref")
+            .map(|v| !v.is_null())
+            .unwrap_or(true)
+    {
+        return Err(ApiError::validation(
+            "A CA reference cannot be removed when a certificate revocation list is present.",
+        ));
+    }
+    apply_update(&mut pool, &update, &defaults);
+    lock_lb_for_child(&mut tree)?;
+    let listeners = tree.pool_listeners(id);
+    mark_pending(&mut tree, &listeners);
+    pool.set_status(PENDING_UPDATE);
+    *tree.get_mut(id).expect("present") = pool.clone();
+    commit_job(state, tx, &tree, "update", Kind::Pool, id).await?;
+    Ok(one(
+        Kind::Pool,
+        render::in_tree(&tree, &pool),
+        &req.query,
+        StatusCode::OK,
+    ))
+}
+
+async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
+    let mut tx = state.store.begin().await?;
+    let mut tree = find_tx(&mut tx, Kind::Pool, id).await?;
+    authorize(req, &tree)?;
+    if let Some(policy) = tree
+        .of_kind(Kind::L7Policy)
+        .find(|p| p.str("redirect_pool_id") == Some(id))
+    {
+        return Err(ApiError::conflict(format!(
+            "Pool {id} is in use by L7 policy {}",
+            policy.id
+        )));
+    }
+    lock_lb_for_child(&mut tree)?;
+    let listeners = tree.pool_listeners(id);
+    mark_pending(&mut tree, &listeners);
+    tree.get_mut(id)
+        .expect("present")
+        .set_status(PENDING_DELETE);
+    commit_job(state, tx, &tree, "delete", Kind::Pool, id).await?;
+    Ok(no_content())
+}

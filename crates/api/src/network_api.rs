@@ -1,0 +1,301 @@
+//! The network API on :9696: the part of Neutron's wire format that LBaaS clients use to
+//! resolve subnets, networks and ports (the `openstack` CLI looks them up before every
+//! `--vip-subnet-id`), backed by the built-in network service.
+
+use crate::error::ApiError;
+use crate::listing::Query;
+use crate::server::AppState;
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderValue, Method, Request, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::{json, Map, Value};
+use store::{Network, Port, Subnet};
+use tokio::net::TcpListener;
+
+pub async fn serve(
+    listener: TcpListener,
+    state: AppState,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let app = axum::Router::new().fallback(dispatch).with_state(state);
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown)
+        .await
+}
+
+fn neutron_error(status: StatusCode, kind: &str, message: String) -> Response {
+    (
+        status,
+        axum::Json(json!({"NeutronError": {"type": kind, "message": message, "detail": ""}})),
+    )
+        .into_response()
+}
+
+fn network_json(n: &Network) -> Value {
+    json!({"id": n.id, "name": n.name, "status": "ACTIVE", "subnets": n.subnets, "admin_state_up": true,
+           "shared": true, "tenant_id": n.project_id, "project_id": n.project_id, "router:external": false,
+           "mtu": 65536, "port_security_enabled": false, "availability_zones": [], "ipv4_address_scope": null,
+           "ipv6_address_scope": null, "description": "", "tags": [], "created_at": format!("{}Z", n.created_at),
+           "updated_at": format!("{}Z", n.created_at), "revision_number": 1})
+}
+
+fn subnet_json(s: &Subnet) -> Value {
+    json!({"id": s.id, "name": s.name, "network_id": s.network_id, "tenant_id": s.project_id,
+           "project_id": s.project_id, "ip_version": 4, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
+           "allocation_pools": [{"start": s.pool_start, "end": s.pool_end}], "enable_dhcp": false,
+           "dns_nameservers": [], "host_routes": [], "ipv6_ra_mode": null, "ipv6_address_mode": null,
+           "subnetpool_id": null, "description": "", "tags": [], "created_at": format!("{}Z", s.created_at),
+           "updated_at": format!("{}Z", s.created_at), "revision_number": 0})
+}
+
+fn port_json(p: &Port) -> Value {
+    let bytes = p.id.as_bytes();
+    let mac = format!(
+        "fa:16:3e:{:02x}:{:02x}:{:02x}",
+        bytes[0], bytes[1], bytes[2]
+    );
+    json!({"id": p.id, "name": p.name, "network_id": p.network_id, "tenant_id": p.project_id,
+           "project_id": p.project_id, "mac_address": mac, "admin_state_up": true, "status": "ACTIVE",
+           "device_id": p.device_id, "device_owner": p.device_owner,
+           "fixed_ips": [{"subnet_id": p.subnet_id, "ip_address": p.ip_address}],
+           "security_groups": [], "allowed_address_pairs": [], "description": "", "tags": [],
+           "port_security_enabled": false, "created_at": format!("{}Z", p.created_at),
+           "updated_at": format!("{}Z", p.created_at), "revision_number": 1})
+}
+
+/// Neutron filters: repeated keys are alternatives, different keys must all match.
+fn filter_list(items: Vec<Value>, q: &Query) -> Vec<Value> {
+    let keys: Vec<&str> = q
+        .pairs
+        .iter()
+        .map(|(k, _)| k.as_str())
+        .filter(|k| {
+            !matches!(
+                *k,
+                "fields" | "limit" | "marker" | "sort_key" | "sort_dir" | "page_reverse"
+            )
+        })
+        .collect();
+    let fields = q.fields();
+    items
+        .into_iter()
+        .filter(|item| {
+            keys.iter().all(|k| {
+                let wanted = q.all(k);
+                match item.get(*k) {
+                    Some(Value::String(s)) => wanted.contains(&s.as_str()),
+                    Some(Value::Bool(b)) => wanted
+                        .iter()
+                        .any(|w| crate::listing::bool_from_string(w) == *b),
+                    Some(Value::Number(n)) => wanted.contains(&n.to_string().as_str()),
+                    _ => false,
+                }
+            })
+        })
+        .map(|item| match item {
+            Value::Object(map) if !fields.is_empty() => Value::Object(
+                map.into_iter()
+                    .filter(|(k, _)| fields.contains(k))
+                    .collect::<Map<_, _>>(),
+            ),
+            other => other,
+        })
+        .collect()
+}
+
+async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> Response {
+    let rid = format!("req-{}", uuid::Uuid::new_v4());
+    let mut response = handle(&state, request)
+        .await
+        .unwrap_or_else(|e| e.into_response());
+    if let Ok(v) = HeaderValue::from_str(&rid) {
+        response.headers_mut().insert("x-openstack-request-id", v);
+    }
+    response
+}
+
+async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, ApiError> {
+    let (parts, body) = request.into_parts();
+    let host = parts
+        .headers
+        .get(header::HOST)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("127.0.0.1:9696");
+    let path = parts
+        .uri
+        .path()
+        .strip_suffix(".json")
+        .unwrap_or(parts.uri.path());
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    let q = Query::parse(parts.uri.query());
+    let store = &state.store;
+    let ok = |v: Value| Ok(axum::Json(v).into_response());
+    match (&parts.method, segments.as_slice()) {
+        (&Method::GET, []) => ok(json!({"versions": [{"id": "v2.0", "status": "CURRENT",
+            "links": [{"href": format!("http://{host}/v2.0/"), "rel": "self"}]}]})),
+        (&Method::GET, ["v2.0"]) => {
+            let resources: Vec<Value> = ["networks", "subnets", "ports"]
+                .iter()
+                .map(|c| {
+                    json!({"name": c.trim_end_matches('s'), "collection": c,
+                    "links": [{"href": format!("http://{host}/v2.0/{c}"), "rel": "self"}]})
+                })
+                .collect();
+            ok(json!({ "resources": resources }))
+        }
+        (&Method::GET, ["v2.0", "extensions"]) => ok(json!({"extensions": []})),
+        (&Method::GET, ["v2.0", "security-groups"]) => ok(json!({"security_groups": []})),
+        (&Method::GET, ["v2.0", "qos", "policies"]) => ok(json!({"policies": []})),
+        (&Method::GET, ["v2.0", "networks"]) => {
+            let items = store.networks().await?.iter().map(network_json).collect();
+            ok(json!({"networks": filter_list(items, &q)}))
+        }
+        (&Method::GET, ["v2.0", "networks", id]) => {
+            match store.networks().await?.iter().find(|n| n.id == *id) {
+                Some(n) => ok(json!({"network": network_json(n)})),
+                None => Ok(neutron_error(
+                    StatusCode::NOT_FOUND,
+                    "NetworkNotFound",
+                    format!("Network {id} could not be found."),
+                )),
+            }
+        }
+        (&Method::GET, ["v2.0", "subnets"]) => {
+            let items = store.subnets().await?.iter().map(subnet_json).collect();
+            ok(json!({"subnets": filter_list(items, &q)}))
+        }
+        (&Method::GET, ["v2.0", "subnets", id]) => {
+            match store.subnets().await?.iter().find(|s| s.id == *id) {
+                Some(s) => ok(json!({"subnet": subnet_json(s)})),
+                None => Ok(neutron_error(
+                    StatusCode::NOT_FOUND,
+                    "SubnetNotFound",
+                    format!("Subnet {id} could not be found."),
+                )),
+            }
+        }
+        (&Method::GET, ["v2.0", "ports"]) => {
+            let items = store.ports().await?.iter().map(port_json).collect();
+            ok(json!({"ports": filter_list(items, &q)}))
+        }
+        (&Method::GET, ["v2.0", "ports", id]) => match store.port(id).await? {
+            Some(p) => ok(json!({"port": port_json(&p)})),
+            None => Ok(neutron_error(
+                StatusCode::NOT_FOUND,
+                "PortNotFound",
+                format!("Port {id} could not be found."),
+            )),
+        },
+        (&Method::POST, ["v2.0", "ports"]) => {
+            let bytes = axum::body::to_bytes(body, 1 << 20)
+                .await
+                .map_err(|_| ApiError::bad_request("Request is too large."))?;
+            create_port(state, &bytes, &parts.headers).await
+        }
+        (&Method::DELETE, ["v2.0", "ports", id]) => {
+            let mut tx = store.begin().await?;
+            let found = tx.port(id).await?;
+            match found {
+                None => Ok(neutron_error(
+                    StatusCode::NOT_FOUND,
+                    "PortNotFound",
+                    format!("Port {id} could not be found."),
+                )),
+                Some(p) if p.device_owner == "Octavia" && !p.device_id.is_empty() => {
+                    Ok(neutron_error(
+                        StatusCode::CONFLICT,
+                        "PortInUse",
+                        format!("Port {id} is in use by device {}.", p.device_id),
+                    ))
+                }
+                Some(_) => {
+                    tx.delete_port(id).await?;
+                    tx.commit().await?;
+                    Ok(StatusCode::NO_CONTENT.into_response())
+                }
+            }
+        }
+        _ => Ok(neutron_error(
+            StatusCode::NOT_FOUND,
+            "HTTPNotFound",
+            "The resource could not be found.".into(),
+        )),
+    }
+}
+
+async fn create_port(
+    state: &AppState,
+    bytes: &[u8],
+    headers: &axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    let bad = |m: &str| neutron_error(StatusCode::BAD_REQUEST, "BadRequest", m.to_string());
+    let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(bad("Invalid JSON body."));
+    };
+    let Some(port) = body.get("port") else {
+        return Ok(bad("Resource body required."));
+    };
+    let network_id = port
+        .get("network_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let fixed = port.get("fixed_ips").and_then(|f| f.get(0));
+    let subnet_id = fixed
+        .and_then(|f| f.get("subnet_id"))
+        .and_then(Value::as_str);
+    let address = fixed
+        .and_then(|f| f.get("ip_address"))
+        .and_then(Value::as_str);
+    let name = port.get("name").and_then(Value::as_str).unwrap_or_default();
+    let ctx = crate::RequestContext::noauth(headers, &state.config.default_project);
+    let mut tx = state.store.begin().await?;
+    let subnets = tx.network_subnets(network_id).await?;
+    let subnet = match subnet_id {
+        Some(id) => subnets.into_iter().find(|s| s.id == id),
+        None => subnets.into_iter().next(),
+    };
+    let Some(subnet) = subnet else {
+        return Ok(neutron_error(
+            StatusCode::NOT_FOUND,
+            "NetworkNotFound",
+            format!("Network {network_id} could not be found."),
+        ));
+    };
+    let ip = match address.map(str::parse) {
+        Some(Ok(ip)) => Some(ip),
+        Some(Err(_)) => return Ok(bad("Invalid IP address.")),
+        None => None,
+    };
+    match tx
+        .allocate_port(&subnet, ip, name, "", &ctx.project_id)
+        .await?
+    {
+        Ok(p) => {
+            tx.commit().await?;
+            Ok((
+                StatusCode::CREATED,
+                axum::Json(json!({"port": port_json(&p)})),
+            )
+                .into_response())
+        }
+        Err(store::AllocError::InUse) => Ok(neutron_error(
+            StatusCode::CONFLICT,
+            "IpAddressAlreadyAllocated",
+            format!(
+                "IP address {} already allocated in subnet {}",
+                address.unwrap_or_default(),
+                subnet.id
+            ),
+        )),
+        Err(store::AllocError::NotInSubnet) => Ok(bad(&format!(
+            "IP address {} is not a valid IP for the specified subnet.",
+            address.unwrap_or_default()
+        ))),
+        Err(store::AllocError::Exhausted) => Ok(neutron_error(
+            StatusCode::CONFLICT,
+            "IpAddressGenerationFailure",
+            format!("No more IP addresses available on network {network_id}."),
+        )),
+    }
+}

@@ -1,0 +1,102 @@
+//! `ostia bench api`: create→ACTIVE latency of load balancers (noop provider) and the
+//! latency of listing them, against a real server on ephemeral loopback ports.
+
+use std::time::{Duration, Instant};
+
+fn percentile(sorted: &[f64], p: f64) -> f64 {
+    if sorted.is_empty() {
+        return 0.0;
+    }
+    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
+    sorted[i]
+}
+
+pub async fn api(count: usize) -> anyhow::Result<()> {
+    let dir = std::env::temp_dir().join(format!("ostia-bench-{}", std::process::id()));
+    let opts = crate::Options {
+        data_dir: dir.clone(),
+        api_bind: "127.0.0.1:0".parse()?,
+        network_bind: "127.0.0.1:0".parse()?,
+        ..crate::Options::default()
+    };
+    let running = crate::start(opts).await?;
+    let base = format!("http://{}/v2/lbaas", running.api_addr);
+    let client = reqwest::Client::new();
+    let subnet: serde_json::Value = client
+        .get(format!(
+            "http://{}/v2.0/subnets?name=ostia-local-subnet",
+            running.network_addr
+        ))
+        .send()
+        .await?
+        .json()
+        .await?;
+    let subnet_id = subnet["subnets"][0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let mut latencies = Vec::with_capacity(count);
+    let deadline = Duration::from_secs(10);
+    for i in 0..count {
+        let started = Instant::now();
+        let body = serde_json::json!({"loadbalancer": {"name": format!("bench-{i}"),
+            "vip_subnet_id": subnet_id, "provider": "noop_driver"}});
+        let created: serde_json::Value = client
+            .post(format!("{base}/loadbalancers"))
+            .json(&body)
+            .send()
+            .await?
+            .json()
+            .await?;
+        let id = created["loadbalancer"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        loop {
+            let lb: serde_json::Value = client
+                .get(format!("{base}/loadbalancers/{id}"))
+                .send()
+                .await?
+                .json()
+                .await?;
+            if lb["loadbalancer"]["provisioning_status"] == "ACTIVE" {
+                break;
+            }
+            if started.elapsed() > deadline {
+                anyhow::bail!("load balancer {id} not ACTIVE after {deadline:?}");
+            }
+            tokio::time::sleep(Duration::from_micros(500)).await;
+        }
+        latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+    }
+    latencies.sort_by(|a, b| a.total_cmp(b));
+    let mut list_times = Vec::new();
+    let mut listed = 0;
+    for _ in 0..20 {
+        let started = Instant::now();
+        let body: serde_json::Value = client
+            .get(format!("{base}/loadbalancers"))
+            .send()
+            .await?
+            .json()
+            .await?;
+        list_times.push(started.elapsed().as_secs_f64() * 1000.0);
+        listed = body["loadbalancers"].as_array().map(Vec::len).unwrap_or(0);
+    }
+    list_times.sort_by(|a, b| a.total_cmp(b));
+    println!("ostia bench api: {count} load balancers, noop provider, SQLite, loopback");
+    println!(
+        "  create -> ACTIVE  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (target p50 < 20 ms)",
+        percentile(&latencies, 0.5),
+        percentile(&latencies, 0.99),
+        latencies.last().copied().unwrap_or(0.0)
+    );
+    println!(
+        "  list of {listed}     p50 {:.2} ms   p99 {:.2} ms   (target < 50 ms)",
+        percentile(&list_times, 0.5),
+        percentile(&list_times, 0.99)
+    );
+    running.shutdown().await;
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! The `ostia` command.
+
+use clap::{Parser, Subcommand, ValueEnum};
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "ostia",
+    version,
+    about = "Load Balancer as a Service in one binary (OpenStack Octavia v2 API)"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum NetDriver {
+    /// Built-in network service: VIPs are real loopback addresses.
+    Local,
+    /// Octavia's noop network driver: echo requested ids, invent the rest.
+    Noop,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start Ostia: API, network API, worker, housekeeping, on a local SQLite store.
+    Up {
+        #[arg(long, default_value = "ostia-data")]
+        data_dir: PathBuf,
+        #[arg(long, default_value = "127.0.0.1:9876")]
+        api_bind: SocketAddr,
+        #[arg(long, default_value = "127.0.0.1:9696")]
+        network_bind: SocketAddr,
+        #[arg(long, value_enum, default_value = "local")]
+        network_driver: NetDriver,
+        /// Project of requests that carry no X-Project-Id.
+        #[arg(long, default_value = "admin")]
+        default_project: String,
+        /// Do not run the worker here (run `ostia worker` instead).
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run only the worker against a data dir.
+    Worker {
+        #[arg(long, default_value = "ostia-data")]
+        data_dir: PathBuf,
+    },
+    /// Benchmarks.
+    Bench {
+        #[command(subcommand)]
+        what: BenchCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchCommand {
+    /// Create→ACTIVE latency and list latency over many load balancers (noop provider).
+    Api {
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+    },
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match Cli::parse().command {
+        Command::Up {
+            data_dir,
+            api_bind,
+            network_bind,
+            network_driver,
+            default_project,
+            no_worker,
+        } => {
+            let opts = ostia::Options {
+                data_dir,
+                api_bind,
+                network_bind,
+                network_driver: match network_driver {
+                    NetDriver::Local => api::NetworkDriver::Local,
+                    NetDriver::Noop => api::NetworkDriver::Noop,
+                },
+                default_project,
+                worker: !no_worker,
+            };
+            let running = ostia::start(opts.clone()).await?;
+            println!("Ostia is up.");
+            println!("  load-balancer API: http://{}", running.api_addr);
+            println!("  network API:       http://{}", running.network_addr);
+            println!(
+                "  data:              {}",
+                opts.data_dir.join("ostia.db").display()
+            );
+            println!("\nclouds.yaml (use with: OS_CLOUD=ostia openstack loadbalancer list):\n");
+            println!("{}", running.clouds_yaml());
+            tokio::signal::ctrl_c().await?;
+            println!("stopping");
+            running.shutdown().await;
+        }
+        Command::Worker { data_dir } => {
+            let store = ostia::open_store(&data_dir).await?;
+            let (stop, rx) = tokio::sync::watch::channel(false);
+            let worker = controller::Worker::new(store, Default::default());
+            let task = tokio::spawn(worker.run(rx));
+            tokio::signal::ctrl_c().await?;
+            let _ = stop.send(true);
+            let _ = task.await;
+        }
+        Command::Bench {
+            what: BenchCommand::Api { count },
+        } => ostia::bench::api(count).await?,
+    }
+    Ok(())
+}

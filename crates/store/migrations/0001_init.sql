@@ -1,0 +1,82 @@
+-- Every Octavia object: columns every object has, other attributes as a JSON document.
+CREATE TABLE IF NOT EXISTS resources (
+    id TEXT PRIMARY KEY,
+    kind TEXT NOT NULL,
+    lb_id TEXT,
+    parent_id TEXT,
+    project_id TEXT,
+    provisioning_status TEXT NOT NULL,
+    operating_status TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT,
+    seq INTEGER NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS resources_kind ON resources (kind, seq);
+CREATE INDEX IF NOT EXISTS resources_lb ON resources (lb_id);
+CREATE INDEX IF NOT EXISTS resources_parent ON resources (parent_id);
+
+-- Work for the worker: one row per accepted mutation of a load balancer tree.
+CREATE TABLE IF NOT EXISTS jobs (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    lb_id TEXT NOT NULL,
+    action TEXT NOT NULL,
+    object_kind TEXT NOT NULL,
+    object_id TEXT NOT NULL,
+    provider TEXT NOT NULL,
+    state TEXT NOT NULL,
+    lease_owner TEXT,
+    lease_until INTEGER,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    error TEXT,
+    created_at TEXT NOT NULL,
+    finished_at TEXT
+);
+CREATE INDEX IF NOT EXISTS jobs_state ON jobs (state, id);
+
+-- The built-in network service (Neutron's wire shapes).
+CREATE TABLE IF NOT EXISTS networks (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS subnets (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    network_id TEXT NOT NULL,
+    cidr TEXT NOT NULL,
+    gateway_ip TEXT,
+    pool_start TEXT NOT NULL,
+    pool_end TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ports (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    network_id TEXT NOT NULL,
+    subnet_id TEXT NOT NULL,
+    ip_address TEXT NOT NULL,
+    device_id TEXT NOT NULL DEFAULT '',
+    device_owner TEXT NOT NULL DEFAULT '',
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    UNIQUE (subnet_id, ip_address)
+);
+
+CREATE TABLE IF NOT EXISTS quotas (
+    project_id TEXT PRIMARY KEY,
+    attrs TEXT NOT NULL
+);
+
+CREATE TABLE IF NOT EXISTS listener_stats (
+    listener_id TEXT NOT NULL,
+    amphora_id TEXT NOT NULL,
+    bytes_in INTEGER NOT NULL DEFAULT 0,
+    bytes_out INTEGER NOT NULL DEFAULT 0,
+    active_connections INTEGER NOT NULL DEFAULT 0,
+    total_connections INTEGER NOT NULL DEFAULT 0,
+    request_errors INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (listener_id, amphora_id)
+);

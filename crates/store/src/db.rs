@@ -1,0 +1,65 @@
+//! Opening the database and the write transaction every mutation runs in.
+
+use crate::Result;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, SqlitePool, Transaction};
+use std::path::Path;
+use std::str::FromStr;
+use std::time::Duration;
+
+/// Handle to the database. Writes go through a single connection, so mutations of the
+/// store are serialised in this process (SQLite has one writer anyway, and busy_timeout
+/// orders writers of other processes); reads use a pool and never wait for writers (WAL).
+#[derive(Clone)]
+pub struct Store {
+    pub(crate) write: SqlitePool,
+    pub(crate) read: SqlitePool,
+}
+
+/// A write transaction: everything a request changes commits together or not at all.
+pub struct WriteTx {
+    pub(crate) tx: Transaction<'static, Sqlite>,
+}
+
+impl Store {
+    pub async fn open(path: &Path) -> Result<Store> {
+        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .busy_timeout(Duration::from_secs(10))
+            .foreign_keys(true);
+        let write = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::raw_sql(include_str!("../migrations/0001_init.sql"))
+            .execute(&write)
+            .await?;
+        let read = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await?;
+        let store = Store { write, read };
+        store.seed_network().await?;
+        Ok(store)
+    }
+
+    pub async fn begin(&self) -> Result<WriteTx> {
+        Ok(WriteTx {
+            tx: self.write.begin().await?,
+        })
+    }
+
+    pub async fn close(&self) {
+        self.write.close().await;
+        self.read.close().await;
+    }
+}
+
+impl WriteTx {
+    pub async fn commit(self) -> Result<()> {
+        self.tx.commit().await?;
+        Ok(())
+    }
+}

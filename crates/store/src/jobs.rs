@@ -1,0 +1,126 @@
+//! The job queue between the API and the worker. A job is claimed with a lease; a worker
+//! renews it while it works, and a job whose lease ran out (its worker died) is claimed again.
+
+use crate::{Result, Store, WriteTx};
+use sqlx::Row;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Job {
+    pub id: i64,
+    pub lb_id: String,
+    /// `create`, `update`, `delete` or `failover`.
+    pub action: String,
+    pub object_kind: String,
+    pub object_id: String,
+    pub provider: String,
+    pub attempts: i64,
+}
+
+pub fn now_millis() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as i64)
+        .unwrap_or(0)
+}
+
+impl WriteTx {
+    pub async fn enqueue(
+        &mut self,
+        lb_id: &str,
+        action: &str,
+        object_kind: &str,
+        object_id: &str,
+        provider: &str,
+    ) -> Result<i64> {
+        let id: i64 = sqlx::query_scalar(
+            "INSERT INTO jobs (lb_id, action, object_kind, object_id, provider, state, created_at) \
+             VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+        )
+        .bind(lb_id)
+        .bind(action)
+        .bind(object_kind)
+        .bind(object_id)
+        .bind(provider)
+        .bind(model::now())
+        .fetch_one(&mut *self.tx)
+        .await?;
+        Ok(id)
+    }
+
+    /// Marks a job done (`done` or `failed`) in the same transaction that settles its tree.
+    pub async fn finish_job(&mut self, id: i64, state: &str, error: Option<&str>) -> Result<()> {
+        sqlx::query(
+            "UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_owner = NULL, \
+             lease_until = NULL WHERE id = $4",
+        )
+        .bind(state)
+        .bind(error)
+        .bind(model::now())
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Takes the oldest job nobody holds a live lease on.
+    pub async fn claim_job(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
+        let now = now_millis();
+        let row = sqlx::query(
+            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
+             attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs WHERE state IN ('pending', 'running') \
+                         AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT 1) \
+             RETURNING id, lb_id, action, object_kind, object_id, provider, attempts",
+        )
+        .bind(owner)
+        .bind(now + lease_ms)
+        .bind(now)
+        .fetch_optional(&self.write)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        Ok(Some(Job {
+            id: row.try_get("id")?,
+            lb_id: row.try_get("lb_id")?,
+            action: row.try_get("action")?,
+            object_kind: row.try_get("object_kind")?,
+            object_id: row.try_get("object_id")?,
+            provider: row.try_get("provider")?,
+            attempts: row.try_get("attempts")?,
+        }))
+    }
+
+    /// Extends a lease; false when the lease was lost to another worker.
+    pub async fn renew_job(&self, id: i64, owner: &str, lease_ms: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+        )
+        .bind(now_millis() + lease_ms)
+        .bind(id)
+        .bind(owner)
+        .execute(&self.write)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Jobs not finished yet (pending or running).
+    pub async fn open_jobs(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")
+                .fetch_one(&self.read)
+                .await?,
+        )
+    }
+
+    /// Drops finished jobs older than `older_than` (isoformat).
+    pub async fn purge_jobs(&self, older_than: &str) -> Result<u64> {
+        let done =
+            sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1")
+                .bind(older_than)
+                .execute(&self.write)
+                .await?;
+        Ok(done.rows_affected())
+    }
+}

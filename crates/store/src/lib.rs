@@ -1,0 +1,27 @@
+//! Persistence for Ostia: objects, load-balancer trees, the job queue, the built-in network
+//! service's ports, quotas and listener statistics, in SQLite through sqlx runtime queries
+//! (`$1` placeholders, so the same SQL serves PostgreSQL).
+//!
+//! Owns the schema and every query. Must not know HTTP or talk to data planes.
+
+mod db;
+pub mod jobs;
+pub mod network;
+pub mod quotas;
+pub mod resources;
+pub mod stats;
+
+pub use db::{Store, WriteTx};
+pub use jobs::Job;
+pub use network::{AllocError, Network, Port, Subnet};
+pub use stats::ListenerStats;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Db(#[from] sqlx::Error),
+    #[error("stored document is corrupt: {0}")]
+    Corrupt(String),
+}
+
+pub type Result<T> = std::result::Result<T, StoreError>;
