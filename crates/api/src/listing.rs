@@ -184,7 +184,22 @@ fn compare(a: &Value, b: &Value) -> Ordering {
 /// Applies the query to rendered objects (given in creation order) and returns the list
 /// envelope `{"<plural>": [...], "<links_key>": [...]}`.
 pub fn respond(
+    objects: Vec<Map<String, Value>>,
+    q: &Query,
+    plural: &str,
+    links_key: Option<&str>,
+    base_url: &str,
+    max_limit: usize,
+) -> ApiResult<Value> {
+    respond_with_hidden(objects, &[], q, plural, links_key, base_url, max_limit)
+}
+
+/// As `respond`, for objects that carry extra keys which filters may use (Octavia filters on
+/// columns such as `loadbalancer_id` that the response does not show) but which are removed
+/// before rendering.
+pub fn respond_with_hidden(
     mut objects: Vec<Map<String, Value>>,
+    hidden: &[&str],
     q: &Query,
     plural: &str,
     links_key: Option<&str>,
@@ -297,7 +312,12 @@ pub fn respond(
     let fields = q.fields();
     let items: Vec<Value> = page
         .into_iter()
-        .map(|o| Value::Object(select_fields(o, &fields)))
+        .map(|mut o| {
+            for key in hidden {
+                o.remove(*key);
+            }
+            Value::Object(select_fields(o, &fields))
+        })
         .collect();
     let mut out = Map::new();
     out.insert(plural.to_string(), Value::Array(items));

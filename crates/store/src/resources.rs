@@ -89,13 +89,15 @@ impl Store {
     /// All objects of a kind in creation order, optionally only the children of one parent.
     pub async fn list(&self, kind: Kind, parent: Option<&str>) -> Result<Vec<Resource>> {
         let rows = match parent {
-            Some(parent) => sqlx::query(&format!(
+            Some(parent) => {
+                sqlx::query(&format!(
                 "SELECT {COLUMNS} FROM resources WHERE kind = $1 AND parent_id = $2 ORDER BY seq"
             ))
-            .bind(kind.as_str())
-            .bind(parent)
-            .fetch_all(&self.read)
-            .await?,
+                .bind(kind.as_str())
+                .bind(parent)
+                .fetch_all(&self.read)
+                .await?
+            }
             None => {
                 sqlx::query(&format!(
                     "SELECT {COLUMNS} FROM resources WHERE kind = $1 ORDER BY seq"

@@ -172,11 +172,16 @@ pub async fn list_tree_kind(
             continue;
         }
         if let Some(r) = tree.get(&row.id) {
-            objects.push(render::in_tree(tree, r));
+            let mut obj = render::in_tree(tree, r);
+            for (key, value) in filter_columns(tree, r) {
+                obj.entry(key).or_insert(value);
+            }
+            objects.push(obj);
         }
     }
-    let body = listing::respond(
+    let body = listing::respond_with_hidden(
         objects,
+        &["loadbalancer_id", "pool_id", "l7policy_id"],
         &req.query,
         kind.plural(),
         Some(kind.links_key()),
@@ -184,6 +189,18 @@ pub async fn list_tree_kind(
         state.config.max_limit,
     )?;
     Ok(axum::Json(body).into_response())
+}
+
+/// Parent columns Octavia can filter on although responses do not show them.
+fn filter_columns(tree: &Tree, r: &Resource) -> Vec<(&'static str, Value)> {
+    let parent = json!(r.parent_id);
+    let mut cols = vec![("loadbalancer_id", json!(tree.lb().id))];
+    match r.kind {
+        Kind::Member | Kind::HealthMonitor => cols.push(("pool_id", parent)),
+        Kind::L7Rule => cols.push(("l7policy_id", parent)),
+        _ => {}
+    }
+    cols
 }
 
 /// Applies a PUT's attributes: present keys replace, `null` resets to the default given.
