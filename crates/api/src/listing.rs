@@ -209,9 +209,8 @@ pub fn respond_with_hidden(
     let sort = sort_keys(q)?;
     if let Some(first) = objects.first() {
         for k in &sort {
-            if !matches!(first.get(&k.key), Some(v) if !v.is_array() && !v.is_object())
-                && !(k.key == "created_at" || k.key == "id")
-            {
+            let scalar = matches!(first.get(&k.key), Some(v) if !v.is_array() && !v.is_object());
+            if !(scalar || k.key == "created_at" || k.key == "id") {
                 return Err(ApiError::bad_request(format!(
                     "Supplied sort key '{}' is not valid.",
                     k.key

@@ -362,22 +362,22 @@ pub async fn standalone(
                 .and_then(Value::as_str)
                 .unwrap_or_default()
                 .to_string();
-            if matches!(kind, Kind::Flavor | Kind::AvailabilityZone) {
-                if tx
+            let named = matches!(kind, Kind::Flavor | Kind::AvailabilityZone);
+            if named
+                && tx
                     .list(kind)
                     .await?
                     .iter()
                     .any(|r| r.str("name") == Some(&name))
-                {
-                    let noun = if kind == Kind::Flavor {
-                        "flavor"
-                    } else {
-                        "availability zone"
-                    };
-                    return Err(ApiError::conflict(format!(
-                        "A {noun} of {name} already exists."
-                    )));
-                }
+            {
+                let noun = if kind == Kind::Flavor {
+                    "flavor"
+                } else {
+                    "availability zone"
+                };
+                return Err(ApiError::conflict(format!(
+                    "A {noun} of {name} already exists."
+                )));
             }
             if let Some((attr, profile)) = c.profile {
                 let pid = attrs

@@ -181,7 +181,12 @@ pub async fn list_tree_kind(
     }
     let body = listing::respond_with_hidden(
         objects,
-        &["loadbalancer_id", "pool_id", "l7policy_id"],
+        &[
+            "loadbalancer_id",
+            "load_balancer_id",
+            "pool_id",
+            "l7policy_id",
+        ],
         &req.query,
         kind.plural(),
         Some(kind.links_key()),
@@ -194,7 +199,8 @@ pub async fn list_tree_kind(
 /// Parent columns Octavia can filter on although responses do not show them.
 fn filter_columns(tree: &Tree, r: &Resource) -> Vec<(&'static str, Value)> {
     let parent = json!(r.parent_id);
-    let mut cols = vec![("loadbalancer_id", json!(tree.lb().id))];
+    let lb = json!(tree.lb().id);
+    let mut cols = vec![("loadbalancer_id", lb.clone()), ("load_balancer_id", lb)];
     match r.kind {
         Kind::Member | Kind::HealthMonitor => cols.push(("pool_id", parent)),
         Kind::L7Rule => cols.push(("l7policy_id", parent)),
