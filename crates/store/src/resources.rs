@@ -115,13 +115,16 @@ impl Store {
         tree_rows(&mut conn, lb_id).await
     }
 
-    /// The trees of every load balancer holding at least one object of `kind` (below
-    /// `parent` when given): what rendering a list of that kind needs.
+    /// The objects of `kind` (below `parent` when given) in creation order, each with the
+    /// tree of its load balancer: what rendering a list of that kind needs, in one query.
     pub async fn trees_with(
         &self,
         kind: Kind,
         parent: Option<&str>,
-    ) -> Result<std::collections::HashMap<String, Tree>> {
+    ) -> Result<(
+        std::collections::HashMap<String, Tree>,
+        Vec<(String, String)>,
+    )> {
         let sql = format!(
             "SELECT {COLUMNS} FROM resources WHERE kind <> 'amphora' AND lb_id IN \
              (SELECT lb_id FROM resources WHERE kind = $1 AND ($2 IS NULL OR parent_id = $2)) \
@@ -133,10 +136,15 @@ impl Store {
             .fetch_all(&self.read)
             .await?;
         let mut by_lb: indexmap_lite::Groups = Default::default();
+        let mut order = Vec::new();
         for r in from_rows(rows)? {
-            by_lb.push(r.lb_id.clone().unwrap_or_default(), r);
+            let lb = r.lb_id.clone().unwrap_or_default();
+            if r.kind == kind && (parent.is_none() || r.parent_id.as_deref() == parent) {
+                order.push((lb.clone(), r.id.clone()));
+            }
+            by_lb.push(lb, r);
         }
-        Ok(by_lb
+        let trees = by_lb
             .into_values()
             .filter(|rows| rows.iter().any(|r| r.kind == Kind::LoadBalancer))
             .map(|rows| {
@@ -145,7 +153,8 @@ impl Store {
                     Tree::from_rows(rows),
                 )
             })
-            .collect())
+            .collect();
+        Ok((trees, order))
     }
 
     /// Load balancers kept as DELETED longer than `older_than` (an isoformat timestamp).

@@ -159,19 +159,17 @@ pub async fn list_tree_kind(
     kind: Kind,
     parent: Option<&str>,
 ) -> ApiResult<Response> {
-    let trees = state.store.trees_with(kind, parent).await?;
-    let rows = state.store.list(kind, parent).await?;
-    let mut objects = Vec::with_capacity(rows.len());
-    for row in rows {
-        let Some(tree) = row.lb_id.as_deref().and_then(|lb| trees.get(lb)) else {
+    let (trees, order) = state.store.trees_with(kind, parent).await?;
+    let mut objects = Vec::with_capacity(order.len());
+    for (lb_id, id) in order {
+        let Some(tree) = trees.get(&lb_id) else {
             continue;
         };
-        if tree.lb().provisioning_status == DELETED
-            || !req.ctx.may_access(row.project_id.as_deref())
-        {
+        let lb = tree.lb();
+        if lb.provisioning_status == DELETED || !req.ctx.may_access(lb.project_id.as_deref()) {
             continue;
         }
-        if let Some(r) = tree.get(&row.id) {
+        if let Some(r) = tree.get(&id) {
             let mut obj = render::in_tree(tree, r);
             for (key, value) in filter_columns(tree, r) {
                 obj.entry(key).or_insert(value);
