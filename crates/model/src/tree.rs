@@ -253,3 +253,66 @@ impl Tree {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn obj(kind: Kind, id: &str, parent: Option<&str>, status: &str) -> Resource {
+        let mut r = Resource::new(kind, id.to_string());
+        r.lb_id = Some("lb".into());
+        r.parent_id = parent.map(str::to_string);
+        r.provisioning_status = status.into();
+        r.operating_status = OFFLINE.into();
+        r
+    }
+
+    fn tree() -> Tree {
+        let mut listener = obj(Kind::Listener, "l", Some("lb"), ACTIVE);
+        listener.set("default_pool_id", json!("p"));
+        Tree::from_rows(vec![
+            obj(Kind::LoadBalancer, "lb", None, PENDING_UPDATE),
+            listener,
+            obj(Kind::Pool, "p", Some("lb"), PENDING_DELETE),
+            obj(Kind::Member, "m", Some("p"), NO_MONITOR),
+            obj(Kind::HealthMonitor, "h", Some("p"), ACTIVE),
+        ])
+    }
+
+    #[test]
+    fn success_deletes_pending_deletes_with_children_and_activates_the_rest() {
+        let mut t = tree();
+        assert!(!t.settle_success());
+        assert!(t.get("p").is_none() && t.get("m").is_none() && t.get("h").is_none());
+        assert_eq!(t.lb().provisioning_status, ACTIVE);
+        assert!(t.lb().updated_at.is_some());
+        assert_eq!(
+            t.get("l").unwrap().get("default_pool_id"),
+            &serde_json::Value::Null
+        );
+        let removed: Vec<&String> = t.removed().collect();
+        assert_eq!(removed.len(), 3);
+        assert!(!t.is_busy());
+    }
+
+    #[test]
+    fn a_deleted_load_balancer_is_kept_as_deleted_without_children() {
+        let mut t = tree();
+        t.lb_mut().set_status(PENDING_DELETE);
+        assert!(t.settle_success());
+        assert_eq!(t.items().count(), 1);
+        assert_eq!(t.lb().provisioning_status, DELETED);
+    }
+
+    #[test]
+    fn failure_marks_the_target_error_and_parents_active() {
+        let mut t = tree();
+        t.get_mut("l").unwrap().set_status(PENDING_UPDATE);
+        t.settle_failure("p");
+        assert_eq!(t.get("p").unwrap().provisioning_status, ERROR);
+        assert_eq!(t.get("l").unwrap().provisioning_status, ACTIVE);
+        assert_eq!(t.lb().provisioning_status, ACTIVE);
+        assert!(t.get("m").is_some(), "nothing is deleted on failure");
+    }
+}
