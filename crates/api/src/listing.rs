@@ -182,22 +182,10 @@ fn compare(a: &Value, b: &Value) -> Ordering {
 }
 
 /// Applies the query to rendered objects (given in creation order) and returns the list
-/// envelope `{"<plural>": [...], "<links_key>": [...]}`.
+/// envelope `{"<plural>": [...], "<links_key>": [...]}`. `hidden` names extra keys the objects
+/// carry for filtering only (Octavia filters on columns such as `loadbalancer_id` that the
+/// response does not show); they are removed before rendering.
 pub fn respond(
-    objects: Vec<Map<String, Value>>,
-    q: &Query,
-    plural: &str,
-    links_key: Option<&str>,
-    base_url: &str,
-    max_limit: usize,
-) -> ApiResult<Value> {
-    respond_with_hidden(objects, &[], q, plural, links_key, base_url, max_limit)
-}
-
-/// As `respond`, for objects that carry extra keys which filters may use (Octavia filters on
-/// columns such as `loadbalancer_id` that the response does not show) but which are removed
-/// before rendering.
-pub fn respond_with_hidden(
     mut objects: Vec<Map<String, Value>>,
     hidden: &[&str],
     q: &Query,

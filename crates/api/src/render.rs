@@ -301,8 +301,6 @@ pub fn standalone(r: &Resource) -> Map<String, Value> {
     build(r, order, |key| match key {
         "loadbalancer_id" => Some(json!(r.lb_id)),
         "status" => Some(json!(r.provisioning_status)),
-        // Flavors render a null description as null, unlike tree objects.
-        "description" => Some(r.get("description").clone()),
         _ => None,
     })
 }

@@ -337,6 +337,7 @@ pub async fn standalone(
                 .collect();
             let body = listing::respond(
                 objects,
+                &[],
                 &req.query,
                 kind.plural(),
                 Some(kind.links_key()),
@@ -519,6 +520,7 @@ pub async fn amphorae(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<R
                 .collect();
             let body = listing::respond(
                 objects,
+                &[],
                 &req.query,
                 "amphorae",
                 Some("amphorae_links"),

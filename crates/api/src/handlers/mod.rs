@@ -177,7 +177,7 @@ pub async fn list_tree_kind(
             objects.push(obj);
         }
     }
-    let body = listing::respond_with_hidden(
+    let body = listing::respond(
         objects,
         &[
             "loadbalancer_id",
