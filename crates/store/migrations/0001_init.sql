@@ -80,3 +80,16 @@ CREATE TABLE IF NOT EXISTS listener_stats (
     request_errors INTEGER NOT NULL DEFAULT 0,
     PRIMARY KEY (listener_id, amphora_id)
 );
+
+-- Bumped by every committed change of `resources`: readers reuse what they parsed until it moves.
+CREATE TABLE IF NOT EXISTS generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO generation (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+-- The generation at which each load balancer's tree last changed: readers reload only those.
+CREATE TABLE IF NOT EXISTS tree_versions (
+    lb_id TEXT PRIMARY KEY,
+    generation INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS tree_versions_generation ON tree_versions (generation);

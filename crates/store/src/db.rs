@@ -14,11 +14,15 @@ use std::time::Duration;
 pub struct Store {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
+    pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
 }
 
 /// A write transaction: everything a request changes commits together or not at all.
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Sqlite>,
+    /// Load balancers whose trees this transaction wrote: commit records them under a new
+    /// generation.
+    pub(crate) touched: std::collections::BTreeSet<String>,
 }
 
 impl Store {
@@ -40,7 +44,11 @@ impl Store {
             .max_connections(4)
             .connect_with(options.read_only(true))
             .await?;
-        let store = Store { write, read };
+        let store = Store {
+            write,
+            read,
+            snapshot: Default::default(),
+        };
         store.seed_network().await?;
         Ok(store)
     }
@@ -48,6 +56,7 @@ impl Store {
     pub async fn begin(&self) -> Result<WriteTx> {
         Ok(WriteTx {
             tx: self.write.begin().await?,
+            touched: Default::default(),
         })
     }
 
@@ -58,7 +67,10 @@ impl Store {
 }
 
 impl WriteTx {
-    pub async fn commit(self) -> Result<()> {
+    pub async fn commit(mut self) -> Result<()> {
+        if !self.touched.is_empty() {
+            crate::snapshot::bump(&mut self.tx, &self.touched).await?;
+        }
         self.tx.commit().await?;
         Ok(())
     }

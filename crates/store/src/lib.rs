@@ -9,11 +9,13 @@ pub mod jobs;
 pub mod network;
 pub mod quotas;
 pub mod resources;
+mod snapshot;
 pub mod stats;
 
 pub use db::{Store, WriteTx};
 pub use jobs::Job;
 pub use network::{AllocError, Network, Port, Subnet};
+pub use snapshot::Snapshot;
 pub use stats::ListenerStats;
 
 #[derive(Debug, thiserror::Error)]

@@ -5,7 +5,7 @@ use model::{Kind, Resource, Tree};
 use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
-const COLUMNS: &str = "id, kind, lb_id, parent_id, project_id, provisioning_status, \
+pub(crate) const COLUMNS: &str = "id, kind, lb_id, parent_id, project_id, provisioning_status, \
                        operating_status, created_at, updated_at, attrs";
 
 fn from_row(row: &SqliteRow) -> Result<Resource> {
@@ -29,7 +29,7 @@ fn from_row(row: &SqliteRow) -> Result<Resource> {
     })
 }
 
-fn from_rows(rows: Vec<SqliteRow>) -> Result<Vec<Resource>> {
+pub(crate) fn from_rows(rows: Vec<SqliteRow>) -> Result<Vec<Resource>> {
     rows.iter().map(from_row).collect()
 }
 
@@ -115,58 +115,20 @@ impl Store {
         tree_rows(&mut conn, lb_id).await
     }
 
-    /// The objects of `kind` (below `parent` when given) in creation order, each with the
-    /// tree of its load balancer: what rendering a list of that kind needs, in one query.
-    pub async fn trees_with(
-        &self,
-        kind: Kind,
-        parent: Option<&str>,
-    ) -> Result<(
-        std::collections::HashMap<String, Tree>,
-        Vec<(String, String)>,
-    )> {
-        let sql = format!(
-            "SELECT {COLUMNS} FROM resources WHERE kind <> 'amphora' AND lb_id IN \
-             (SELECT lb_id FROM resources WHERE kind = $1 AND ($2 IS NULL OR parent_id = $2)) \
-             ORDER BY seq"
-        );
-        let rows = sqlx::query(&sql)
-            .bind(kind.as_str())
-            .bind(parent)
-            .fetch_all(&self.read)
-            .await?;
-        let mut by_lb: indexmap_lite::Groups = Default::default();
-        let mut order = Vec::new();
-        for r in from_rows(rows)? {
-            let lb = r.lb_id.clone().unwrap_or_default();
-            if r.kind == kind && (parent.is_none() || r.parent_id.as_deref() == parent) {
-                order.push((lb.clone(), r.id.clone()));
-            }
-            by_lb.push(lb, r);
-        }
-        let trees = by_lb
-            .into_values()
-            .filter(|rows| rows.iter().any(|r| r.kind == Kind::LoadBalancer))
-            .map(|rows| {
-                (
-                    rows[0].lb_id.clone().unwrap_or_default(),
-                    Tree::from_rows(rows),
-                )
-            })
-            .collect();
-        Ok((trees, order))
-    }
-
     /// Load balancers kept as DELETED longer than `older_than` (an isoformat timestamp).
     pub async fn purge_deleted_lbs(&self, older_than: &str) -> Result<u64> {
-        let done = sqlx::query(
+        let mut tx = self.begin().await?;
+        let purged: Vec<String> = sqlx::query_scalar(
             "DELETE FROM resources WHERE kind = 'loadbalancer' AND provisioning_status = 'DELETED' \
-             AND COALESCE(updated_at, created_at) < $1",
+             AND COALESCE(updated_at, created_at) < $1 RETURNING id",
         )
         .bind(older_than)
-        .execute(&self.write)
+        .fetch_all(&mut *tx.tx)
         .await?;
-        Ok(done.rows_affected())
+        let n = purged.len() as u64;
+        tx.touched.extend(purged);
+        tx.commit().await?;
+        Ok(n)
     }
 }
 
@@ -198,14 +160,21 @@ impl WriteTx {
 
     /// Inserts or replaces one object.
     pub async fn put(&mut self, r: &Resource) -> Result<()> {
+        if let Some(lb_id) = &r.lb_id {
+            self.touched.insert(lb_id.clone());
+        }
         upsert(&mut self.tx, r).await
     }
 
     pub async fn delete(&mut self, id: &str) -> Result<()> {
-        sqlx::query("DELETE FROM resources WHERE id = $1")
-            .bind(id)
-            .execute(&mut *self.tx)
-            .await?;
+        let lb_id: Option<Option<String>> =
+            sqlx::query_scalar("DELETE FROM resources WHERE id = $1 RETURNING lb_id")
+                .bind(id)
+                .fetch_optional(&mut *self.tx)
+                .await?;
+        if let Some(Some(lb_id)) = lb_id {
+            self.touched.insert(lb_id);
+        }
         Ok(())
     }
 
@@ -215,7 +184,7 @@ impl WriteTx {
             self.delete(id).await?;
         }
         for r in tree.dirty() {
-            upsert(&mut self.tx, r).await?;
+            self.put(r).await?;
         }
         Ok(())
     }
@@ -231,35 +200,5 @@ impl WriteTx {
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(n)
-    }
-}
-
-/// Grouping rows by load balancer while keeping first-seen order.
-mod indexmap_lite {
-    use model::Resource;
-    use std::collections::HashMap;
-
-    #[derive(Default)]
-    pub struct Groups {
-        order: Vec<String>,
-        groups: HashMap<String, Vec<Resource>>,
-    }
-
-    impl Groups {
-        pub fn push(&mut self, key: String, r: Resource) {
-            self.groups
-                .entry(key.clone())
-                .or_insert_with(|| {
-                    self.order.push(key);
-                    Vec::new()
-                })
-                .push(r);
-        }
-
-        pub fn into_values(mut self) -> impl Iterator<Item = Vec<Resource>> {
-            self.order
-                .into_iter()
-                .filter_map(move |k| self.groups.remove(&k))
-        }
     }
 }

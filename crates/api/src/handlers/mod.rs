@@ -159,23 +159,18 @@ pub async fn list_tree_kind(
     kind: Kind,
     parent: Option<&str>,
 ) -> ApiResult<Response> {
-    let (trees, order) = state.store.trees_with(kind, parent).await?;
-    let mut objects = Vec::with_capacity(order.len());
-    for (lb_id, id) in order {
-        let Some(tree) = trees.get(&lb_id) else {
-            continue;
-        };
+    let snapshot = state.store.snapshot().await?;
+    let mut objects = Vec::new();
+    for (tree, r) in snapshot.objects(kind, parent) {
         let lb = tree.lb();
         if lb.provisioning_status == DELETED || !req.ctx.may_access(lb.project_id.as_deref()) {
             continue;
         }
-        if let Some(r) = tree.get(&id) {
-            let mut obj = render::in_tree(tree, r);
-            for (key, value) in filter_columns(tree, r) {
-                obj.entry(key).or_insert(value);
-            }
-            objects.push(obj);
+        let mut obj = render::in_tree(tree, r);
+        for (key, value) in filter_columns(tree, r) {
+            obj.entry(key).or_insert(value);
         }
+        objects.push(obj);
     }
     let body = listing::respond(
         objects,

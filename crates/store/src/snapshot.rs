@@ -1,0 +1,140 @@
+//! Every load-balancer tree as of one committed generation, shared by list requests until
+//! the next write. Clients poll lists (the CLI's `--wait`, Terraform, Kubernetes' cloud
+//! provider), and reading and parsing every tree on each poll was most of a list's time.
+//!
+//! The generation is a row of the database, bumped in the transaction that changes
+//! `resources`, which also records the generation at which each tree changed
+//! (`tree_versions`): a newer snapshot reloads only the trees written since, and writers
+//! in other processes are seen too.
+
+use crate::resources::{from_rows, COLUMNS};
+use crate::{Result, Store};
+use model::{Kind, Resource, Tree};
+use sqlx::Row;
+use sqlx::SqliteConnection;
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::sync::Arc;
+
+pub struct Snapshot {
+    generation: i64,
+    trees: HashMap<String, Arc<Tree>>,
+    /// Every object of every tree in creation order.
+    order: Vec<Entry>,
+}
+
+#[derive(Clone)]
+struct Entry {
+    seq: i64,
+    kind: Kind,
+    parent_id: Option<String>,
+    lb_id: String,
+    id: String,
+}
+
+impl Snapshot {
+    /// The objects of `kind` (below `parent` when given) in creation order, each with the
+    /// tree of its load balancer.
+    pub fn objects<'a>(
+        &'a self,
+        kind: Kind,
+        parent: Option<&'a str>,
+    ) -> impl Iterator<Item = (&'a Tree, &'a Resource)> + 'a {
+        self.order
+            .iter()
+            .filter(move |e| {
+                e.kind == kind && (parent.is_none() || e.parent_id.as_deref() == parent)
+            })
+            .filter_map(|e| {
+                let tree = self.trees.get(&e.lb_id)?;
+                Some((&**tree, tree.get(&e.id)?))
+            })
+    }
+}
+
+pub(crate) async fn bump(conn: &mut SqliteConnection, lb_ids: &BTreeSet<String>) -> Result<()> {
+    let generation: i64 =
+        sqlx::query_scalar("UPDATE generation SET value = value + 1 WHERE id = 1 RETURNING value")
+            .fetch_one(&mut *conn)
+            .await?;
+    for lb_id in lb_ids {
+        sqlx::query(
+            "INSERT INTO tree_versions (lb_id, generation) VALUES ($1, $2) \
+             ON CONFLICT (lb_id) DO UPDATE SET generation = excluded.generation",
+        )
+        .bind(lb_id)
+        .bind(generation)
+        .execute(&mut *conn)
+        .await?;
+    }
+    Ok(())
+}
+
+impl Store {
+    /// The current snapshot: the cached one while the generation has not moved, else the
+    /// cached one with the trees written since reloaded.
+    pub async fn snapshot(&self) -> Result<Arc<Snapshot>> {
+        // One read transaction, so the generation and the rows are of the same commit.
+        let mut tx = self.read.begin().await?;
+        let generation: i64 = sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
+            .fetch_one(&mut *tx)
+            .await?;
+        let cached = self.snapshot.load_full();
+        let since = match &cached {
+            Some(s) if s.generation == generation => return Ok(s.clone()),
+            Some(s) if s.generation < generation => s.generation,
+            _ => -1,
+        };
+        // A first load reads every tree: `tree_versions` only knows trees written since.
+        let which = if since < 0 {
+            "lb_id IS NOT NULL"
+        } else {
+            "lb_id IN (SELECT lb_id FROM tree_versions WHERE generation > $1)"
+        };
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS}, seq FROM resources WHERE kind <> 'amphora' AND {which} \
+             ORDER BY seq"
+        ))
+        .bind(since)
+        .fetch_all(&mut *tx)
+        .await?;
+        let reloaded: Vec<String> =
+            sqlx::query_scalar("SELECT lb_id FROM tree_versions WHERE generation > $1")
+                .bind(since)
+                .fetch_all(&mut *tx)
+                .await?;
+        tx.commit().await?;
+        let seqs: Vec<i64> = rows.iter().map(|r| r.get("seq")).collect();
+        let (mut trees, mut order) = match cached.filter(|_| since >= 0) {
+            Some(s) => (s.trees.clone(), s.order.clone()),
+            None => Default::default(),
+        };
+        let reloaded: HashSet<String> = reloaded.into_iter().collect();
+        trees.retain(|lb_id, _| !reloaded.contains(lb_id));
+        order.retain(|e| !reloaded.contains(&e.lb_id));
+        let mut groups: HashMap<String, Vec<Resource>> = HashMap::new();
+        for (r, seq) in from_rows(rows)?.into_iter().zip(seqs) {
+            let lb_id = r.lb_id.clone().unwrap_or_default();
+            order.push(Entry {
+                seq,
+                kind: r.kind,
+                parent_id: r.parent_id.clone(),
+                lb_id: lb_id.clone(),
+                id: r.id.clone(),
+            });
+            groups.entry(lb_id).or_default().push(r);
+        }
+        order.sort_by_key(|e| e.seq);
+        for (lb_id, rows) in groups {
+            if rows.iter().any(|r| r.kind == Kind::LoadBalancer) {
+                trees.insert(lb_id, Arc::new(Tree::from_rows(rows)));
+            }
+        }
+        let snapshot = Arc::new(Snapshot {
+            generation,
+            trees,
+            order,
+        });
+        self.snapshot.store(Some(snapshot.clone()));
+        Ok(snapshot)
+    }
+}
