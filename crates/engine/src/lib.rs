@@ -1,0 +1,311 @@
+//! The native data plane: listeners (TCP, HTTP, UDP), pools and their balancing algorithms,
+//! health monitors and per-listener/per-member counters, configured at runtime from one
+//! `AmphoraConfig` document and never restarted.
+//!
+//! Owns sockets and traffic. Must not know the database or the API: it is told the whole
+//! desired state and reports what is true (`Engine::status`).
+
+mod balancer;
+mod health;
+mod listener;
+mod member;
+mod ping;
+mod pool;
+mod proxy_protocol;
+mod relay;
+mod stats;
+pub mod testing;
+
+pub use balancer::fnv1a;
+pub use stats::Counters;
+
+use health::Checker;
+use member::MemberState;
+use model::{AmphoraConfig, ListenerConfig, PoolConfig};
+use pool::Pool;
+use serde::Serialize;
+use stats::ListenerStats;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+pub struct Engine {
+    state: tokio::sync::Mutex<State>,
+    drain_timeout: Duration,
+}
+
+#[derive(Default)]
+struct State {
+    config: Option<AmphoraConfig>,
+    members: HashMap<String, Arc<MemberState>>,
+    pools: HashMap<String, Arc<Pool>>,
+    listeners: HashMap<String, listener::Running>,
+    listener_stats: HashMap<String, Arc<ListenerStats>>,
+    checkers: HashMap<String, Checker>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApplyError {
+    #[error("listener {listener} cannot bind {port}: {error}")]
+    Bind {
+        listener: String,
+        port: u16,
+        error: std::io::Error,
+    },
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Status {
+    pub generation: u64,
+    pub listeners: Vec<ListenerStatus>,
+    pub pools: Vec<PoolStatus>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ListenerStatus {
+    pub id: String,
+    /// OPEN, or FULL at `connection_limit`.
+    pub status: String,
+    pub counters: Counters,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct PoolStatus {
+    pub id: String,
+    /// UP while some member can serve, else DOWN.
+    pub status: String,
+    pub members: Vec<MemberStatus>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MemberStatus {
+    pub id: String,
+    /// UP, DOWN, DRAIN, MAINT, `no check`, or transitional `UP 1/3` / `DOWN 1/2`.
+    pub status: String,
+    pub active_connections: u64,
+    pub total_connections: u64,
+    pub bytes_in: u64,
+    pub bytes_out: u64,
+    pub connect_errors: u64,
+    pub checks: u64,
+    pub check_failures: u64,
+}
+
+impl Default for Engine {
+    fn default() -> Self {
+        Engine::new(Duration::from_secs(30))
+    }
+}
+
+impl Engine {
+    /// `drain_timeout` bounds how long connections of a removed listener may finish.
+    pub fn new(drain_timeout: Duration) -> Engine {
+        Engine {
+            state: Default::default(),
+            drain_timeout,
+        }
+    }
+
+    /// Makes the data plane what `config` describes. Idempotent; listeners whose bind is
+    /// unchanged keep their sockets and connections; member health and counters survive.
+    pub async fn apply(&self, config: AmphoraConfig) -> Result<(), ApplyError> {
+        let mut st = self.state.lock().await;
+        if st.config.as_ref() == Some(&config) {
+            return Ok(());
+        }
+        let enabled_pools: Vec<&PoolConfig> =
+            config.pools.iter().filter(|p| p.admin_state_up).collect();
+        st.sync_members(&enabled_pools);
+        st.pools = enabled_pools
+            .iter()
+            .map(|p| {
+                let pool = Pool::new((*p).clone(), |m| st.members[&m.id].clone());
+                (p.id.clone(), Arc::new(pool))
+            })
+            .collect();
+        let wanted: Vec<&ListenerConfig> = config
+            .listeners
+            .iter()
+            .filter(|l| l.admin_state_up)
+            .collect();
+        // Listeners that go away or change their bind release their ports first.
+        let gone: Vec<String> = st
+            .listeners
+            .iter()
+            .filter(|(id, running)| {
+                !wanted.iter().any(|l| {
+                    &l.id == *id && listener::bind_key(l, &config.vips) == running.bind_key
+                })
+            })
+            .map(|(id, _)| id.clone())
+            .collect();
+        for id in gone {
+            if let Some(running) = st.listeners.remove(&id) {
+                running.stop(self.drain_timeout).await;
+            }
+        }
+        let mut first_error = None;
+        for l in wanted {
+            let stats = st.listener_stats.entry(l.id.clone()).or_default().clone();
+            let pool = l
+                .default_pool_id
+                .as_ref()
+                .and_then(|p| st.pools.get(p))
+                .cloned();
+            match st.listeners.get(&l.id) {
+                Some(running) => {
+                    let previous = running.snapshot.load();
+                    let next = listener::Snapshot::new(l.clone(), pool, stats, Some(&previous));
+                    running.snapshot.store(Arc::new(next));
+                }
+                None => {
+                    let snapshot = listener::Snapshot::new(l.clone(), pool, stats, None);
+                    match listener::Running::start(&config.vips, snapshot).await {
+                        Ok(running) => {
+                            st.listeners.insert(l.id.clone(), running);
+                        }
+                        Err(error) => {
+                            first_error.get_or_insert(ApplyError::Bind {
+                                listener: l.id.clone(),
+                                port: l.protocol_port,
+                                error,
+                            });
+                        }
+                    }
+                }
+            }
+        }
+        let listener_ids: Vec<&String> = config.listeners.iter().map(|l| &l.id).collect();
+        st.listener_stats.retain(|id, _| listener_ids.contains(&id));
+        match first_error {
+            Some(e) => Err(e),
+            None => {
+                st.config = Some(config);
+                Ok(())
+            }
+        }
+    }
+
+    /// Health and counters of everything configured.
+    pub async fn status(&self) -> Status {
+        let st = self.state.lock().await;
+        let Some(config) = &st.config else {
+            return Status {
+                generation: 0,
+                listeners: Vec::new(),
+                pools: Vec::new(),
+            };
+        };
+        let listeners = config
+            .listeners
+            .iter()
+            .filter_map(|l| {
+                let running = st.listeners.get(&l.id)?;
+                let snapshot = running.snapshot.load();
+                Some(ListenerStatus {
+                    id: l.id.clone(),
+                    status: if snapshot.full() { "FULL" } else { "OPEN" }.into(),
+                    counters: snapshot.stats.read(),
+                })
+            })
+            .collect();
+        let pools = config
+            .pools
+            .iter()
+            .filter_map(|p| st.pools.get(&p.id))
+            .map(|pool| PoolStatus {
+                id: pool.config.id.clone(),
+                status: if pool.is_up() { "UP" } else { "DOWN" }.into(),
+                members: pool
+                    .backends
+                    .iter()
+                    .map(|b| {
+                        use std::sync::atomic::Ordering::Relaxed;
+                        let s = &b.state;
+                        MemberStatus {
+                            id: b.config.id.clone(),
+                            status: s.status(&b.config),
+                            active_connections: s.active.load(Relaxed),
+                            total_connections: s.total.load(Relaxed),
+                            bytes_in: s.bytes_in.load(Relaxed),
+                            bytes_out: s.bytes_out.load(Relaxed),
+                            connect_errors: s.connect_errors.load(Relaxed),
+                            checks: s.checks.load(Relaxed),
+                            check_failures: s.check_failures.load(Relaxed),
+                        }
+                    })
+                    .collect(),
+            })
+            .collect();
+        Status {
+            generation: config.generation,
+            listeners,
+            pools,
+        }
+    }
+
+    /// Stops every listener (connections get the drain timeout) and every health check.
+    pub async fn shutdown(&self) {
+        let mut st = self.state.lock().await;
+        for (_, running) in st.listeners.drain() {
+            running.stop(self.drain_timeout).await;
+        }
+        st.checkers.clear();
+        st.config = None;
+    }
+}
+
+impl State {
+    /// Keeps each member's runtime state across applies (a new address starts afresh) and
+    /// runs one checker per monitored member.
+    fn sync_members(&mut self, pools: &[&PoolConfig]) {
+        let mut seen = HashMap::new();
+        for pool in pools {
+            let monitor = pool.healthmonitor.as_ref().filter(|m| m.admin_state_up);
+            for m in &pool.members {
+                let target = SocketAddr::new(
+                    m.monitor_address.unwrap_or(m.address),
+                    m.monitor_port.unwrap_or(m.protocol_port),
+                );
+                let address = SocketAddr::new(m.address, m.protocol_port);
+                let previous = self.config.as_ref().and_then(|c| {
+                    c.pools
+                        .iter()
+                        .flat_map(|p| &p.members)
+                        .find(|old| old.id == m.id)
+                        .map(|old| SocketAddr::new(old.address, old.protocol_port))
+                });
+                let state = match self.members.get(&m.id) {
+                    Some(s) if previous == Some(address) => s.clone(),
+                    _ => MemberState::new(),
+                };
+                state.set_monitor(monitor.map(|h| (h.max_retries, h.max_retries_down)));
+                match monitor {
+                    Some(h) => {
+                        let keep = self.checkers.get(&m.id).is_some_and(|c| {
+                            c.monitor == *h
+                                && c.target == target
+                                && self
+                                    .members
+                                    .get(&m.id)
+                                    .is_some_and(|s| Arc::ptr_eq(s, &state))
+                        });
+                        if !keep {
+                            self.checkers.insert(
+                                m.id.clone(),
+                                Checker::spawn(h.clone(), target, state.clone()),
+                            );
+                        }
+                    }
+                    None => {
+                        self.checkers.remove(&m.id);
+                    }
+                }
+                seen.insert(m.id.clone(), state);
+            }
+        }
+        self.checkers.retain(|id, _| seen.contains_key(id));
+        self.members = seen;
+    }
+}

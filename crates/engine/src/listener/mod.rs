@@ -1,0 +1,155 @@
+//! Listeners: one running accept loop per (listener, VIP), reading its configuration from a
+//! snapshot that applies swap. A listener whose bind is unchanged is never closed; a removed
+//! one stops accepting at once and its connections get a drain timeout to finish.
+
+mod http;
+mod tcp;
+mod udp;
+
+use crate::pool::Pool;
+use crate::stats::ListenerStats;
+use arc_swap::ArcSwap;
+use ipnet::IpNet;
+use model::ListenerConfig;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+/// What a connection needs, immutable; a new apply publishes a new one.
+pub struct Snapshot {
+    pub config: ListenerConfig,
+    /// The default pool, when it exists and is enabled.
+    pub pool: Option<Arc<Pool>>,
+    pub cidrs: Vec<IpNet>,
+    pub stats: Arc<ListenerStats>,
+    pub http: Option<Arc<http::Client>>,
+}
+
+impl Snapshot {
+    pub fn new(
+        config: ListenerConfig,
+        pool: Option<Arc<Pool>>,
+        stats: Arc<ListenerStats>,
+        previous: Option<&Snapshot>,
+    ) -> Snapshot {
+        let cidrs = config
+            .allowed_cidrs
+            .iter()
+            .filter_map(|c| c.parse::<IpNet>().ok())
+            .collect();
+        let http = (config.protocol == "HTTP").then(|| {
+            previous
+                .and_then(|p| p.http.clone())
+                .filter(|c| c.connect_timeout == ms(config.timeout_member_connect))
+                .unwrap_or_else(|| Arc::new(http::Client::new(ms(config.timeout_member_connect))))
+        });
+        Snapshot {
+            config,
+            pool,
+            cidrs,
+            stats,
+            http,
+        }
+    }
+
+    pub fn allows(&self, client: IpAddr) -> bool {
+        let client = client.to_canonical();
+        self.cidrs.is_empty() || self.cidrs.iter().any(|c| c.contains(&client))
+    }
+
+    /// `connection_limit` reached (−1: unlimited).
+    pub fn full(&self) -> bool {
+        let limit = self.config.connection_limit;
+        limit >= 0 && self.stats.active.load(std::sync::atomic::Ordering::Relaxed) >= limit as u64
+    }
+}
+
+/// Octavia's timeouts are milliseconds, and 0 falls back to the default (`x or default`).
+pub fn ms(v: u64) -> Duration {
+    Duration::from_millis(v)
+}
+
+/// One listener's running binds.
+pub struct Running {
+    pub bind_key: (String, u16, Vec<IpAddr>),
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    stop_accepting: CancellationToken,
+    stop_all: CancellationToken,
+    tracker: TaskTracker,
+    accept_loops: Vec<JoinHandle<()>>,
+}
+
+pub fn bind_key(config: &ListenerConfig, vips: &[IpAddr]) -> (String, u16, Vec<IpAddr>) {
+    (config.protocol.clone(), config.protocol_port, vips.to_vec())
+}
+
+impl Running {
+    pub async fn start(vips: &[IpAddr], snapshot: Snapshot) -> std::io::Result<Running> {
+        let bind_key = bind_key(&snapshot.config, vips);
+        let snapshot = Arc::new(ArcSwap::from_pointee(snapshot));
+        let stop_accepting = CancellationToken::new();
+        let stop_all = CancellationToken::new();
+        let tracker = TaskTracker::new();
+        let port = bind_key.1;
+        let mut accept_loops = Vec::new();
+        for vip in vips {
+            let addr = SocketAddr::new(*vip, port);
+            let ctx = Context {
+                snapshot: snapshot.clone(),
+                stop_accepting: stop_accepting.clone(),
+                stop_all: stop_all.clone(),
+                tracker: tracker.clone(),
+            };
+            let task = match bind_key.0.as_str() {
+                "UDP" => {
+                    let socket = udp::bind(addr)?;
+                    tokio::spawn(udp::serve(socket, ctx))
+                }
+                protocol => {
+                    let listener = tcp::bind(addr)?;
+                    if protocol == "HTTP" {
+                        tokio::spawn(http::serve(listener, ctx))
+                    } else {
+                        tokio::spawn(tcp::serve(listener, ctx))
+                    }
+                }
+            };
+            accept_loops.push(task);
+        }
+        Ok(Running {
+            bind_key,
+            snapshot,
+            stop_accepting,
+            stop_all,
+            tracker,
+            accept_loops,
+        })
+    }
+
+    /// Closes the listening sockets (awaited, so the port can be bound again at once) and
+    /// leaves open connections `drain` to finish before they are cut.
+    pub async fn stop(self, drain: Duration) {
+        self.stop_accepting.cancel();
+        for task in self.accept_loops {
+            let _ = task.await;
+        }
+        self.tracker.close();
+        let (tracker, stop_all) = (self.tracker, self.stop_all);
+        tokio::spawn(async move {
+            if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
+                stop_all.cancel();
+            }
+        });
+    }
+}
+
+#[derive(Clone)]
+pub struct Context {
+    pub snapshot: Arc<ArcSwap<Snapshot>>,
+    pub stop_accepting: CancellationToken,
+    pub stop_all: CancellationToken,
+    pub tracker: TaskTracker,
+}

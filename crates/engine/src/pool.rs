@@ -1,0 +1,82 @@
+//! A pool as one immutable snapshot: its members (configuration plus the shared runtime
+//! state), and the balancer built for them. Choosing a member reads only atomics.
+
+use crate::balancer::{self, fnv1a, mix, Balancer};
+use crate::member::MemberState;
+use model::{MemberConfig, PoolConfig};
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Arc;
+
+pub struct Backend {
+    pub config: MemberConfig,
+    pub state: Arc<MemberState>,
+    pub addr: SocketAddr,
+    pub id_hash: u64,
+}
+
+pub struct Pool {
+    pub config: PoolConfig,
+    pub backends: Vec<Backend>,
+    balancer: Box<dyn Balancer>,
+}
+
+impl Pool {
+    pub fn new(config: PoolConfig, states: impl Fn(&MemberConfig) -> Arc<MemberState>) -> Pool {
+        let backends: Vec<Backend> = config
+            .members
+            .iter()
+            .map(|m| Backend {
+                config: m.clone(),
+                state: states(m),
+                addr: SocketAddr::new(m.address, m.protocol_port),
+                id_hash: fnv1a(&m.id),
+            })
+            .collect();
+        let balancer = balancer::for_algorithm(&config.lb_algorithm, &backends);
+        Pool {
+            config,
+            backends,
+            balancer,
+        }
+    }
+
+    /// The key SOURCE_IP(_PORT) hashes; other algorithms ignore it.
+    pub fn key(&self, client: SocketAddr) -> u64 {
+        let ip = match client.ip() {
+            IpAddr::V4(v4) => u64::from(u32::from(v4)),
+            IpAddr::V6(v6) => {
+                let n = u128::from(v6);
+                (n as u64) ^ ((n >> 64) as u64)
+            }
+        };
+        let key = if self.config.lb_algorithm == "SOURCE_IP_PORT" {
+            ip ^ (u64::from(client.port()) << 48)
+        } else {
+            ip
+        };
+        mix(key)
+    }
+
+    fn serving(b: &Backend) -> bool {
+        b.config.admin_state_up && b.config.weight > 0 && b.state.is_up()
+    }
+
+    /// A member for a new connection, not one of `tried`. Backups serve only while no
+    /// primary can (and then all of them do, as `option allbackups`); weight 0 drains.
+    pub fn select(&self, key: u64, tried: &[usize]) -> Option<usize> {
+        let backups = !self
+            .backends
+            .iter()
+            .any(|b| !b.config.backup && Self::serving(b));
+        let usable = |i: usize| {
+            let b = &self.backends[i];
+            b.config.backup == backups && Self::serving(b) && !tried.contains(&i)
+        };
+        self.balancer.pick(&self.backends, &usable, key)
+    }
+
+    /// UP while some member can serve (the heartbeat's pool status).
+    pub fn is_up(&self) -> bool {
+        self.backends.iter().any(Self::serving)
+    }
+}
