@@ -21,7 +21,7 @@ use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 
 type ProxyBody = BoxBody<Bytes, hyper::Error>;
@@ -54,6 +54,11 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
             // HTTP listeners over connection_limit answer 503 and close.
             let mut stream = stream;
             let _ = stream.write_all(&raw_503()).await;
+            let _ = stream.shutdown().await;
+            // Read what the client already sent, so closing does not reset the answer away.
+            let mut sink = [0u8; 4096];
+            let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
+            let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
             return;
         }
         let _open = Open::new(&snapshot.stats);
