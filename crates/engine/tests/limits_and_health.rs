@@ -253,10 +253,10 @@ async fn a_thousand_applies_under_load_fail_no_request_on_the_listener_that_stay
         cfg.pools[0].members = backends
             .iter()
             .enumerate()
-            .filter(|(j, _)| *j == 0 || (i as usize + j) % 3 != 0)
+            .filter(|(j, _)| *j == 0 || !(i as usize + j).is_multiple_of(3))
             .map(|(_, b)| member(&b.name, b.addr))
             .collect();
-        if i % 2 == 0 {
+        if i.is_multiple_of(2) {
             let mut extra = listener("HTTP", 8081);
             extra.id = "extra".into();
             cfg.listeners.push(extra);
