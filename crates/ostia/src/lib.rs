@@ -2,6 +2,7 @@
 //! network API, worker and housekeeping. Holds no logic of its own.
 
 pub mod bench;
+pub mod bench_engine;
 
 use api::{ApiConfig, AppState, NetworkDriver};
 use controller::housekeeping::Housekeeping;

@@ -52,6 +52,25 @@ enum Command {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
     },
+    /// Run the native engine on one AmphoraConfig document (JSON) until interrupted.
+    Engine {
+        #[arg(long)]
+        config: PathBuf,
+        /// Worker threads of the data plane.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
+    /// A test backend answering `you hit: <name>` (HTTP) or greeting and sinking (TCP).
+    Backend {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        bind: SocketAddr,
+        #[arg(long, default_value = "http")]
+        kind: String,
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
@@ -66,17 +85,39 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
+    /// Direct vs HAProxy vs the engine: HTTP keep-alive, HTTP close, TCP bulk (needs wrk, haproxy).
+    Engine {
+        #[arg(long, default_value_t = 3)]
+        rounds: usize,
+        #[arg(long, default_value_t = 4)]
+        seconds: u64,
+        /// Proxy threads (the engine's workers, HAProxy's nbthread).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+    },
 }
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let threads = match &cli.command {
+        Command::Engine { threads, .. } | Command::Backend { threads, .. } => *threads,
+        _ => 0,
+    };
+    let mut runtime = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        runtime.worker_threads(threads);
+    }
+    runtime.enable_all().build()?.block_on(run(cli))
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_env_filter(
             tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| "info".into()),
         )
         .with_writer(std::io::stderr)
         .init();
-    match Cli::parse().command {
+    match cli.command {
         Command::Up {
             data_dir,
             api_bind,
@@ -119,9 +160,36 @@ async fn main() -> anyhow::Result<()> {
             let _ = stop.send(true);
             let _ = task.await;
         }
+        Command::Engine { config, .. } => {
+            let config: model::AmphoraConfig = serde_json::from_slice(&std::fs::read(&config)?)?;
+            let engine = engine::Engine::default();
+            engine.apply(config).await?;
+            println!("engine running");
+            tokio::signal::ctrl_c().await?;
+            engine.shutdown().await;
+        }
+        Command::Backend {
+            name, bind, kind, ..
+        } => {
+            let backend = match kind.as_str() {
+                "tcp" => engine::testing::Backend::tcp(&name, bind).await?,
+                "udp" => engine::testing::Backend::udp(&name, bind).await?,
+                _ => engine::testing::Backend::http(&name, bind).await?,
+            };
+            println!("backend {name} on {}", backend.addr);
+            tokio::signal::ctrl_c().await?;
+        }
         Command::Bench {
             what: BenchCommand::Api { count },
         } => ostia::bench::api(count).await?,
+        Command::Bench {
+            what:
+                BenchCommand::Engine {
+                    rounds,
+                    seconds,
+                    threads,
+                },
+        } => ostia::bench_engine::run(rounds, seconds, threads).await?,
     }
     Ok(())
 }

@@ -1,0 +1,385 @@
+//! `ostia bench engine`: the native engine against HAProxy (Debian package, an equivalent
+//! configuration, `nbthread` equal to the engine's threads) and direct access, on loopback,
+//! in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), and TCP bulk
+//! throughput. Rounds interleave the targets; each line gives the proxy's CPU seconds, and the
+//! summary the engine/HAProxy ratios per proxy core.
+
+use anyhow::{bail, Context};
+use model::{AmphoraConfig, ListenerConfig, MemberConfig, PoolConfig};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::AsyncWriteExt;
+
+const HTTP_MEMBERS: [&str; 2] = ["127.0.0.1:18081", "127.0.0.1:18082"];
+const TCP_MEMBER: &str = "127.0.0.1:18090";
+const ENGINE_VIP: &str = "127.22.0.1";
+const HAPROXY_VIP: &str = "127.22.0.2";
+
+/// A child process killed when dropped.
+struct Proc(Child);
+
+impl Drop for Proc {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+impl Proc {
+    fn cpu_seconds(&self) -> f64 {
+        let stat =
+            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
+        // Fields after the command name (which may hold spaces) start at ')'.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, rest)| rest.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        // SAFETY: sysconf has no preconditions.
+        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+        (ticks(11) + ticks(12)) / hz.max(1.0)
+    }
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum Target {
+    Direct,
+    Haproxy,
+    Engine,
+}
+
+impl Target {
+    fn name(self) -> &'static str {
+        match self {
+            Target::Direct => "direct",
+            Target::Haproxy => "haproxy",
+            Target::Engine => "engine",
+        }
+    }
+}
+
+#[derive(Default, Clone)]
+struct Sample {
+    rate: f64,
+    p50_ms: f64,
+    p99_ms: f64,
+    errors: u64,
+    cpu: f64,
+}
+
+pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<()> {
+    for tool in ["wrk", "haproxy"] {
+        if Command::new("sh")
+            .args(["-c", &format!("command -v {tool}")])
+            .stdout(Stdio::null())
+            .status()
+            .map(|s| !s.success())
+            .unwrap_or(true)
+        {
+            bail!("{tool} is not installed (apt-get install wrk haproxy)");
+        }
+    }
+    let exe = std::env::current_exe()?;
+    let dir = tempfile_dir()?;
+    let mut backends = Vec::new();
+    for (i, addr) in HTTP_MEMBERS.iter().enumerate() {
+        backends.push(spawn(
+            &exe,
+            &[
+                "backend",
+                "--name",
+                &format!("webserver{}", i + 1),
+                "--bind",
+                addr,
+                "--kind",
+                "http",
+                "--threads",
+                "1",
+            ],
+        )?);
+    }
+    backends.push(spawn(
+        &exe,
+        &[
+            "backend",
+            "--name",
+            "sink",
+            "--bind",
+            TCP_MEMBER,
+            "--kind",
+            "tcp",
+            "--threads",
+            "1",
+        ],
+    )?);
+
+    let engine_cfg = dir.join("engine.json");
+    std::fs::write(&engine_cfg, serde_json::to_vec_pretty(&engine_config())?)?;
+    let engine = spawn(
+        &exe,
+        &[
+            "engine",
+            "--config",
+            &engine_cfg.to_string_lossy(),
+            "--threads",
+            &threads.to_string(),
+        ],
+    )?;
+    let haproxy_cfg = dir.join("haproxy.cfg");
+    std::fs::write(&haproxy_cfg, haproxy_config(threads))?;
+    let haproxy = spawn(
+        Command::new("haproxy").get_program(),
+        &["-db", "-f", &haproxy_cfg.to_string_lossy()],
+    )?;
+    for addr in [
+        format!("{ENGINE_VIP}:8080"),
+        format!("{HAPROXY_VIP}:8080"),
+        HTTP_MEMBERS[0].to_string(),
+        TCP_MEMBER.to_string(),
+    ] {
+        wait_port(&addr).await?;
+    }
+
+    let scenarios = ["http keep-alive", "http new connection", "tcp bulk"];
+    let targets = [Target::Direct, Target::Haproxy, Target::Engine];
+    let mut results: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); targets.len()]; scenarios.len()];
+    println!(
+        "ostia bench engine: {rounds} rounds x {seconds} s, proxy threads {threads}, loopback"
+    );
+    println!(
+        "{:<22}{:<9}{:>14}{:>10}{:>10}{:>8}{:>9}",
+        "scenario", "target", "rate", "p50 ms", "p99 ms", "errors", "cpu s"
+    );
+    for round in 1..=rounds {
+        for (si, scenario) in scenarios.iter().enumerate() {
+            for (ti, target) in targets.iter().enumerate() {
+                let proxy = match target {
+                    Target::Direct => None,
+                    Target::Haproxy => Some(&haproxy),
+                    Target::Engine => Some(&engine),
+                };
+                let cpu_before = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0);
+                let mut sample = match si {
+                    0 => wrk(&http_url(*target), seconds, false)?,
+                    1 => wrk(&http_url(*target), seconds, true)?,
+                    _ => bulk(tcp_addr(*target), seconds).await?,
+                };
+                sample.cpu = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0) - cpu_before;
+                let unit = if si == 2 { "Gb/s" } else { "req/s" };
+                println!(
+                    "{:<22}{:<9}{:>9.2} {unit:<5}{:>9.2}{:>10.2}{:>8}{:>9.2}   (round {round})",
+                    scenario,
+                    target.name(),
+                    sample.rate,
+                    sample.p50_ms,
+                    sample.p99_ms,
+                    sample.errors,
+                    sample.cpu
+                );
+                results[si][ti].push(sample);
+            }
+        }
+    }
+    println!("\nengine / haproxy (medians over rounds):");
+    for (si, scenario) in scenarios.iter().enumerate() {
+        let hap = median(&results[si][1]);
+        let eng = median(&results[si][2]);
+        let per_core = |s: &Sample| if s.cpu > 0.0 { s.rate / s.cpu } else { 0.0 };
+        let errors: u64 = results[si].iter().flatten().map(|s| s.errors).sum();
+        println!(
+            "  {:<22} throughput {:.2}x   per proxy core {:.2}x   p99 {:.2} vs {:.2} ms   errors {}",
+            scenario,
+            eng.rate / hap.rate.max(f64::MIN_POSITIVE),
+            per_core(&eng) / per_core(&hap).max(f64::MIN_POSITIVE),
+            eng.p99_ms,
+            hap.p99_ms,
+            errors
+        );
+    }
+    drop((engine, haproxy, backends));
+    let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+fn median(samples: &[Sample]) -> Sample {
+    let mut s = samples.to_vec();
+    s.sort_by(|a, b| a.rate.total_cmp(&b.rate));
+    s.get(s.len() / 2).cloned().unwrap_or_default()
+}
+
+fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
+    let dir = std::env::temp_dir().join(format!("ostia-bench-engine-{}", std::process::id()));
+    std::fs::create_dir_all(&dir)?;
+    Ok(dir)
+}
+
+fn spawn(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> anyhow::Result<Proc> {
+    let child = Command::new(program)
+        .args(args)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .context("spawning a bench process")?;
+    Ok(Proc(child))
+}
+
+async fn wait_port(addr: &str) -> anyhow::Result<()> {
+    for _ in 0..200 {
+        if tokio::net::TcpStream::connect(addr).await.is_ok() {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    bail!("nothing listens on {addr}")
+}
+
+fn http_url(target: Target) -> String {
+    match target {
+        Target::Direct => format!("http://{}/", HTTP_MEMBERS[0]),
+        Target::Haproxy => format!("http://{HAPROXY_VIP}:8080/"),
+        Target::Engine => format!("http://{ENGINE_VIP}:8080/"),
+    }
+}
+
+fn tcp_addr(target: Target) -> SocketAddr {
+    let s = match target {
+        Target::Direct => TCP_MEMBER.to_string(),
+        Target::Haproxy => format!("{HAPROXY_VIP}:9000"),
+        Target::Engine => format!("{ENGINE_VIP}:9000"),
+    };
+    s.parse().expect("a socket address")
+}
+
+fn wrk(url: &str, seconds: u64, close: bool) -> anyhow::Result<Sample> {
+    let mut cmd = Command::new("wrk");
+    cmd.args(["-t1", "-c32", "--latency", &format!("-d{seconds}s")]);
+    if close {
+        cmd.args(["-H", "Connection: close"]);
+    }
+    let out = cmd.arg(url).output().context("running wrk")?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    let mut sample = Sample::default();
+    for line in text.lines() {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["Requests/sec:", v] => sample.rate = v.parse().unwrap_or(0.0),
+            ["50%", v] => sample.p50_ms = millis(v),
+            ["99%", v] => sample.p99_ms = millis(v),
+            ["Non-2xx", "or", "3xx", "responses:", n] => {
+                sample.errors += n.parse::<u64>().unwrap_or(0)
+            }
+            ["Socket", "errors:", rest @ ..] => {
+                // With Connection: close, wrk counts the server's close as a read error.
+                let counts: Vec<u64> = rest
+                    .iter()
+                    .filter_map(|w| w.trim_end_matches(',').parse().ok())
+                    .collect();
+                let connect_write_timeout = counts.first().unwrap_or(&0)
+                    + counts.get(2).unwrap_or(&0)
+                    + counts.get(3).unwrap_or(&0);
+                sample.errors += connect_write_timeout
+                    + if close {
+                        0
+                    } else {
+                        *counts.get(1).unwrap_or(&0)
+                    };
+            }
+            _ => {}
+        }
+    }
+    Ok(sample)
+}
+
+fn millis(v: &str) -> f64 {
+    let split = v.find(|c: char| c.is_ascii_alphabetic()).unwrap_or(v.len());
+    let (n, unit) = v.split_at(split);
+    let n: f64 = n.parse().unwrap_or(0.0);
+    match unit {
+        "us" => n / 1000.0,
+        "s" => n * 1000.0,
+        "m" => n * 60_000.0,
+        _ => n,
+    }
+}
+
+/// Two streams sending as fast as they can for `seconds`; Gb/s received by the sink.
+async fn bulk(addr: SocketAddr, seconds: u64) -> anyhow::Result<Sample> {
+    let started = Instant::now();
+    let deadline = started + Duration::from_secs(seconds);
+    let mut tasks = Vec::new();
+    for _ in 0..2 {
+        tasks.push(tokio::spawn(async move {
+            let mut stream = tokio::net::TcpStream::connect(addr).await?;
+            let buf = vec![0x5au8; 256 * 1024];
+            let mut sent = 0u64;
+            while Instant::now() < deadline {
+                stream.write_all(&buf).await?;
+                sent += buf.len() as u64;
+            }
+            stream.shutdown().await?;
+            Ok::<u64, std::io::Error>(sent)
+        }));
+    }
+    let mut bytes = 0;
+    let mut errors = 0;
+    for t in tasks {
+        match t.await? {
+            Ok(n) => bytes += n,
+            Err(_) => errors += 1,
+        }
+    }
+    let secs = started.elapsed().as_secs_f64();
+    Ok(Sample {
+        rate: bytes as f64 * 8.0 / secs / 1e9,
+        errors,
+        ..Sample::default()
+    })
+}
+
+fn engine_config() -> AmphoraConfig {
+    let mut http = PoolConfig::new("http-pool", "HTTP", "ROUND_ROBIN");
+    for (i, m) in HTTP_MEMBERS.iter().enumerate() {
+        let addr: SocketAddr = m.parse().expect("a socket address");
+        http.members
+            .push(MemberConfig::new(&format!("m{i}"), addr.ip(), addr.port()));
+    }
+    let mut tcp = PoolConfig::new("tcp-pool", "TCP", "ROUND_ROBIN");
+    let addr: SocketAddr = TCP_MEMBER.parse().expect("a socket address");
+    tcp.members
+        .push(MemberConfig::new("t0", addr.ip(), addr.port()));
+    AmphoraConfig {
+        lb_id: "bench".into(),
+        generation: 1,
+        vips: vec![ENGINE_VIP.parse().expect("an address")],
+        listeners: vec![
+            ListenerConfig::new("http", "HTTP", 8080, Some("http-pool")),
+            ListenerConfig::new("tcp", "TCP", 9000, Some("tcp-pool")),
+        ],
+        pools: vec![http, tcp],
+    }
+}
+
+/// What Octavia's template renders for the same two listeners (§9), with `nbthread`.
+fn haproxy_config(threads: usize) -> String {
+    let servers: String = HTTP_MEMBERS
+        .iter()
+        .enumerate()
+        .map(|(i, m)| format!("    server m{i} {m} weight 1\n"))
+        .collect();
+    format!(
+        "global\n    maxconn 4000\n    nbthread {threads}\n\
+         defaults\n    retries 3\n    option redispatch\n    option splice-request\n    option splice-response\n    option http-keep-alive\n\
+         \n\
+         frontend http\n    maxconn 2000\n    bind {HAPROXY_VIP}:8080\n    mode http\n    default_backend http-pool\n    timeout client 50000\n\
+         backend http-pool\n    mode http\n    http-reuse safe\n    balance roundrobin\n    fullconn 50000\n    option allbackups\n    timeout connect 5000\n    timeout server 50000\n{servers}\
+         \n\
+         frontend tcp\n    maxconn 2000\n    bind {HAPROXY_VIP}:9000\n    mode tcp\n    default_backend tcp-pool\n    timeout client 50000\n\
+         backend tcp-pool\n    mode tcp\n    balance roundrobin\n    fullconn 50000\n    option allbackups\n    timeout connect 5000\n    timeout server 50000\n    server t0 {TCP_MEMBER} weight 1\n"
+    )
+}
