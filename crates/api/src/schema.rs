@@ -391,15 +391,16 @@ fn check(name: &str, ty: Ty, v: Value) -> Result<Value, DecodeError> {
                 let Value::String(s) = item else {
                     return Err(wrong_type(name, item, "str").into());
                 };
+                // WSME validates the list as a whole and reports all of it.
                 if s.chars().count() > max {
                     return Err(invalid(
-                        item,
+                        &v,
                         format!("Value should have a maximum character requirement of {max}"),
                     )
                     .into());
                 }
                 if let Ty::StrListCheck(_, test) = ty {
-                    test(s).map_err(|reason| invalid(item, reason))?;
+                    test(s).map_err(|reason| invalid(&v, reason))?;
                 }
             }
             v
@@ -413,7 +414,7 @@ fn check(name: &str, ty: Ty, v: Value) -> Result<Value, DecodeError> {
             };
             for item in items {
                 if !matches!(item, Value::String(s) if uuid::Uuid::parse_str(s).is_ok()) {
-                    return Err(invalid(item, "Value should be UUID format".into()).into());
+                    return Err(invalid(&v, "Value should be UUID format".into()).into());
                 }
             }
             v
@@ -431,7 +432,7 @@ fn check(name: &str, ty: Ty, v: Value) -> Result<Value, DecodeError> {
                     .as_str()
                     .and_then(|s| s.parse::<ipnet::IpNet>().ok())
                     .ok_or_else(|| {
-                        invalid(item, "Value should be IPv4 or IPv6 CIDR format".into())
+                        invalid(&v, "Value should be IPv4 or IPv6 CIDR format".into())
                     })?;
                 let normalised = Value::String(net.trunc().to_string());
                 if !out.contains(&normalised) {

@@ -255,7 +255,7 @@ async fn child_validation_rules() {
         &rules,
         json!({"rule": {"type": "HEADER", "compare_type": "EQUAL_TO", "value": "x"}}),
         400,
-        "Error parsing L7Rule: Invalid L7 Rule: HEADER rule type requires a key",
+        "Error parsing L7Rule: Invalid L7 Rule: L7 rule type requires a key",
     )
     .await;
     expect(&env, "POST", &rules, json!({"rule": {"type": "PATH", "compare_type": "REGEX", "value": "(unclosed"}}), 400,

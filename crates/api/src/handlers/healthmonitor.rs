@@ -45,11 +45,9 @@ fn validate(
                 "The associated pool protocol is {pool_protocol}, so only a UDP-CONNECT/SCTP/TCP/HTTP health monitor is supported."
             )));
         }
-        let delay = attrs
-            .get("delay")
-            .and_then(Value::as_i64)
-            .unwrap_or_default();
-        if kind == "UDP-CONNECT" && delay < UDP_CONNECT_MIN_DELAY {
+        // An update that leaves `delay` alone is not checked against the minimum.
+        let delay = attrs.get("delay").and_then(Value::as_i64);
+        if let Some(delay) = delay.filter(|d| kind == "UDP-CONNECT" && *d < UDP_CONNECT_MIN_DELAY) {
             return Err(ApiError::validation(format!(
                 "The request delay value {delay} should be larger than {UDP_CONNECT_MIN_DELAY} for {kind} health monitor type."
             )));
@@ -81,8 +79,9 @@ fn validate(
                 ))
             }
             Some(v) if v < 1.1 => {
-                return Err(ApiError::validation(
-                    "'http_version' must be at least 1.1 when 'domain_name' is provided.",
+                return Err(ApiError::invalid_option(
+                    format!("http_version {v:?}"),
+                    "health monitors HTTP 1.1 domain name health check",
                 ))
             }
             _ => {}
@@ -183,7 +182,12 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
         .and_then(|p| p.str("protocol"))
         .unwrap_or_default()
         .to_string();
-    validate(&pool_protocol, &kind, &update, true)?;
+    // domain_name and http_version are checked on the merged monitor below: either may
+    // come from the request or from the stored monitor.
+    let mut request = update.clone();
+    request.remove("domain_name");
+    request.remove("http_version");
+    validate(&pool_protocol, &kind, &request, true)?;
     let http = is_http(&kind);
     let d = |v: &str| if http { json!(v) } else { Value::Null };
     let defaults = [

@@ -69,7 +69,7 @@ fn cookie_value_ok(s: &str) -> bool {
             .all(|b| (b'!'..=b'~').contains(&b) && !b"\";\\".contains(&b))
 }
 
-/// `validate.l7rule_data` (reference §5.4).
+/// `validate.l7rule_data` (reference §5.4), with Octavia's checks in Octavia's order.
 pub fn validate(attrs: &Map<String, Value>) -> ApiResult<()> {
     let get = |k: &str| attrs.get(k).and_then(Value::as_str).unwrap_or_default();
     let (kind, compare, key, value) = (get("type"), get("compare_type"), get("key"), get("value"));
@@ -82,77 +82,94 @@ pub fn validate(attrs: &Map<String, Value>) -> ApiResult<()> {
             .map(|_| ())
             .map_err(|e| rule_error(format!("Unable to parse regular expression: {e}")))
     };
-    let value_check = |ok: fn(&str) -> bool| {
-        if compare == "REGEX" {
-            regex_ok()
-        } else if ok(value) {
+    // `validate.header_name` / `header_value_string` / `cookie_value_string` (InvalidString).
+    let chars = |ok: fn(&str) -> bool, s: &str, what: &str| {
+        if ok(s) {
             Ok(())
         } else {
-            Err(rule_error("Invalid characters in value"))
+            Err(rule_error(format!("Invalid characters in {what}")))
+        }
+    };
+    let ssl_key = || {
+        if key.is_empty() {
+            Ok(())
+        } else {
+            Err(invalid(&format!(
+                "L7rule type {kind} does not use the \"key\" field."
+            )))
+        }
+    };
+    let equal_to_only = || {
+        if compare == "EQUAL_TO" {
+            Ok(())
+        } else {
+            Err(invalid(&format!(
+                "L7rule type {kind} only supports the EQUAL_TO compare type."
+            )))
         }
     };
     match kind {
-        "HOST_NAME" | "PATH" => value_check(header_value_ok),
-        "FILE_TYPE" => {
-            if !matches!(compare, "EQUAL_TO" | "REGEX") {
-                return Err(invalid(&format!(
-                    "{kind} rule type only supports EQUAL_TO or REGEX compare types."
-                )));
-            }
-            value_check(header_value_ok)
-        }
         "HEADER" | "COOKIE" => {
             if key.is_empty() {
-                return Err(invalid(&format!("{kind} rule type requires a key")));
+                return Err(invalid("L7 rule type requires a key"));
             }
-            if !header_name_ok(key) {
-                return Err(rule_error("Invalid characters in key"));
-            }
-            value_check(if kind == "HEADER" {
-                header_value_ok
+            chars(header_name_ok, key, "key")?;
+            if compare == "REGEX" {
+                regex_ok()
+            } else if kind == "HEADER" {
+                chars(header_value_ok, value, "header value")
             } else {
-                cookie_value_ok
-            })
-        }
-        "SSL_CONN_HAS_CERT" | "SSL_VERIFY_RESULT" => {
-            if !key.is_empty() {
-                return Err(invalid(&format!("{kind} rule type should not have a key")));
+                chars(cookie_value_ok, value, "cookie value")
             }
-            if compare != "EQUAL_TO" {
+        }
+        "HOST_NAME" | "PATH" if compare == "REGEX" => regex_ok(),
+        "HOST_NAME" | "PATH" => chars(header_value_ok, value, "comparison value"),
+        "FILE_TYPE" => match compare {
+            "REGEX" => regex_ok(),
+            "EQUAL_TO" => chars(header_value_ok, value, "comparison value"),
+            _ => Err(invalid("invalid comparison type for rule type")),
+        },
+        "SSL_CONN_HAS_CERT" => {
+            ssl_key()?;
+            if value.to_lowercase() != "true" {
                 return Err(invalid(&format!(
-                    "{kind} rule type only supports EQUAL_TO compare type."
+                    "L7rule value {value} is not a boolean True string."
                 )));
             }
-            let ok = if kind == "SSL_CONN_HAS_CERT" {
-                value.eq_ignore_ascii_case("true")
-            } else {
-                value.parse::<u64>().is_ok()
-            };
-            if ok {
-                Ok(())
-            } else {
-                Err(invalid(&format!(
-                    "{kind} rule type has an invalid value {value}"
-                )))
+            equal_to_only()
+        }
+        "SSL_VERIFY_RESULT" => {
+            ssl_key()?;
+            // `str.isdigit()`: no sign, no blanks.
+            if !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(invalid(&format!(
+                    "L7rule type {kind} needs a int value, which is >= 0"
+                )));
             }
+            equal_to_only()
         }
         "SSL_DN_FIELD" => {
+            if compare == "REGEX" {
+                regex_ok()?;
+            }
+            // `DISTINGUISHED_NAME_FIELD_REGEX`: `^([a-zA-Z][A-Za-z0-9-]*)$`.
             let key_ok = key
                 .chars()
                 .next()
                 .map(|c| c.is_ascii_alphabetic())
                 .unwrap_or(false)
                 && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            if !key_ok {
-                return Err(invalid("SSL_DN_FIELD rule type requires a valid key"));
-            }
-            if compare == "REGEX" {
-                regex_ok()
+            if key.is_empty() {
+                Err(invalid(&format!(
+                    "L7rule type {kind} needs to specify a key and a value."
+                )))
+            } else if !key_ok {
+                Err(invalid("Invalid L7rule distinguished name field."))
             } else {
                 Ok(())
             }
         }
-        _ => Err(invalid(&format!("invalid rule type {kind}"))),
+        _ => Err(invalid("invalid rule type")),
     }
 }
 

@@ -159,25 +159,25 @@ fn validate(
             )));
         }
     }
-    if attrs
+    if is_tls(protocol, attrs) {
+        check_alpn_list(attrs.get("alpn_protocols"))?;
+    }
+    // `validate.check_hsts_options` (create) / `check_hsts_options_put` (update).
+    let hsts_flag = |k: &str| attrs.get(k).and_then(Value::as_bool).unwrap_or(false);
+    let max_age = attrs
         .get("hsts_max_age")
         .map(|v| !v.is_null())
-        .unwrap_or(false)
-        && protocol != "TERMINATED_HTTPS"
-    {
-        return Err(ApiError::validation(
-            "The HSTS feature can only be used in combination with TERMINATED_HTTPS listeners.",
-        ));
+        .unwrap_or(false);
+    if (hsts_flag("hsts_include_subdomains") || hsts_flag("hsts_preload")) && !max_age {
+        return Err(ApiError::validation(if self_id.is_empty() {
+            "HSTS configuration options hsts_include_subdomains and hsts_preload only make sense if hsts_max_age is set as well."
+        } else {
+            "Cannot enable hsts_include_subdomains or hsts_preload if hsts_max_age was not set as well."
+        }));
     }
-    let hsts_flag = |k: &str| attrs.get(k).and_then(Value::as_bool).unwrap_or(false);
-    if (hsts_flag("hsts_include_subdomains") || hsts_flag("hsts_preload"))
-        && attrs
-            .get("hsts_max_age")
-            .map(Value::is_null)
-            .unwrap_or(true)
-    {
+    if max_age && protocol != "TERMINATED_HTTPS" {
         return Err(ApiError::validation(
-            "HSTS configuration options hsts_include_subdomains and hsts_preload only make sense if hsts_max_age is set as well.",
+            "The HSTS feature can only be used for listeners using the TERMINATED_HTTPS protocol.",
         ));
     }
     if let Some(pool_id) = attrs.get("default_pool_id").and_then(Value::as_str) {
@@ -186,7 +186,36 @@ fn validate(
     if let Some(Value::Array(cidrs)) = attrs.get("allowed_cidrs") {
         check_cidrs(tree, cidrs)?;
     }
-    let _ = self_id;
+    Ok(())
+}
+
+/// `validate.check_tls_version_list` (null: the default applies).
+pub fn check_tls_versions(versions: Option<&Value>) -> ApiResult<()> {
+    let Some(Value::Array(versions)) = versions else {
+        return Ok(());
+    };
+    if versions.is_empty() {
+        return Err(ApiError::validation("Empty TLS version list. Either specify at least one TLS version or remove this parameter to use the default."));
+    }
+    let bad: Vec<&str> = versions
+        .iter()
+        .filter_map(Value::as_str)
+        .filter(|v| !model::protocol::TLS_VERSIONS.contains(v))
+        .collect();
+    if !bad.is_empty() {
+        return Err(ApiError::validation(format!(
+            "Invalid TLS versions: {}",
+            bad.join(", ")
+        )));
+    }
+    Ok(())
+}
+
+/// `validate.check_alpn_protocols`; each value was checked while decoding.
+pub fn check_alpn_list(protocols: Option<&Value>) -> ApiResult<()> {
+    if matches!(protocols, Some(Value::Array(p)) if p.is_empty()) {
+        return Err(ApiError::validation("Empty ALPN protocol list. Either specify at least one ALPN protocol or remove this parameter to use the default."));
+    }
     Ok(())
 }
 

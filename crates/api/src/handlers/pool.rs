@@ -27,33 +27,54 @@ pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Resp
     }
 }
 
-/// Session persistence rules (reference §4.3); `sp` is the merged object.
-fn check_persistence(protocol: &str, sp: &Map<String, Value>) -> ApiResult<()> {
+/// Session persistence rules (reference §4.3); `sp` is the merged object. Octavia tests the
+/// attributes for truth (`persistence_timeout: 0` counts as absent); its PUT text for
+/// persistence_timeout/granularity on other pools names UDP only.
+fn check_persistence(protocol: &str, sp: &Map<String, Value>, put: bool) -> ApiResult<()> {
     let kind = sp.get("type").and_then(Value::as_str).unwrap_or_default();
-    let cookie = sp.get("cookie_name").map(|v| !v.is_null()).unwrap_or(false);
-    let lvs_only = ["persistence_timeout", "persistence_granularity"]
-        .iter()
-        .any(|k| sp.get(*k).map(|v| !v.is_null()).unwrap_or(false));
+    let truthy = |k: &str| match sp.get(k) {
+        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
+        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
+        Some(Value::String(s)) => !s.is_empty(),
+        Some(_) => true,
+    };
+    let cookie = sp
+        .get("cookie_name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if is_lvs_protocol(protocol) {
-        if cookie {
+        if kind == "SOURCE_IP" && truthy("cookie_name") {
+            return Err(ApiError::validation(
+                "session_persistence SOURCE_IP type for UDP and SCTP protocols only accepts: type, persistence_timeout, persistence_granularity.",
+            ));
+        }
+        if truthy("cookie_name") {
             return Err(ApiError::validation(
                 "Cookie names are not supported for UDP/SCTP pools.",
             ));
         }
-        if kind != "SOURCE_IP" {
+        if matches!(kind, "HTTP_COOKIE" | "APP_COOKIE") {
             return Err(ApiError::validation(format!(
-                "Session persistence of type {kind} is not supported for {protocol} protocol pools."
+                "Session persistence of type {kind} is not supported for UDP/SCTP protocol pools."
             )));
         }
-    } else if lvs_only {
-        return Err(ApiError::validation(
-            "persistence_timeout and persistence_granularity is only for UDP and SCTP protocol pools.",
-        ));
+    } else if truthy("persistence_timeout") || truthy("persistence_granularity") {
+        let protocols = if put { "UDP" } else { "UDP and SCTP" };
+        return Err(ApiError::validation(format!(
+            "persistence_timeout and persistence_granularity is only for {protocols} protocol pools."
+        )));
     }
-    if cookie && kind != "APP_COOKIE" {
-        return Err(ApiError::validation("Field \"cookie_name\" can only be specified with session persistence of type \"APP_COOKIE\"."));
+    // `validate.check_session_persistence`.
+    if !cookie.is_empty() {
+        if kind != "APP_COOKIE" {
+            return Err(ApiError::validation("Field \"cookie_name\" can only be specified with session persistence of type \"APP_COOKIE\"."));
+        }
+        let bad = |c: char| matches!(c, '\x00'..='\x20' | '"' | '(' | ')' | ',' | '/' | ':'..='@' | '['..=']' | '{' | '}' | '\x7f');
+        if cookie.chars().any(bad) || !cookie.chars().any(|c| (c as u32) <= 0xff) {
+            return Err(ApiError::validation("Supplied \"cookie_name\" is invalid."));
+        }
     }
-    if kind == "APP_COOKIE" && !cookie {
+    if kind == "APP_COOKIE" && cookie.is_empty() {
         return Err(ApiError::validation("Field \"cookie_name\" must be specified when using the \"APP_COOKIE\" session persistence type."));
     }
     Ok(())
@@ -154,7 +175,7 @@ pub fn prepare(
     }
     match attrs.get("session_persistence") {
         Some(Value::Object(sp)) => {
-            check_persistence(&protocol, sp)?;
+            check_persistence(&protocol, sp, false)?;
             let sp = persistence_object(sp);
             attrs.insert("session_persistence".into(), sp);
         }
@@ -174,6 +195,10 @@ pub fn prepare(
         return Err(ApiError::validation(
             "A CA certificate reference is required to specify a revocation list.",
         ));
+    }
+    if attrs.get("tls_enabled").and_then(Value::as_bool) == Some(true) {
+        super::listener::check_tls_versions(attrs.get("tls_versions"))?;
+        super::listener::check_alpn_list(attrs.get("alpn_protocols"))?;
     }
     check_algorithm(
         tree,
@@ -258,12 +283,14 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
                     }
                     sp.insert("type".into(), old);
                 }
-                check_persistence(&protocol, &sp)?;
+                check_persistence(&protocol, &sp, true)?;
                 pool.set("session_persistence", persistence_object(&sp));
             }
             _ => pool.set("session_persistence", Value::Null),
         }
     }
+    super::listener::check_tls_versions(update.get("tls_versions"))?;
+    super::listener::check_alpn_list(update.get("alpn_protocols"))?;
     if let Some(algorithm) = update.get("lb_algorithm").and_then(Value::as_str) {
         check_algorithm(&tree, algorithm)?;
     }
