@@ -222,14 +222,18 @@ fn message(status: StatusCode) -> &'static str {
     }
 }
 
-/// HAProxy's built-in error page for `status`.
-fn canned(status: StatusCode) -> Response<ProxyBody> {
-    let body = format!(
+/// HAProxy's built-in error page body for `status`.
+fn error_page(status: StatusCode) -> String {
+    format!(
         "<html><body><h1>{} {}</h1>\n{}\n</body></html>\n",
         status.as_u16(),
         status.canonical_reason().unwrap_or(""),
         message(status)
-    );
+    )
+}
+
+fn canned(status: StatusCode) -> Response<ProxyBody> {
+    let body = error_page(status);
     let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed());
     *response.status_mut() = status;
     let headers = response.headers_mut();
@@ -238,8 +242,9 @@ fn canned(status: StatusCode) -> Response<ProxyBody> {
     response
 }
 
+/// The 503 written straight to a connection refused before hyper serves it.
 fn raw_503() -> Vec<u8> {
-    let body = "<html><body><h1>503 Service Unavailable</h1>\nNo server is available to handle this request.\n</body></html>\n";
+    let body = error_page(StatusCode::SERVICE_UNAVAILABLE);
     format!(
         "HTTP/1.1 503 Service Unavailable\r\ncontent-length: {}\r\ncache-control: no-cache\r\n\
          content-type: text/html\r\nconnection: close\r\n\r\n{body}",
