@@ -6,6 +6,7 @@
 //! desired state and reports what is true (`Engine::status`).
 
 mod balancer;
+mod h1;
 mod health;
 mod listener;
 mod member;
@@ -15,6 +16,7 @@ mod proxy_protocol;
 mod relay;
 mod stats;
 pub mod testing;
+mod upstream;
 
 pub use balancer::fnv1a;
 pub use stats::Counters;
@@ -155,12 +157,11 @@ impl Engine {
                 .cloned();
             match st.listeners.get(&l.id) {
                 Some(running) => {
-                    let previous = running.snapshot.load();
-                    let next = listener::Snapshot::new(l.clone(), pool, stats, Some(&previous));
+                    let next = listener::Snapshot::new(l.clone(), pool, stats);
                     running.snapshot.store(Arc::new(next));
                 }
                 None => {
-                    let snapshot = listener::Snapshot::new(l.clone(), pool, stats, None);
+                    let snapshot = listener::Snapshot::new(l.clone(), pool, stats);
                     match listener::Running::start(&config.vips, snapshot).await {
                         Ok(running) => {
                             st.listeners.insert(l.id.clone(), running);

@@ -3,7 +3,8 @@
 
 use model::MemberConfig;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
+use tokio::net::TcpStream;
 
 #[derive(Default)]
 pub struct MemberState {
@@ -21,6 +22,8 @@ pub struct MemberState {
     pub connect_errors: AtomicU64,
     pub checks: AtomicU64,
     pub check_failures: AtomicU64,
+    /// Kept-alive HTTP connections no client holds (see `upstream`).
+    pub idle: Mutex<Vec<TcpStream>>,
 }
 
 impl MemberState {

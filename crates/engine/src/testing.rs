@@ -1,11 +1,13 @@
 //! A small backend for tests and benchmarks: answers `you hit: <name>` over HTTP, TCP or UDP,
 //! records what it received, and can be told to fail health checks, die and come back.
+//! Over HTTP, `/echo` answers the request body, and `/stream?<n>` a chunked body of `n`
+//! kilobytes.
 
 use bytes::Bytes;
-use http_body_util::Full;
+use http_body_util::{combinators::BoxBody, BodyExt, Full};
+use hyper::body::{Body, Frame};
 use hyper::{Request, Response};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
@@ -175,16 +177,56 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
                     .collect();
             }
         }
-        let mut response = Response::new(Full::new(body.clone()));
-        if health && failing.load(Relaxed) {
-            *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+        let failed = health && failing.load(Relaxed);
+        let body = body.clone();
+        async move {
+            let answer: BoxBody<Bytes, hyper::Error> = match req.uri().path() {
+                "/echo" => {
+                    let received = req.into_body().collect().await?.to_bytes();
+                    Full::new(received).map_err(|e| match e {}).boxed()
+                }
+                "/stream" => {
+                    let kib = req.uri().query().and_then(|q| q.parse().ok()).unwrap_or(1);
+                    Kilobytes(kib).boxed()
+                }
+                _ => Full::new(body).map_err(|e| match e {}).boxed(),
+            };
+            let mut response = Response::new(answer);
+            if failed {
+                *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+            }
+            Ok::<_, hyper::Error>(response)
         }
-        async move { Ok::<_, Infallible>(response) }
     });
     let _ = hyper::server::conn::http1::Builder::new()
         .timer(TokioTimer::new())
         .serve_connection(TokioIo::new(stream), service)
         .await;
+}
+
+/// A body of unknown length (so sent chunked): kilobytes of `0123456789abcdef` cycled.
+struct Kilobytes(usize);
+
+impl Body for Kilobytes {
+    type Data = Bytes;
+    type Error = hyper::Error;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
+        if self.0 == 0 {
+            return std::task::Poll::Ready(None);
+        }
+        self.0 -= 1;
+        let kib: Vec<u8> = b"0123456789abcdef".repeat(64);
+        std::task::Poll::Ready(Some(Ok(Frame::data(Bytes::from(kib)))))
+    }
+}
+
+/// The body `/stream?<kib>` answers.
+pub fn stream_body(kib: usize) -> Vec<u8> {
+    b"0123456789abcdef".repeat(64 * kib)
 }
 
 /// Greets, then reads until the client closes, keeping the first bytes.

@@ -103,8 +103,14 @@ fn main() -> anyhow::Result<()> {
         Command::Engine { threads, .. } | Command::Backend { threads, .. } => *threads,
         _ => 0,
     };
-    let mut runtime = tokio::runtime::Builder::new_multi_thread();
-    if threads > 0 {
+    // One proxy thread: a current-thread runtime, which has no work-stealing machinery to pay
+    // for on every wake-up.
+    let mut runtime = if threads == 1 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+    };
+    if threads > 1 {
         runtime.worker_threads(threads);
     }
     runtime.enable_all().build()?.block_on(run(cli))

@@ -1,343 +1,594 @@
-//! HTTP listeners: hyper on the client side (HTTP/1.0 and 1.1, keep-alive), each request
-//! sent to a member chosen for it over pooled keep-alive connections. Error answers are
-//! HAProxy's: 503 when no member can take the request, 504 when the member is too slow,
-//! 502 when its answer is broken.
+//! HTTP listeners: an HTTP/1 relay, one task per client connection doing each exchange in
+//! order — read a request head, choose a member for it, send it, relay the answer — with no
+//! task, channel or header map per request (heads are parsed by httparse and rewritten in
+//! place, see `h1`). HTTP/1.0 and 1.1, keep-alive, pipelining, chunked bodies,
+//! `Expect: 100-continue`, and upgrades (WebSocket), which become a spliced relay.
+//! Error answers are HAProxy's pages: 400 for a bad request, 503 when no member can take it,
+//! 504 when the member is too slow, 502 when its answer is broken.
 
 use super::tcp::{accept_loop, CONNECT_ATTEMPTS};
 use super::{ms, Context, Snapshot};
-use crate::member::Lease;
+use crate::h1::{self, Chunks, Framing, Invalid};
+use crate::member::{Lease, MemberState};
+use crate::pool::Backend;
+use crate::proxy_protocol;
+use crate::relay::{self, Counters};
 use crate::stats::{ListenerStats, Open};
-use bytes::Bytes;
-use http_body_util::{combinators::BoxBody, BodyExt, Empty, Full};
-use hyper::body::{Body, Frame, Incoming};
-use hyper::header::{HeaderName, HeaderValue};
-use hyper::{Request, Response, StatusCode};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
-use std::convert::Infallible;
+use crate::upstream::{Upstream, Upstreams};
+use std::io;
 use std::net::SocketAddr;
-use std::pin::Pin;
-use std::sync::atomic::Ordering::Relaxed;
-use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
-type ProxyBody = BoxBody<Bytes, hyper::Error>;
-
-/// Pooled keep-alive connections to members, one pool per listener.
-pub struct Client {
-    pub connect_timeout: Duration,
-    inner: hyper_util::client::legacy::Client<HttpConnector, ProxyBody>,
-}
-
-impl Client {
-    pub fn new(connect_timeout: Duration) -> Client {
-        let mut connector = HttpConnector::new();
-        connector.set_connect_timeout(Some(connect_timeout));
-        connector.set_nodelay(true);
-        let inner = hyper_util::client::legacy::Client::builder(TokioExecutor::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .pool_max_idle_per_host(1024)
-            .build(connector);
-        Client {
-            connect_timeout,
-            inner,
-        }
-    }
-}
+/// Room for a head (HAProxy's `tune.bufsize`); a larger one is refused.
+const BUFFER: usize = 16 * 1024;
 
 pub async fn serve(listener: TcpListener, ctx: Context) {
     accept_loop(listener, ctx, |stream, client, snapshot, ctx| async move {
         if snapshot.full() {
             // HTTP listeners over connection_limit answer 503 and close.
-            let mut stream = stream;
-            let _ = stream.write_all(&raw_503()).await;
-            let _ = stream.shutdown().await;
-            // Read what the client already sent, so closing does not reset the answer away.
-            let mut sink = [0u8; 4096];
-            let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
-            let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
+            close_with(stream, 503).await;
             return;
         }
         let _open = Open::new(&snapshot.stats);
         let local = stream.local_addr().unwrap_or(client);
-        let stats = snapshot.stats.clone();
-        let io = TokioIo::new(Counted {
-            stream,
-            stats: stats.clone(),
-        });
-        let current = ctx.snapshot.clone();
-        let service = hyper::service::service_fn(move |req| {
-            let snapshot = current.load_full();
-            async move { Ok::<_, Infallible>(forward(req, client, local, snapshot).await) }
-        });
-        let mut builder = hyper::server::conn::http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(ms(snapshot.config.timeout_client_data));
-        let conn = builder.serve_connection(io, service);
-        tokio::pin!(conn);
-        let served = async {
-            tokio::select! {
-                r = conn.as_mut() => r,
-                _ = ctx.stop_accepting.cancelled() => {
-                    conn.as_mut().graceful_shutdown();
-                    conn.as_mut().await
-                }
-            }
+        let mut session = Session {
+            client: stream,
+            peer: client,
+            local,
+            cbuf: Buf::default(),
+            mbuf: Buf::default(),
+            request: Vec::with_capacity(512),
+            response: Vec::with_capacity(512),
+            scratch: Vec::new(),
+            upstreams: Upstreams::default(),
         };
-        tokio::select! {
-            _ = ctx.stop_all.cancelled() => {}
-            r = served => if let Err(e) = r {
-                if e.is_parse() || e.is_parse_too_large() {
-                    stats.request_errors.fetch_add(1, Relaxed);
-                }
-            }
+        let failure = tokio::select! {
+            _ = ctx.stop_all.cancelled() => None,
+            failure = session.run(&ctx) => failure,
+        };
+        if let Some(code) = failure {
+            close_with(session.client, code).await;
         }
     })
     .await
 }
 
-const HOP_BY_HOP: [&str; 7] = [
-    "connection",
-    "keep-alive",
-    "proxy-connection",
-    "te",
-    "trailer",
-    "transfer-encoding",
-    "upgrade",
-];
+/// Why an exchange ended the connection.
+enum Failure {
+    /// Answer with this error page, then close.
+    Answer(u16),
+    /// Close without a word (the peer went away, or an answer was already under way).
+    Quiet,
+}
 
-async fn forward(
-    req: Request<Incoming>,
-    client: SocketAddr,
+enum Attempt {
+    /// The exchange finished; keep the client connection open?
+    Done(bool),
+    /// The member could not be reached: try another.
+    Unreachable,
+    /// A reused member connection died before answering: try a fresh one.
+    Stale,
+    Failed(Failure),
+}
+
+struct Session {
+    client: TcpStream,
+    peer: SocketAddr,
     local: SocketAddr,
-    snapshot: Arc<Snapshot>,
-) -> Response<ProxyBody> {
-    let (Some(pool), Some(http)) = (&snapshot.pool, &snapshot.http) else {
-        return canned(StatusCode::SERVICE_UNAVAILABLE);
-    };
-    let (mut parts, body) = req.into_parts();
-    for name in HOP_BY_HOP {
-        parts.headers.remove(name);
-    }
-    insert_headers(&snapshot, &mut parts.headers, client, local);
-    // Only a request without a body can be sent again to another member.
-    let replayable = body.is_end_stream();
-    let mut body = Some(body.boxed());
-    let path = parts
-        .uri
-        .path_and_query()
-        .map(|p| p.as_str())
-        .unwrap_or("/")
-        .to_string();
-    let key = pool.key(client);
-    let mut tried = Vec::new();
-    while tried.len() < CONNECT_ATTEMPTS {
-        let Some(i) = pool.select(key, &tried) else {
-            break;
-        };
-        tried.push(i);
-        let backend = &pool.backends[i];
-        let lease = Lease::new(&backend.state);
-        let mut builder = Request::builder()
-            .method(parts.method.clone())
-            .uri(format!("http://{}{}", backend.addr, path));
-        if let Some(headers) = builder.headers_mut() {
-            *headers = parts.headers.clone();
-        }
-        let attempt_body = match body.take() {
-            Some(b) => b,
-            None => Empty::new().map_err(|e| match e {}).boxed(),
-        };
-        let Ok(request) = builder.body(attempt_body) else {
-            return canned(StatusCode::BAD_REQUEST);
-        };
-        let timeout = ms(snapshot.config.timeout_member_data);
-        match tokio::time::timeout(timeout, http.inner.request(request)).await {
-            Ok(Ok(response)) => {
-                let (mut parts, body) = response.into_parts();
-                for name in HOP_BY_HOP {
-                    parts.headers.remove(name);
-                }
-                let body = Leased {
-                    inner: body,
-                    _lease: lease,
-                };
-                return Response::from_parts(parts, body.boxed());
+    cbuf: Buf,
+    mbuf: Buf,
+    /// The request head (and first body bytes) as the member gets it.
+    request: Vec<u8>,
+    /// The answer head (and first body bytes) as the client gets it.
+    response: Vec<u8>,
+    scratch: Vec<u8>,
+    upstreams: Upstreams,
+}
+
+impl Session {
+    /// Serves requests until the connection ends; the error page to close with, if any.
+    async fn run(&mut self, ctx: &Context) -> Option<u16> {
+        loop {
+            // Each request reads the newest snapshot, so applies reach kept-alive clients.
+            let snapshot = ctx.snapshot.load_full();
+            let request = match self.read_request(&snapshot, ctx).await {
+                Ok(Some(r)) => r,
+                Ok(None) => return None,
+                Err(failure) => return answer(failure, &snapshot.stats),
+            };
+            match self.exchange(&snapshot, &request, ctx).await {
+                Ok(true) => continue,
+                Ok(false) => return None,
+                Err(failure) => return answer(failure, &snapshot.stats),
             }
-            Ok(Err(e)) if e.is_connect() => {
-                backend.state.connect_errors.fetch_add(1, Relaxed);
-                if !replayable {
-                    break;
+        }
+    }
+
+    /// The next request head, rewritten into `self.request`; `None` when the client is done
+    /// (closed, idle past its timeout, or the listener drains).
+    async fn read_request(
+        &mut self,
+        snapshot: &Snapshot,
+        ctx: &Context,
+    ) -> Result<Option<h1::Request>, Failure> {
+        let forwarded = snapshot.forwarded(self.peer, self.local);
+        let timeout = ms(snapshot.config.timeout_client_data);
+        loop {
+            if !self.cbuf.is_empty() {
+                match h1::request(self.cbuf.bytes(), &forwarded, &mut self.request) {
+                    Ok(Some(r)) => return Ok(Some(r)),
+                    Ok(None) if self.cbuf.is_full() => return Err(Failure::Answer(400)),
+                    Ok(None) => {}
+                    Err(Invalid) => return Err(Failure::Answer(400)),
                 }
             }
-            Ok(Err(_)) => return canned(StatusCode::BAD_GATEWAY),
-            Err(_) => return canned(StatusCode::GATEWAY_TIMEOUT),
+            let idle = self.cbuf.is_empty();
+            let read = tokio::time::timeout(timeout, self.cbuf.fill(&mut self.client));
+            let read = if idle {
+                tokio::select! {
+                    _ = ctx.stop_accepting.cancelled() => return Ok(None),
+                    r = read => r,
+                }
+            } else {
+                read.await
+            };
+            match read {
+                Ok(Ok(0)) | Ok(Err(_)) => return Ok(None),
+                Ok(Ok(n)) => count(&snapshot.stats.bytes_in, n),
+                Err(_) if idle => return Ok(None),
+                Err(_) => return Err(Failure::Answer(408)),
+            }
         }
     }
-    canned(StatusCode::SERVICE_UNAVAILABLE)
+
+    /// Sends the request to a member, redispatching while none has been reached, and
+    /// relays the answer. `Ok(keep)`: whether the client connection stays open.
+    async fn exchange(
+        &mut self,
+        snapshot: &Snapshot,
+        req: &h1::Request,
+        ctx: &Context,
+    ) -> Result<bool, Failure> {
+        self.cbuf.consume(req.head_len);
+        let Some(pool) = &snapshot.pool else {
+            return Err(Failure::Answer(503));
+        };
+        // The body bytes that came with the head travel with it.
+        let mut body = Body::new(req.framing, false);
+        let n = body
+            .take(self.cbuf.bytes(), &mut self.scratch)
+            .map_err(|_| Failure::Answer(400))?;
+        self.request.extend_from_slice(&self.cbuf.bytes()[..n]);
+        self.cbuf.consume(n);
+        if req.expect_continue && !body.done() {
+            self.write_client(snapshot, b"HTTP/1.1 100 Continue\r\n\r\n")
+                .await?;
+        }
+        let replayable = req.replayable();
+        let key = pool.key(self.peer);
+        let mut tried = Vec::with_capacity(CONNECT_ATTEMPTS);
+        while tried.len() < CONNECT_ATTEMPTS {
+            let Some(i) = pool.select(key, &tried) else {
+                break;
+            };
+            tried.push(i);
+            let backend = &pool.backends[i];
+            let lease = Lease::new(&backend.state);
+            let mut fresh = false;
+            loop {
+                match self
+                    .attempt(snapshot, req, &mut body, backend, fresh, ctx)
+                    .await
+                {
+                    Attempt::Done(keep) => {
+                        drop(lease);
+                        return Ok(keep);
+                    }
+                    Attempt::Stale if replayable && !fresh => fresh = true,
+                    Attempt::Stale => return Err(Failure::Answer(502)),
+                    Attempt::Unreachable => {
+                        // Nothing of the body beyond `self.request` was read yet: the next
+                        // member can have the request.
+                        backend.state.connect_errors.fetch_add(1, Relaxed);
+                        break;
+                    }
+                    Attempt::Failed(f) => return Err(f),
+                }
+            }
+        }
+        Err(Failure::Answer(503))
+    }
+
+    async fn attempt(
+        &mut self,
+        snapshot: &Snapshot,
+        req: &h1::Request,
+        body: &mut Body,
+        backend: &Backend,
+        fresh: bool,
+        ctx: &Context,
+    ) -> Attempt {
+        let config = &snapshot.config;
+        let proxy_header = match snapshot.pool.as_ref().map(|p| p.config.protocol.as_str()) {
+            Some("PROXY") => Some(proxy_protocol::v1(self.peer, self.local)),
+            Some("PROXYV2") => Some(proxy_protocol::v2(self.peer, self.local)),
+            _ => None,
+        };
+        let connect_timeout = ms(config.timeout_member_connect);
+        let Ok(mut up) = self
+            .upstreams
+            .take(
+                backend,
+                fresh,
+                !req.replayable(),
+                proxy_header,
+                connect_timeout,
+            )
+            .await
+        else {
+            return Attempt::Unreachable;
+        };
+        let state = &*backend.state;
+        if up.stream.write_all(&self.request).await.is_err() {
+            return if up.reused {
+                Attempt::Stale
+            } else {
+                Attempt::Unreachable
+            };
+        }
+        count(&state.bytes_in, self.request.len());
+        if !body.done() {
+            let counters = [&snapshot.stats.bytes_in, &state.bytes_in];
+            let timeout = ms(config.timeout_client_data);
+            match pump(
+                &mut self.client,
+                &mut self.cbuf,
+                &mut up.stream,
+                body,
+                timeout,
+                &mut self.scratch,
+                &counters,
+            )
+            .await
+            {
+                Ok(()) => {}
+                Err(PumpError::Source) => return Attempt::Failed(Failure::Quiet),
+                Err(PumpError::Invalid) => return Attempt::Failed(Failure::Answer(400)),
+                Err(PumpError::Destination) => return Attempt::Failed(Failure::Answer(502)),
+            }
+        }
+        self.relay_answer(snapshot, req, up, state, ctx).await
+    }
+
+    /// Reads the member's answer and relays it to the client.
+    async fn relay_answer(
+        &mut self,
+        snapshot: &Snapshot,
+        req: &h1::Request,
+        mut up: Upstream,
+        state: &MemberState,
+        ctx: &Context,
+    ) -> Attempt {
+        let config = &snapshot.config;
+        let member_timeout = ms(config.timeout_member_data);
+        self.mbuf.clear();
+        let mut answered = false;
+        let resp = loop {
+            if !self.mbuf.is_empty() {
+                let closing = ctx.stop_accepting.is_cancelled();
+                match h1::response(self.mbuf.bytes(), req, closing, &mut self.response) {
+                    Ok(Some(r)) if (100..200).contains(&r.code) && r.code != 101 => {
+                        // Interim answers (103 Early Hints…) pass through as they are.
+                        self.mbuf.consume(r.head_len);
+                        if self
+                            .write_client(snapshot, &self.response.clone())
+                            .await
+                            .is_err()
+                        {
+                            return Attempt::Failed(Failure::Quiet);
+                        }
+                        answered = true;
+                        continue;
+                    }
+                    Ok(Some(r)) => break r,
+                    Ok(None) if self.mbuf.is_full() => {
+                        return Attempt::Failed(Failure::Answer(502))
+                    }
+                    Ok(None) => {}
+                    Err(Invalid) => return Attempt::Failed(Failure::Answer(502)),
+                }
+            }
+            match tokio::time::timeout(member_timeout, self.mbuf.fill(&mut up.stream)).await {
+                Err(_) if answered => return Attempt::Failed(Failure::Quiet),
+                Err(_) => return Attempt::Failed(Failure::Answer(504)),
+                Ok(Ok(n)) if n > 0 => count(&state.bytes_out, n),
+                Ok(_) if up.reused && self.mbuf.is_empty() && !answered => return Attempt::Stale,
+                Ok(_) => return Attempt::Failed(Failure::Answer(502)),
+            }
+        };
+        self.mbuf.consume(resp.head_len);
+        if resp.code == 101 {
+            if !req.upgrade {
+                return Attempt::Failed(Failure::Answer(502));
+            }
+            return self.switch_protocols(snapshot, up, state).await;
+        }
+        let mut body = Body::new(resp.framing, resp.dechunk);
+        let Ok(n) = body.take(self.mbuf.bytes(), &mut self.scratch) else {
+            return Attempt::Failed(Failure::Quiet);
+        };
+        if resp.dechunk {
+            self.response.extend_from_slice(&self.scratch);
+            self.scratch.clear();
+        } else {
+            self.response.extend_from_slice(&self.mbuf.bytes()[..n]);
+        }
+        self.mbuf.consume(n);
+        let head = std::mem::take(&mut self.response);
+        let written = self.write_client(snapshot, &head).await;
+        self.response = head;
+        if written.is_err() {
+            return Attempt::Failed(Failure::Quiet);
+        }
+        if !body.done() {
+            let counters = [&snapshot.stats.bytes_out, &state.bytes_out];
+            let timeout = member_timeout;
+            let pumped = pump(
+                &mut up.stream,
+                &mut self.mbuf,
+                &mut self.client,
+                &mut body,
+                timeout,
+                &mut self.scratch,
+                &counters,
+            )
+            .await;
+            if pumped.is_err() {
+                return Attempt::Failed(Failure::Quiet);
+            }
+        }
+        if resp.reusable && self.mbuf.is_empty() {
+            self.upstreams.keep(up);
+        }
+        Attempt::Done(resp.keep_client)
+    }
+
+    /// After a `101 Switching Protocols`: the two connections become one spliced relay.
+    async fn switch_protocols(
+        &mut self,
+        snapshot: &Snapshot,
+        mut up: Upstream,
+        state: &MemberState,
+    ) -> Attempt {
+        self.response.extend_from_slice(self.mbuf.bytes());
+        self.mbuf.clear();
+        let head = std::mem::take(&mut self.response);
+        let written = self.write_client(snapshot, &head).await;
+        self.response = head;
+        if written.is_err() || up.stream.write_all(self.cbuf.bytes()).await.is_err() {
+            return Attempt::Failed(Failure::Quiet);
+        }
+        self.cbuf.clear();
+        let stats = &snapshot.stats;
+        let _ = relay::relay(
+            &self.client,
+            &up.stream,
+            ms(snapshot.config.timeout_client_data),
+            ms(snapshot.config.timeout_member_data),
+            Counters {
+                inbound: &[&stats.bytes_in, &state.bytes_in],
+                outbound: &[&stats.bytes_out, &state.bytes_out],
+            },
+        )
+        .await;
+        Attempt::Done(false)
+    }
+
+    async fn write_client(&mut self, snapshot: &Snapshot, bytes: &[u8]) -> Result<(), Failure> {
+        let timeout = ms(snapshot.config.timeout_client_data);
+        match tokio::time::timeout(timeout, self.client.write_all(bytes)).await {
+            Ok(Ok(())) => {
+                count(&snapshot.stats.bytes_out, bytes.len());
+                Ok(())
+            }
+            _ => Err(Failure::Quiet),
+        }
+    }
 }
 
-fn insert_headers(
-    snapshot: &Snapshot,
-    headers: &mut hyper::HeaderMap,
-    client: SocketAddr,
-    local: SocketAddr,
-) {
-    let wanted = |name: &str| {
-        snapshot
-            .config
-            .insert_headers
-            .iter()
-            .any(|(k, v)| k.eq_ignore_ascii_case(name) && v.eq_ignore_ascii_case("true"))
+fn answer(failure: Failure, stats: &ListenerStats) -> Option<u16> {
+    match failure {
+        Failure::Answer(code) => {
+            if code == 400 || code == 408 {
+                stats.request_errors.fetch_add(1, Relaxed);
+            }
+            Some(code)
+        }
+        Failure::Quiet => None,
+    }
+}
+
+fn count(counter: &AtomicU64, n: usize) {
+    counter.fetch_add(n as u64, Relaxed);
+}
+
+/// One message body on its way: what is left of it, by its framing.
+struct Body {
+    framing: Framing,
+    left: u64,
+    chunks: Chunks,
+    dechunk: bool,
+}
+
+impl Body {
+    fn new(framing: Framing, dechunk: bool) -> Body {
+        let left = match framing {
+            Framing::Length(n) => n,
+            _ => 0,
+        };
+        Body {
+            framing,
+            left,
+            chunks: Chunks::default(),
+            dechunk,
+        }
+    }
+
+    fn done(&self) -> bool {
+        match self.framing {
+            Framing::Empty => true,
+            Framing::Length(_) => self.left == 0,
+            Framing::Chunked => self.chunks.done(),
+            Framing::Close => false,
+        }
+    }
+
+    /// How many bytes at the start of `buf` belong to the body. When chunk framing is
+    /// stripped, the payload goes to `dechunked` instead.
+    fn take(&mut self, buf: &[u8], dechunked: &mut Vec<u8>) -> Result<usize, Invalid> {
+        let n = match self.framing {
+            Framing::Empty => 0,
+            Framing::Length(_) => {
+                let n = self.left.min(buf.len() as u64);
+                self.left -= n;
+                n as usize
+            }
+            Framing::Chunked if self.dechunk => self.chunks.scan(buf, Some(dechunked))?,
+            Framing::Chunked => self.chunks.scan(buf, None)?,
+            Framing::Close => buf.len(),
+        };
+        Ok(n)
+    }
+}
+
+enum PumpError {
+    Source,
+    Destination,
+    Invalid,
+}
+
+/// Moves the rest of `body` from `src` to `dst`, read by read.
+async fn pump(
+    src: &mut TcpStream,
+    buf: &mut Buf,
+    dst: &mut TcpStream,
+    body: &mut Body,
+    idle: Duration,
+    scratch: &mut Vec<u8>,
+    counters: &[&AtomicU64; 2],
+) -> Result<(), PumpError> {
+    while !body.done() {
+        if buf.is_empty() {
+            match tokio::time::timeout(idle, buf.fill(src)).await {
+                Ok(Ok(0)) if body.framing == Framing::Close => return Ok(()),
+                Ok(Ok(n)) if n > 0 => count(counters[0], n),
+                _ => return Err(PumpError::Source),
+            }
+        }
+        scratch.clear();
+        let n = body
+            .take(buf.bytes(), scratch)
+            .map_err(|_| PumpError::Invalid)?;
+        let out = if body.dechunk {
+            &scratch[..]
+        } else {
+            &buf.bytes()[..n]
+        };
+        let written = tokio::time::timeout(idle, dst.write_all(out)).await;
+        if !matches!(written, Ok(Ok(()))) {
+            return Err(PumpError::Destination);
+        }
+        count(counters[1], out.len());
+        buf.consume(n);
+    }
+    Ok(())
+}
+
+/// HAProxy's built-in error answer for `code`, which closes the connection.
+pub fn error_page(code: u16) -> Vec<u8> {
+    let (reason, message) = match code {
+        400 => ("Bad Request", "Your browser sent an invalid request."),
+        408 => (
+            "Request Time-out",
+            "Your browser didn't send a complete request in time.",
+        ),
+        502 => (
+            "Bad Gateway",
+            "The server returned an invalid or incomplete response.",
+        ),
+        504 => ("Gateway Time-out", "The server didn't respond in time."),
+        _ => (
+            "Service Unavailable",
+            "No server is available to handle this request.",
+        ),
     };
-    let set = |headers: &mut hyper::HeaderMap, name: &'static str, value: String| {
-        if let Ok(v) = HeaderValue::from_str(&value) {
-            headers.insert(HeaderName::from_static(name), v);
-        }
-    };
-    if wanted("X-Forwarded-For") {
-        // `option forwardfor` adds a header line of its own after any the client sent.
-        if let Ok(v) = HeaderValue::from_str(&client.ip().to_canonical().to_string()) {
-            headers.append(HeaderName::from_static("x-forwarded-for"), v);
-        }
-    }
-    if wanted("X-Forwarded-Port") {
-        set(headers, "x-forwarded-port", local.port().to_string());
-    }
-    if wanted("X-Forwarded-Proto") {
-        set(headers, "x-forwarded-proto", "http".into());
-    }
-}
-
-fn message(status: StatusCode) -> &'static str {
-    match status {
-        StatusCode::BAD_REQUEST => "Your browser sent an invalid request.",
-        StatusCode::BAD_GATEWAY => "The server returned an invalid or incomplete response.",
-        StatusCode::GATEWAY_TIMEOUT => "The server didn't respond in time.",
-        _ => "No server is available to handle this request.",
-    }
-}
-
-/// HAProxy's built-in error page body for `status`.
-fn error_page(status: StatusCode) -> String {
+    let body = format!("<html><body><h1>{code} {reason}</h1>\n{message}\n</body></html>\n");
     format!(
-        "<html><body><h1>{} {}</h1>\n{}\n</body></html>\n",
-        status.as_u16(),
-        status.canonical_reason().unwrap_or(""),
-        message(status)
-    )
-}
-
-fn canned(status: StatusCode) -> Response<ProxyBody> {
-    let body = error_page(status);
-    let mut response = Response::new(Full::new(Bytes::from(body)).map_err(|e| match e {}).boxed());
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert("content-type", HeaderValue::from_static("text/html"));
-    headers.insert("cache-control", HeaderValue::from_static("no-cache"));
-    response
-}
-
-/// The 503 written straight to a connection refused before hyper serves it.
-fn raw_503() -> Vec<u8> {
-    let body = error_page(StatusCode::SERVICE_UNAVAILABLE);
-    format!(
-        "HTTP/1.1 503 Service Unavailable\r\ncontent-length: {}\r\ncache-control: no-cache\r\n\
+        "HTTP/1.1 {code} {reason}\r\ncontent-length: {}\r\ncache-control: no-cache\r\n\
          content-type: text/html\r\nconnection: close\r\n\r\n{body}",
         body.len()
     )
     .into_bytes()
 }
 
-/// A member's response body that keeps the member's request counted until it is sent.
-struct Leased {
-    inner: Incoming,
-    _lease: Lease,
+/// Writes the error page and closes, reading what the client already sent first, so that
+/// closing does not reset the answer away.
+async fn close_with(mut stream: TcpStream, code: u16) {
+    let _ = stream.write_all(&error_page(code)).await;
+    let _ = stream.shutdown().await;
+    let mut sink = [0u8; 4096];
+    let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
+    let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
 }
 
-impl Body for Leased {
-    type Data = Bytes;
-    type Error = hyper::Error;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, hyper::Error>>> {
-        Pin::new(&mut self.inner).poll_frame(cx)
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> hyper::body::SizeHint {
-        self.inner.size_hint()
-    }
+/// A read buffer: bytes at `start..end` wait to be used. Allocated on first read.
+#[derive(Default)]
+struct Buf {
+    data: Vec<u8>,
+    start: usize,
+    end: usize,
 }
 
-/// The client connection, counting bytes into the listener's stats.
-struct Counted {
-    stream: TcpStream,
-    stats: Arc<ListenerStats>,
-}
+impl Buf {
+    fn bytes(&self) -> &[u8] {
+        &self.data[self.start..self.end]
+    }
 
-impl AsyncRead for Counted {
-    fn poll_read(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &mut ReadBuf<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        let before = buf.filled().len();
-        let r = Pin::new(&mut self.stream).poll_read(cx, buf);
-        let n = buf.filled().len() - before;
-        if n > 0 {
-            self.stats.bytes_in.fetch_add(n as u64, Relaxed);
+    fn is_empty(&self) -> bool {
+        self.start == self.end
+    }
+
+    fn is_full(&self) -> bool {
+        self.end - self.start >= BUFFER
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.clear();
         }
-        r
     }
-}
 
-impl AsyncWrite for Counted {
-    fn poll_write(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        buf: &[u8],
-    ) -> Poll<std::io::Result<usize>> {
-        let r = Pin::new(&mut self.stream).poll_write(cx, buf);
-        if let Poll::Ready(Ok(n)) = r {
-            self.stats.bytes_out.fetch_add(n as u64, Relaxed);
+    fn clear(&mut self) {
+        self.start = 0;
+        self.end = 0;
+    }
+
+    /// Reads once into the free space; `Ok(0)` at end of stream.
+    async fn fill(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
+        if self.data.is_empty() {
+            self.data = vec![0; BUFFER];
         }
-        r
-    }
-
-    fn poll_write_vectored(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-        bufs: &[std::io::IoSlice<'_>],
-    ) -> Poll<std::io::Result<usize>> {
-        let r = Pin::new(&mut self.stream).poll_write_vectored(cx, bufs);
-        if let Poll::Ready(Ok(n)) = r {
-            self.stats.bytes_out.fetch_add(n as u64, Relaxed);
+        if self.end == self.data.len() {
+            self.data.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
         }
-        r
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        true
-    }
-
-    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_flush(cx)
-    }
-
-    fn poll_shutdown(
-        mut self: Pin<&mut Self>,
-        cx: &mut TaskContext<'_>,
-    ) -> Poll<std::io::Result<()>> {
-        Pin::new(&mut self.stream).poll_shutdown(cx)
+        let n = stream.read(&mut self.data[self.end..]).await?;
+        self.end += n;
+        Ok(n)
     }
 }

@@ -6,6 +6,7 @@ mod http;
 mod tcp;
 mod udp;
 
+use crate::h1::Forwarded;
 use crate::pool::Pool;
 use crate::stats::ListenerStats;
 use arc_swap::ArcSwap;
@@ -25,7 +26,8 @@ pub struct Snapshot {
     pub pool: Option<Arc<Pool>>,
     pub cidrs: Vec<IpNet>,
     pub stats: Arc<ListenerStats>,
-    pub http: Option<Arc<http::Client>>,
+    /// `insert_headers`: X-Forwarded-For, -Port, -Proto.
+    insert: [bool; 3],
 }
 
 impl Snapshot {
@@ -33,25 +35,39 @@ impl Snapshot {
         config: ListenerConfig,
         pool: Option<Arc<Pool>>,
         stats: Arc<ListenerStats>,
-        previous: Option<&Snapshot>,
     ) -> Snapshot {
         let cidrs = config
             .allowed_cidrs
             .iter()
             .filter_map(|c| c.parse::<IpNet>().ok())
             .collect();
-        let http = (config.protocol == "HTTP").then(|| {
-            previous
-                .and_then(|p| p.http.clone())
-                .filter(|c| c.connect_timeout == ms(config.timeout_member_connect))
-                .unwrap_or_else(|| Arc::new(http::Client::new(ms(config.timeout_member_connect))))
-        });
+        let wanted = |name: &str| {
+            config
+                .insert_headers
+                .iter()
+                .any(|(k, v)| k.eq_ignore_ascii_case(name) && v.eq_ignore_ascii_case("true"))
+        };
+        let insert = [
+            wanted("X-Forwarded-For"),
+            wanted("X-Forwarded-Port"),
+            wanted("X-Forwarded-Proto"),
+        ];
         Snapshot {
             config,
             pool,
             cidrs,
             stats,
-            http,
+            insert,
+        }
+    }
+
+    /// The X-Forwarded-* values for one client connection.
+    pub fn forwarded(&self, client: SocketAddr, local: SocketAddr) -> Forwarded {
+        let [for_, port, proto] = self.insert;
+        Forwarded {
+            for_client: for_.then(|| client.ip()),
+            port: port.then(|| local.port()),
+            proto: proto.then_some("http"),
         }
     }
 
