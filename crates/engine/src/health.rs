@@ -8,7 +8,7 @@ use model::MonitorConfig;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::task::JoinHandle;
 
@@ -55,7 +55,17 @@ async fn run(monitor: MonitorConfig, target: SocketAddr, state: Arc<MemberState>
 
 async fn probe(monitor: &MonitorConfig, target: SocketAddr) -> bool {
     match monitor.kind.as_str() {
-        "HTTP" | "HTTPS" => http(monitor, target).await,
+        "HTTP" => match TcpStream::connect(target).await {
+            Ok(stream) => http(monitor, target, stream).await,
+            Err(_) => false,
+        },
+        "HTTPS" => match TcpStream::connect(target).await {
+            Ok(stream) => match crate::tls::connect_unverified(stream, target).await {
+                Ok(tls) => http(monitor, target, tls).await,
+                Err(_) => false,
+            },
+            Err(_) => false,
+        },
         "UDP-CONNECT" => udp_connect(target).await,
         "PING" => crate::ping::echo(target.ip()).await,
         // TCP, and TLS-HELLO as Octavia's HAProxy template renders it: a connect check.
@@ -63,11 +73,13 @@ async fn probe(monitor: &MonitorConfig, target: SocketAddr) -> bool {
     }
 }
 
-/// `option httpchk <method> <url_path> HTTP/<version>` with `http-check expect rstatus`.
-async fn http(monitor: &MonitorConfig, target: SocketAddr) -> bool {
-    let Ok(mut stream) = TcpStream::connect(target).await else {
-        return false;
-    };
+/// `option httpchk <method> <url_path> HTTP/<version>` with `http-check expect rstatus`,
+/// over TCP or TLS.
+async fn http<S: AsyncRead + AsyncWrite + Unpin>(
+    monitor: &MonitorConfig,
+    target: SocketAddr,
+    mut stream: S,
+) -> bool {
     let method = monitor.http_method.as_deref().unwrap_or("GET");
     let path = monitor.url_path.as_deref().unwrap_or("/");
     let version = monitor.http_version.as_deref().unwrap_or("1.0");

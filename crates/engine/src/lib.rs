@@ -16,6 +16,7 @@ mod proxy_protocol;
 mod relay;
 mod stats;
 pub mod testing;
+mod tls;
 mod upstream;
 
 pub use balancer::fnv1a;

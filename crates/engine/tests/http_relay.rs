@@ -80,7 +80,7 @@ async fn read_all(stream: &mut TcpStream) -> String {
 async fn bodies_cross_both_ways_and_each_request_is_balanced() {
     let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
     let b = Backend::http("b", any("127.0.0.1")).await.unwrap();
-    let (engine, vip) = serve("127.21.1.1", "HTTP", vec![a.addr, b.addr]).await;
+    let (engine, vip) = serve("127.21.3.1", "HTTP", vec![a.addr, b.addr]).await;
     let stream = connect(vip).await;
     let (mut sender, conn) =
         hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
@@ -127,7 +127,7 @@ async fn bodies_cross_both_ways_and_each_request_is_balanced() {
 #[tokio::test]
 async fn chunked_uploads_arrive_whole() {
     let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
-    let (engine, vip) = serve("127.21.1.2", "HTTP", vec![a.addr]).await;
+    let (engine, vip) = serve("127.21.3.2", "HTTP", vec![a.addr]).await;
     let mut c = connect(vip).await;
     let parts: [&[u8]; 4] = [
         b"POST /echo HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhel",
@@ -148,7 +148,7 @@ async fn chunked_uploads_arrive_whole() {
 #[tokio::test]
 async fn an_http10_client_gets_the_body_without_chunks_then_a_close() {
     let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
-    let (engine, vip) = serve("127.21.1.3", "HTTP", vec![a.addr]).await;
+    let (engine, vip) = serve("127.21.3.3", "HTTP", vec![a.addr]).await;
     let mut c = connect(vip).await;
     c.write_all(b"GET /stream?3 HTTP/1.0\r\n\r\n")
         .await
@@ -176,7 +176,7 @@ async fn an_http10_client_gets_the_body_without_chunks_then_a_close() {
 async fn pipelined_requests_are_answered_in_order() {
     let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
     let b = Backend::http("b", any("127.0.0.1")).await.unwrap();
-    let (engine, vip) = serve("127.21.1.4", "HTTP", vec![a.addr, b.addr]).await;
+    let (engine, vip) = serve("127.21.3.4", "HTTP", vec![a.addr, b.addr]).await;
     let mut c = connect(vip).await;
     c.write_all(
         b"GET /1 HTTP/1.1\r\nHost: t\r\n\r\nHEAD /2 HTTP/1.1\r\nHost: t\r\n\r\n\
@@ -198,7 +198,7 @@ async fn pipelined_requests_are_answered_in_order() {
 #[tokio::test]
 async fn expect_100_continue_is_answered_before_the_body_is_sent() {
     let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
-    let (engine, vip) = serve("127.21.1.5", "HTTP", vec![a.addr]).await;
+    let (engine, vip) = serve("127.21.3.5", "HTTP", vec![a.addr]).await;
     let mut c = connect(vip).await;
     c.write_all(
         b"POST /echo HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n",
@@ -238,7 +238,7 @@ async fn an_upgrade_becomes_a_tunnel() {
         }
     })
     .await;
-    let (engine, vip) = serve("127.21.1.6", "HTTP", vec![member]).await;
+    let (engine, vip) = serve("127.21.3.6", "HTTP", vec![member]).await;
     let mut c = connect(vip).await;
     c.write_all(
         b"GET /ws HTTP/1.1\r\nHost: t\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n",
@@ -270,7 +270,7 @@ async fn a_member_closing_kept_connections_costs_no_request() {
             .await;
     })
     .await;
-    let (engine, vip) = serve("127.21.1.7", "HTTP", vec![member]).await;
+    let (engine, vip) = serve("127.21.3.7", "HTTP", vec![member]).await;
     let mut c = connect(vip).await;
     for i in 0..5 {
         c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
@@ -293,7 +293,7 @@ async fn a_close_delimited_answer_reaches_the_client_and_closes() {
         let _ = s.write_all(b"HTTP/1.0 200 OK\r\n\r\nall of it").await;
     })
     .await;
-    let (engine, vip) = serve("127.21.1.8", "HTTP", vec![member]).await;
+    let (engine, vip) = serve("127.21.3.8", "HTTP", vec![member]).await;
     let mut c = connect(vip).await;
     c.write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
         .await
@@ -320,7 +320,7 @@ async fn an_http_listener_sends_the_proxy_header_to_proxy_pools() {
         }
     })
     .await;
-    let (engine, vip) = serve("127.21.1.9", "PROXY", vec![member]).await;
+    let (engine, vip) = serve("127.21.3.9", "PROXY", vec![member]).await;
     let (status, body) = get_from("127.0.0.3", vip, "/p").await.unwrap();
     assert_eq!((status, body.as_str()), (200, "ok"));
     let got = String::from_utf8(seen.lock().unwrap().clone()).unwrap();
@@ -328,7 +328,7 @@ async fn an_http_listener_sends_the_proxy_header_to_proxy_pools() {
     let words: Vec<&str> = proxy.split(' ').collect();
     assert_eq!(
         &words[..4],
-        ["PROXY", "TCP4", "127.0.0.3", "127.21.1.9"],
+        ["PROXY", "TCP4", "127.0.0.3", "127.21.3.9"],
         "{proxy}"
     );
     assert_eq!(words[5], "8080");
@@ -339,7 +339,7 @@ async fn an_http_listener_sends_the_proxy_header_to_proxy_pools() {
 #[tokio::test]
 async fn bad_requests_and_broken_answers_get_haproxy_pages() {
     let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
-    let (engine, vip) = serve("127.21.1.10", "HTTP", vec![a.addr]).await;
+    let (engine, vip) = serve("127.21.3.10", "HTTP", vec![a.addr]).await;
     let huge = format!("GET / HTTP/1.1\r\nX-Big: {}\r\n\r\n", "x".repeat(20_000));
     for bad in [
         "NOT HTTP AT ALL\r\n\r\n".to_string(),
@@ -367,7 +367,7 @@ async fn bad_requests_and_broken_answers_get_haproxy_pages() {
         let _ = s.write_all(b"NONSENSE\r\n\r\n").await;
     })
     .await;
-    let (engine, vip) = serve("127.21.1.11", "HTTP", vec![member]).await;
+    let (engine, vip) = serve("127.21.3.11", "HTTP", vec![member]).await;
     let (status, body) = get(vip, "/").await;
     assert_eq!(status, 502);
     assert!(body.contains("invalid or incomplete response"), "{body}");

@@ -274,3 +274,78 @@ async fn a_thousand_applies_under_load_fail_no_request_on_the_listener_that_stay
     assert_eq!(failed, 0, "{failed} failed requests of {}", ok + failed);
     engine.shutdown().await;
 }
+
+/// A TLS member with a self-signed certificate answering every request with `status()`;
+/// counts the requests it decrypted.
+async fn tls_member(
+    status: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    requests: std::sync::Arc<std::sync::atomic::AtomicU64>,
+) -> std::net::SocketAddr {
+    use std::sync::atomic::Ordering::Relaxed;
+    let cert = rcgen::generate_simple_self_signed(vec!["member.test".into()]).unwrap();
+    let key = rustls::pki_types::PrivateKeyDer::Pkcs8(cert.key_pair.serialize_der().into());
+    let provider = std::sync::Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(vec![cert.cert.der().clone()], key)
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (acceptor, status, requests) = (acceptor.clone(), status.clone(), requests.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else {
+                    return;
+                };
+                let mut buf = [0u8; 1024];
+                if matches!(tls.read(&mut buf).await, Ok(n) if n > 0) {
+                    requests.fetch_add(1, Relaxed);
+                    let line = format!("HTTP/1.0 {} X\r\n\r\n", status.load(Relaxed));
+                    let _ = tls.write_all(line.as_bytes()).await;
+                    let _ = tls.shutdown().await;
+                }
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn an_https_monitor_checks_over_tls_without_verifying() {
+    use std::sync::atomic::{AtomicU16, AtomicU64, Ordering::Relaxed};
+    use std::sync::Arc;
+    let status = Arc::new(AtomicU16::new(200));
+    let requests = Arc::new(AtomicU64::new(0));
+    let tls = tls_member(status.clone(), requests.clone()).await;
+    // A plain HTTP member cannot pass an HTTPS check.
+    let plain = Backend::http("plain", any("127.0.0.1")).await.unwrap();
+    let mut p = pool(
+        "HTTPS",
+        "ROUND_ROBIN",
+        vec![member("tls", tls), member("plain", plain.addr)],
+    );
+    let mut hm = MonitorConfig::new("hm", "HTTPS", 1, 1, 1);
+    hm.max_retries_down = 2;
+    hm.url_path = Some(HEALTH_PATH.into());
+    p.healthmonitor = Some(hm);
+    let engine = Engine::default();
+    engine
+        .apply(config("127.21.1.12", listener("TCP", 8443), p))
+        .await
+        .unwrap();
+    let checked = wait_member(&engine, "tls", |m| m.checks >= 2).await;
+    assert_eq!((checked.status.as_str(), checked.check_failures), ("UP", 0));
+    assert!(
+        requests.load(Relaxed) >= 2,
+        "the checks were not HTTP over TLS"
+    );
+    wait_member(&engine, "plain", |m| m.status == "DOWN").await;
+    status.store(503, Relaxed);
+    let down = wait_member(&engine, "tls", |m| m.status == "DOWN").await;
+    assert_eq!(down.check_failures, 2, "{down:?}");
+    engine.shutdown().await;
+}
