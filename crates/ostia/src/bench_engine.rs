@@ -2,7 +2,7 @@
 //! configuration, `nbthread` equal to the engine's threads) and direct access, on loopback,
 //! in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), and TCP bulk
 //! throughput. Rounds interleave the targets; each line gives the proxy's CPU seconds, and the
-//! summary the engine/HAProxy ratios per proxy core.
+//! summary the engine/HAProxy ratios per proxy core. Last, 1,000 applies under a wrk load.
 
 use anyhow::{bail, Context};
 use model::{AmphoraConfig, ListenerConfig, MemberConfig, PoolConfig};
@@ -15,6 +15,7 @@ const HTTP_MEMBERS: [&str; 2] = ["127.0.0.1:18081", "127.0.0.1:18082"];
 const TCP_MEMBER: &str = "127.0.0.1:18090";
 const ENGINE_VIP: &str = "127.22.0.1";
 const HAPROXY_VIP: &str = "127.22.0.2";
+const APPLY_VIP: &str = "127.22.0.3";
 
 /// A child process killed when dropped.
 struct Proc(Child);
@@ -202,8 +203,55 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
             errors
         );
     }
-    drop((engine, haproxy, backends));
+    drop((engine, haproxy));
+    applies_under_load(seconds.max(4)).await?;
+    drop(backends);
     let _ = std::fs::remove_dir_all(dir);
+    Ok(())
+}
+
+/// Applies, under a wrk load, 1,000 configurations to an engine in this process, each
+/// adding or removing a member and a second listener; the listener wrk uses stays.
+async fn applies_under_load(seconds: u64) -> anyhow::Result<()> {
+    const APPLIES: u64 = 1000;
+    let engine = engine::Engine::default();
+    let config = |generation: u64| {
+        let mut c = engine_config();
+        c.generation = generation;
+        c.vips = vec![APPLY_VIP.parse().expect("an address")];
+        c.listeners.retain(|l| l.protocol == "HTTP");
+        c.pools.retain(|p| p.protocol == "HTTP");
+        if generation % 2 == 1 {
+            c.pools[0].members.truncate(1);
+            let mut extra = c.listeners[0].clone();
+            extra.id = "extra".into();
+            extra.protocol_port = 8081;
+            c.listeners.push(extra);
+        }
+        c
+    };
+    engine.apply(config(0)).await?;
+    let url = format!("http://{APPLY_VIP}:8080/");
+    let load = tokio::task::spawn_blocking(move || wrk(&url, seconds, false));
+    // Spread the applies over the load, leaving its first and last half second alone.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let pause = Duration::from_millis((seconds * 1000 - 1000) / APPLIES);
+    let started = Instant::now();
+    let mut failed_applies = 0;
+    for generation in 1..=APPLIES {
+        if engine.apply(config(generation)).await.is_err() {
+            failed_applies += 1;
+        }
+        tokio::time::sleep(pause).await;
+    }
+    let applying = started.elapsed().as_secs_f64();
+    let sample = load.await??;
+    engine.shutdown().await;
+    println!(
+        "\napplies under load: {APPLIES} applies (member and listener added/removed) in {applying:.1} s, \
+         {failed_applies} failed; wrk on the listener that stays: {:.0} req/s, p99 {:.2} ms, errors {}",
+        sample.rate, sample.p99_ms, sample.errors
+    );
     Ok(())
 }
 

@@ -15,12 +15,16 @@ use crate::proxy_protocol;
 use crate::relay::{self, Counters};
 use crate::stats::{ListenerStats, Open};
 use crate::upstream::{Upstream, Upstreams};
+use std::future::Future;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::WaitForCancellationFutureOwned;
 
 /// Room for a head (HAProxy's `tune.bufsize`); a larger one is refused.
 const BUFFER: usize = 16 * 1024;
@@ -42,8 +46,9 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
             mbuf: Buf::default(),
             request: Vec::with_capacity(512),
             response: Vec::with_capacity(512),
-            scratch: Vec::new(),
             upstreams: Upstreams::default(),
+            deadline: Deadline::new(),
+            draining: Box::pin(ctx.stop_accepting.clone().cancelled_owned()),
         };
         let failure = tokio::select! {
             _ = ctx.stop_all.cancelled() => None,
@@ -84,8 +89,10 @@ struct Session {
     request: Vec<u8>,
     /// The answer head (and first body bytes) as the client gets it.
     response: Vec<u8>,
-    scratch: Vec<u8>,
     upstreams: Upstreams,
+    deadline: Deadline,
+    /// Registered once per connection, not per request.
+    draining: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
 impl Session {
@@ -94,7 +101,7 @@ impl Session {
         loop {
             // Each request reads the newest snapshot, so applies reach kept-alive clients.
             let snapshot = ctx.snapshot.load_full();
-            let request = match self.read_request(&snapshot, ctx).await {
+            let request = match self.read_request(&snapshot).await {
                 Ok(Some(r)) => r,
                 Ok(None) => return None,
                 Err(failure) => return answer(failure, &snapshot.stats),
@@ -109,11 +116,7 @@ impl Session {
 
     /// The next request head, rewritten into `self.request`; `None` when the client is done
     /// (closed, idle past its timeout, or the listener drains).
-    async fn read_request(
-        &mut self,
-        snapshot: &Snapshot,
-        ctx: &Context,
-    ) -> Result<Option<h1::Request>, Failure> {
+    async fn read_request(&mut self, snapshot: &Snapshot) -> Result<Option<h1::Request>, Failure> {
         let forwarded = snapshot.forwarded(self.peer, self.local);
         let timeout = ms(snapshot.config.timeout_client_data);
         loop {
@@ -126,20 +129,23 @@ impl Session {
                 }
             }
             let idle = self.cbuf.is_empty();
-            let read = tokio::time::timeout(timeout, self.cbuf.fill(&mut self.client));
+            let read = self
+                .deadline
+                .within(timeout, self.cbuf.fill(&mut self.client));
             let read = if idle {
                 tokio::select! {
-                    _ = ctx.stop_accepting.cancelled() => return Ok(None),
+                    biased;
                     r = read => r,
+                    _ = self.draining.as_mut() => return Ok(None),
                 }
             } else {
                 read.await
             };
             match read {
-                Ok(Ok(0)) | Ok(Err(_)) => return Ok(None),
-                Ok(Ok(n)) => count(&snapshot.stats.bytes_in, n),
-                Err(_) if idle => return Ok(None),
-                Err(_) => return Err(Failure::Answer(408)),
+                Some(Ok(0)) | Some(Err(_)) => return Ok(None),
+                Some(Ok(n)) => count(&snapshot.stats.bytes_in, n),
+                None if idle => return Ok(None),
+                None => return Err(Failure::Answer(408)),
             }
         }
     }
@@ -159,7 +165,7 @@ impl Session {
         // The body bytes that came with the head travel with it.
         let mut body = Body::new(req.framing, false);
         let n = body
-            .take(self.cbuf.bytes(), &mut self.scratch)
+            .take(self.cbuf.bytes())
             .map_err(|_| Failure::Answer(400))?;
         self.request.extend_from_slice(&self.cbuf.bytes()[..n]);
         self.cbuf.consume(n);
@@ -169,12 +175,12 @@ impl Session {
         }
         let replayable = req.replayable();
         let key = pool.key(self.peer);
-        let mut tried = Vec::with_capacity(CONNECT_ATTEMPTS);
-        while tried.len() < CONNECT_ATTEMPTS {
-            let Some(i) = pool.select(key, &tried) else {
+        let mut tried = [usize::MAX; CONNECT_ATTEMPTS];
+        for attempt in 0..CONNECT_ATTEMPTS {
+            let Some(i) = pool.select(key, &tried[..attempt]) else {
                 break;
             };
-            tried.push(i);
+            tried[attempt] = i;
             let backend = &pool.backends[i];
             let lease = Lease::new(&backend.state);
             let mut fresh = false;
@@ -248,8 +254,7 @@ impl Session {
                 &mut self.cbuf,
                 &mut up.stream,
                 body,
-                timeout,
-                &mut self.scratch,
+                (&mut self.deadline, timeout),
                 &counters,
             )
             .await
@@ -301,12 +306,15 @@ impl Session {
                     Err(Invalid) => return Attempt::Failed(Failure::Answer(502)),
                 }
             }
-            match tokio::time::timeout(member_timeout, self.mbuf.fill(&mut up.stream)).await {
-                Err(_) if answered => return Attempt::Failed(Failure::Quiet),
-                Err(_) => return Attempt::Failed(Failure::Answer(504)),
-                Ok(Ok(n)) if n > 0 => count(&state.bytes_out, n),
-                Ok(_) if up.reused && self.mbuf.is_empty() && !answered => return Attempt::Stale,
-                Ok(_) => return Attempt::Failed(Failure::Answer(502)),
+            let read = self
+                .deadline
+                .within(member_timeout, self.mbuf.fill(&mut up.stream));
+            match read.await {
+                None if answered => return Attempt::Failed(Failure::Quiet),
+                None => return Attempt::Failed(Failure::Answer(504)),
+                Some(Ok(n)) if n > 0 => count(&state.bytes_out, n),
+                Some(_) if up.reused && self.mbuf.is_empty() && !answered => return Attempt::Stale,
+                Some(_) => return Attempt::Failed(Failure::Answer(502)),
             }
         };
         self.mbuf.consume(resp.head_len);
@@ -317,12 +325,11 @@ impl Session {
             return self.switch_protocols(snapshot, up, state).await;
         }
         let mut body = Body::new(resp.framing, resp.dechunk);
-        let Ok(n) = body.take(self.mbuf.bytes(), &mut self.scratch) else {
+        let Ok(n) = body.take(self.mbuf.bytes()) else {
             return Attempt::Failed(Failure::Quiet);
         };
         if resp.dechunk {
-            self.response.extend_from_slice(&self.scratch);
-            self.scratch.clear();
+            self.response.append(&mut body.dechunked);
         } else {
             self.response.extend_from_slice(&self.mbuf.bytes()[..n]);
         }
@@ -341,8 +348,7 @@ impl Session {
                 &mut self.mbuf,
                 &mut self.client,
                 &mut body,
-                timeout,
-                &mut self.scratch,
+                (&mut self.deadline, timeout),
                 &counters,
             )
             .await;
@@ -389,8 +395,12 @@ impl Session {
 
     async fn write_client(&mut self, snapshot: &Snapshot, bytes: &[u8]) -> Result<(), Failure> {
         let timeout = ms(snapshot.config.timeout_client_data);
-        match tokio::time::timeout(timeout, self.client.write_all(bytes)).await {
-            Ok(Ok(())) => {
+        match self
+            .deadline
+            .within(timeout, self.client.write_all(bytes))
+            .await
+        {
+            Some(Ok(())) => {
                 count(&snapshot.stats.bytes_out, bytes.len());
                 Ok(())
             }
@@ -421,6 +431,8 @@ struct Body {
     left: u64,
     chunks: Chunks,
     dechunk: bool,
+    /// The payload of chunks taken, when their framing is stripped.
+    dechunked: Vec<u8>,
 }
 
 impl Body {
@@ -434,6 +446,7 @@ impl Body {
             left,
             chunks: Chunks::default(),
             dechunk,
+            dechunked: Vec::new(),
         }
     }
 
@@ -447,8 +460,8 @@ impl Body {
     }
 
     /// How many bytes at the start of `buf` belong to the body. When chunk framing is
-    /// stripped, the payload goes to `dechunked` instead.
-    fn take(&mut self, buf: &[u8], dechunked: &mut Vec<u8>) -> Result<usize, Invalid> {
+    /// stripped, the payload goes to `self.dechunked` too.
+    fn take(&mut self, buf: &[u8]) -> Result<usize, Invalid> {
         let n = match self.framing {
             Framing::Empty => 0,
             Framing::Length(_) => {
@@ -456,7 +469,7 @@ impl Body {
                 self.left -= n;
                 n as usize
             }
-            Framing::Chunked if self.dechunk => self.chunks.scan(buf, Some(dechunked))?,
+            Framing::Chunked if self.dechunk => self.chunks.scan(buf, Some(&mut self.dechunked))?,
             Framing::Chunked => self.chunks.scan(buf, None)?,
             Framing::Close => buf.len(),
         };
@@ -470,41 +483,61 @@ enum PumpError {
     Invalid,
 }
 
-/// Moves the rest of `body` from `src` to `dst`, read by read.
+/// Moves the rest of `body` from `src` to `dst`, read by read, each wait bounded by `idle`.
 async fn pump(
     src: &mut TcpStream,
     buf: &mut Buf,
     dst: &mut TcpStream,
     body: &mut Body,
-    idle: Duration,
-    scratch: &mut Vec<u8>,
+    (deadline, idle): (&mut Deadline, Duration),
     counters: &[&AtomicU64; 2],
 ) -> Result<(), PumpError> {
     while !body.done() {
         if buf.is_empty() {
-            match tokio::time::timeout(idle, buf.fill(src)).await {
-                Ok(Ok(0)) if body.framing == Framing::Close => return Ok(()),
-                Ok(Ok(n)) if n > 0 => count(counters[0], n),
+            match deadline.within(idle, buf.fill(src)).await {
+                Some(Ok(0)) if body.framing == Framing::Close => return Ok(()),
+                Some(Ok(n)) if n > 0 => count(counters[0], n),
                 _ => return Err(PumpError::Source),
             }
         }
-        scratch.clear();
-        let n = body
-            .take(buf.bytes(), scratch)
-            .map_err(|_| PumpError::Invalid)?;
+        body.dechunked.clear();
+        let n = body.take(buf.bytes()).map_err(|_| PumpError::Invalid)?;
         let out = if body.dechunk {
-            &scratch[..]
+            &body.dechunked[..]
         } else {
             &buf.bytes()[..n]
         };
-        let written = tokio::time::timeout(idle, dst.write_all(out)).await;
-        if !matches!(written, Ok(Ok(()))) {
+        if !matches!(
+            deadline.within(idle, dst.write_all(out)).await,
+            Some(Ok(()))
+        ) {
             return Err(PumpError::Destination);
         }
         count(counters[1], out.len());
         buf.consume(n);
     }
     Ok(())
+}
+
+/// One timer per client connection, pushed forward before each wait: tokio extends a
+/// registered timer without taking the timer wheel's lock, where a new `timeout` per read
+/// would register and cancel an entry each time.
+struct Deadline(Pin<Box<Sleep>>);
+
+impl Deadline {
+    fn new() -> Deadline {
+        Deadline(Box::pin(tokio::time::sleep(Duration::from_secs(3600))))
+    }
+
+    /// `work`'s output, or `None` when it took longer than `limit`.
+    async fn within<F: Future>(&mut self, limit: Duration, work: F) -> Option<F::Output> {
+        self.0.as_mut().reset(Instant::now() + limit);
+        tokio::select! {
+            biased;
+            output = work => Some(output),
+            _ = self.0.as_mut() => None,
+        }
+    }
 }
 
 /// HAProxy's built-in error answer for `code`, which closes the connection.
