@@ -187,19 +187,18 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
             }
         }
     }
-    println!("\nengine / haproxy (medians over rounds):");
+    println!("\nengine / haproxy (each figure the median over rounds):");
+    let per_core = |s: &Sample| if s.cpu > 0.0 { s.rate / s.cpu } else { 0.0 };
     for (si, scenario) in scenarios.iter().enumerate() {
-        let hap = median(&results[si][1]);
-        let eng = median(&results[si][2]);
-        let per_core = |s: &Sample| if s.cpu > 0.0 { s.rate / s.cpu } else { 0.0 };
+        let (hap, eng) = (&results[si][1], &results[si][2]);
         let errors: u64 = results[si].iter().flatten().map(|s| s.errors).sum();
         println!(
             "  {:<22} throughput {:.2}x   per proxy core {:.2}x   p99 {:.2} vs {:.2} ms   errors {}",
             scenario,
-            eng.rate / hap.rate.max(f64::MIN_POSITIVE),
-            per_core(&eng) / per_core(&hap).max(f64::MIN_POSITIVE),
-            eng.p99_ms,
-            hap.p99_ms,
+            median(eng, |s| s.rate) / median(hap, |s| s.rate).max(f64::MIN_POSITIVE),
+            median(eng, per_core) / median(hap, per_core).max(f64::MIN_POSITIVE),
+            median(eng, |s| s.p99_ms),
+            median(hap, |s| s.p99_ms),
             errors
         );
     }
@@ -255,10 +254,10 @@ async fn applies_under_load(seconds: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn median(samples: &[Sample]) -> Sample {
-    let mut s = samples.to_vec();
-    s.sort_by(|a, b| a.rate.total_cmp(&b.rate));
-    s.get(s.len() / 2).cloned().unwrap_or_default()
+fn median(samples: &[Sample], value: impl Fn(&Sample) -> f64) -> f64 {
+    let mut values: Vec<f64> = samples.iter().map(value).collect();
+    values.sort_by(f64::total_cmp);
+    values.get(values.len() / 2).copied().unwrap_or(0.0)
 }
 
 fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
