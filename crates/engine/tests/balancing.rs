@@ -216,15 +216,12 @@ async fn forwarded_headers_reach_the_member() {
     for h in ["X-Forwarded-For", "X-Forwarded-Port", "X-Forwarded-Proto"] {
         l.insert_headers.insert(h.into(), "true".into());
     }
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.0.6",
-            l,
-            pool("HTTP", "ROUND_ROBIN", vec![member("a", a.addr)]),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.0.6",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("a", a.addr)]),
+    ))
+    .await;
     let (status, _) = get_from("127.0.0.9", "127.21.0.6:8080".parse().unwrap(), "/")
         .await
         .unwrap();
@@ -247,15 +244,12 @@ async fn forwarded_headers_reach_the_member() {
 async fn proxy_protocol_headers_are_byte_exact() {
     for (protocol, port) in [("PROXY", 9001u16), ("PROXYV2", 9002)] {
         let a = Backend::tcp("a", any("127.0.0.1")).await.unwrap();
-        let engine = Engine::default();
-        engine
-            .apply(config(
-                "127.21.0.7",
-                listener("TCP", port),
-                pool(protocol, "ROUND_ROBIN", vec![member("a", a.addr)]),
-            ))
-            .await
-            .unwrap();
+        let engine = start(config(
+            "127.21.0.7",
+            listener("TCP", port),
+            pool(protocol, "ROUND_ROBIN", vec![member("a", a.addr)]),
+        ))
+        .await;
         let vip: std::net::SocketAddr = format!("127.21.0.7:{port}").parse().unwrap();
         let mut client = connect(vip).await;
         let local = client.local_addr().unwrap();
@@ -293,19 +287,16 @@ async fn proxy_protocol_headers_are_byte_exact() {
 async fn udp_round_robin_over_flows() {
     let a = Backend::udp("a", any("127.0.0.1")).await.unwrap();
     let b = Backend::udp("b", any("127.0.0.1")).await.unwrap();
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.0.8",
-            listener("UDP", 5353),
-            pool(
-                "UDP",
-                "ROUND_ROBIN",
-                vec![member("a", a.addr), member("b", b.addr)],
-            ),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.0.8",
+        listener("UDP", 5353),
+        pool(
+            "UDP",
+            "ROUND_ROBIN",
+            vec![member("a", a.addr), member("b", b.addr)],
+        ),
+    ))
+    .await;
     let mut answers = Vec::new();
     for _ in 0..4 {
         let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();

@@ -21,15 +21,12 @@ async fn serve(vip: &str, protocol: &str, members: Vec<SocketAddr>) -> (Engine, 
         .enumerate()
         .map(|(i, a)| member(&format!("m{i}"), *a))
         .collect();
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            vip,
-            listener("HTTP", 8080),
-            pool(protocol, "ROUND_ROBIN", members),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        vip,
+        listener("HTTP", 8080),
+        pool(protocol, "ROUND_ROBIN", members),
+    ))
+    .await;
     (engine, format!("{vip}:8080").parse().unwrap())
 }
 

@@ -22,11 +22,7 @@ async fn a_failing_member_goes_down_after_max_retries_down_and_returns_after_max
     hm.url_path = Some(HEALTH_PATH.into());
     hm.expected_codes = Some("200-204".into());
     p.healthmonitor = Some(hm);
-    let engine = Engine::default();
-    engine
-        .apply(config("127.21.1.1", listener("HTTP", 8080), p))
-        .await
-        .unwrap();
+    let engine = start(config("127.21.1.1", listener("HTTP", 8080), p)).await;
     let vip = "127.21.1.1:8080".parse().unwrap();
     // A checked member starts UP, as in HAProxy.
     wait_member(&engine, "a", |m| m.status == "UP").await;
@@ -63,11 +59,7 @@ async fn a_dead_member_is_taken_out_by_a_tcp_monitor_and_connect_failures_retry_
     let mut hm = MonitorConfig::new("hm", "TCP", 1, 1, 1);
     hm.max_retries_down = 1;
     p.healthmonitor = Some(hm);
-    let engine = Engine::default();
-    engine
-        .apply(config("127.21.1.2", listener("HTTP", 8080), p))
-        .await
-        .unwrap();
+    let engine = start(config("127.21.1.2", listener("HTTP", 8080), p)).await;
     let vip = "127.21.1.2:8080".parse().unwrap();
     a.kill();
     // Before the monitor notices, refused connects are redispatched: no request fails.
@@ -85,15 +77,12 @@ async fn connection_limit_refuses_tcp_and_answers_503_on_http() {
     let t = Backend::tcp("t", any("127.0.0.1")).await.unwrap();
     let mut l = listener("TCP", 9000);
     l.connection_limit = 1;
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.1.3",
-            l,
-            pool("TCP", "ROUND_ROBIN", vec![member("t", t.addr)]),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.1.3",
+        l,
+        pool("TCP", "ROUND_ROBIN", vec![member("t", t.addr)]),
+    ))
+    .await;
     let vip = "127.21.1.3:9000".parse().unwrap();
     let held = tcp_hello("127.0.0.1", vip);
     let mut first = connect(vip).await;
@@ -111,15 +100,12 @@ async fn connection_limit_refuses_tcp_and_answers_503_on_http() {
     let h = Backend::http("h", any("127.0.0.1")).await.unwrap();
     let mut l = listener("HTTP", 8080);
     l.connection_limit = 1;
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.1.4",
-            l,
-            pool("HTTP", "ROUND_ROBIN", vec![member("h", h.addr)]),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.1.4",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("h", h.addr)]),
+    ))
+    .await;
     let vip = "127.21.1.4:8080".parse().unwrap();
     let _idle = connect(vip).await;
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -134,15 +120,12 @@ async fn allowed_cidrs_reject_other_sources_at_accept() {
     let h = Backend::http("h", any("127.0.0.1")).await.unwrap();
     let mut l = listener("HTTP", 8080);
     l.allowed_cidrs = vec!["127.0.0.2/32".into()];
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.1.5",
-            l,
-            pool("HTTP", "ROUND_ROBIN", vec![member("h", h.addr)]),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.1.5",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("h", h.addr)]),
+    ))
+    .await;
     let vip = "127.21.1.5:8080".parse().unwrap();
     assert_eq!(get_from("127.0.0.2", vip, "/").await.unwrap().0, 200);
     let refused = get_from("127.0.0.1", vip, "/").await;
@@ -167,15 +150,12 @@ async fn timeouts_are_enforced() {
     });
     let mut l = listener("HTTP", 8080);
     l.timeout_member_data = 300;
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.1.6",
-            l,
-            pool("HTTP", "ROUND_ROBIN", vec![member("s", silent_addr)]),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.1.6",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("s", silent_addr)]),
+    ))
+    .await;
     let (status, body) = get("127.21.1.6:8080".parse().unwrap(), "/").await;
     assert_eq!(status, 504, "{body}");
     engine.shutdown().await;
@@ -185,15 +165,12 @@ async fn timeouts_are_enforced() {
     let mut l = listener("TCP", 9000);
     l.timeout_client_data = 300;
     l.timeout_member_data = 300;
-    let engine = Engine::default();
-    engine
-        .apply(config(
-            "127.21.1.7",
-            l,
-            pool("TCP", "ROUND_ROBIN", vec![member("t", t.addr)]),
-        ))
-        .await
-        .unwrap();
+    let engine = start(config(
+        "127.21.1.7",
+        l,
+        pool("TCP", "ROUND_ROBIN", vec![member("t", t.addr)]),
+    ))
+    .await;
     let mut client = connect("127.21.1.7:9000".parse().unwrap()).await;
     let mut buf = vec![0u8; 64];
     let n = client.read(&mut buf).await.unwrap();
@@ -332,11 +309,7 @@ async fn an_https_monitor_checks_over_tls_without_verifying() {
     hm.max_retries_down = 2;
     hm.url_path = Some(HEALTH_PATH.into());
     p.healthmonitor = Some(hm);
-    let engine = Engine::default();
-    engine
-        .apply(config("127.21.1.12", listener("TCP", 8443), p))
-        .await
-        .unwrap();
+    let engine = start(config("127.21.1.12", listener("TCP", 8443), p)).await;
     let checked = wait_member(&engine, "tls", |m| m.checks >= 2).await;
     assert_eq!((checked.status.as_str(), checked.check_failures), ("UP", 0));
     assert!(

@@ -32,6 +32,16 @@ pub fn config(vip: &str, listener: ListenerConfig, pool: PoolConfig) -> AmphoraC
     }
 }
 
+/// An engine serving `config`.
+pub async fn start(config: AmphoraConfig) -> Engine {
+    let engine = Engine::default();
+    engine
+        .apply(config)
+        .await
+        .expect("the configuration applies");
+    engine
+}
+
 pub fn pool(protocol: &str, algorithm: &str, members: Vec<MemberConfig>) -> PoolConfig {
     let mut p = PoolConfig::new("pool", protocol, algorithm);
     p.members = members;
