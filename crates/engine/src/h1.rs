@@ -3,7 +3,7 @@
 //! bodies delimited by their framing without being buffered. Nothing here does I/O.
 
 use std::io::Write;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 
 /// HAProxy's `tune.http.maxhdr` default.
 pub const MAX_HEADERS: usize = 101;
@@ -34,18 +34,21 @@ pub struct Request {
     pub expect_continue: bool,
     pub upgrade: bool,
     pub head: bool,
+    pub idempotent: bool,
 }
 
 impl Request {
-    /// Only a request without a body can be sent again to another connection.
+    /// Only an idempotent request without a body may be sent again on another connection
+    /// (RFC 9110 §9.2.2).
     pub fn replayable(&self) -> bool {
-        self.framing == Framing::Empty
+        self.idempotent && self.framing == Framing::Empty
     }
 }
 
 /// The X-Forwarded-* headers a listener inserts.
-#[derive(Default)]
 pub struct Forwarded {
+    /// The listener's address: the Host of a request that has none.
+    pub local: SocketAddr,
     pub for_client: Option<IpAddr>,
     pub port: Option<u16>,
     pub proto: Option<&'static str>,
@@ -92,7 +95,7 @@ impl ConnectionTokens {
 #[derive(Default)]
 struct HopHeaders<'a> {
     connection: ConnectionTokens,
-    body: BodyHeaders,
+    body: BodyHeaders<'a>,
     upgrade: Option<&'a [u8]>,
 }
 
@@ -117,12 +120,14 @@ impl<'a> HopHeaders<'a> {
 
 /// Content-Length / Transfer-Encoding, checked as RFC 9112 §6.3 asks of a proxy.
 #[derive(Default)]
-struct BodyHeaders {
+struct BodyHeaders<'a> {
     length: Option<u64>,
     chunked: Option<bool>,
+    /// The Transfer-Encoding value as sent, forwarded as it is.
+    codings: Option<&'a [u8]>,
 }
 
-impl BodyHeaders {
+impl<'a> BodyHeaders<'a> {
     fn content_length(&mut self, value: &[u8]) -> Result<(), Invalid> {
         let v = value.trim_ascii();
         if v.is_empty() || v.len() > 18 || !v.iter().all(u8::is_ascii_digit) {
@@ -138,7 +143,8 @@ impl BodyHeaders {
         }
     }
 
-    fn transfer_encoding(&mut self, value: &[u8]) {
+    fn transfer_encoding(&mut self, value: &'a [u8]) {
+        self.codings = Some(value);
         let last = value
             .rsplit(|b| *b == b',')
             .next()
@@ -170,11 +176,13 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let mut hop = HopHeaders::default();
     let mut expect_continue = false;
+    let mut has_host = false;
     for h in parsed.headers.iter() {
         let name = h.name;
         if hop.absorb(h)? {
             continue;
         }
+        has_host |= name.eq_ignore_ascii_case("host");
         if name.eq_ignore_ascii_case("expect") && h.value.eq_ignore_ascii_case(b"100-continue") {
             expect_continue = true;
             continue;
@@ -187,10 +195,18 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
         header(out, name.as_bytes(), h.value);
     }
     let (conn, body) = (&hop.connection, &hop.body);
+    let http10 = minor == 0;
     let framing = match (body.chunked, body.length) {
-        (Some(true), _) => Framing::Chunked,
+        // Only `chunked` itself: a request in another coding is refused (RFC 9112 §6.1).
+        (Some(true), _)
+            if body
+                .codings
+                .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked")) =>
+        {
+            Framing::Chunked
+        }
         // A request whose length cannot be known is refused, as RFC 9112 §6.3 says.
-        (Some(false), _) => return Err(Invalid),
+        (Some(_), _) => return Err(Invalid),
         (None, Some(0)) | (None, None) => Framing::Empty,
         (None, Some(n)) => Framing::Length(n),
     };
@@ -201,6 +217,10 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
         }
         _ if body.length == Some(0) => header(out, b"content-length", b"0"),
         _ => {}
+    }
+    // HTTP/1.0 allowed no Host; the HTTP/1.1 request the member gets must have one.
+    if !has_host {
+        let _ = write!(out, "host: {}\r\n", fwd.local);
     }
     // `option forwardfor` adds its own line after any the client sent.
     if let Some(ip) = fwd.for_client {
@@ -218,15 +238,21 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
         header(out, b"connection", b"upgrade");
     }
     out.extend_from_slice(b"\r\n");
-    let http10 = minor == 0;
+    // Framing a front proxy may have read otherwise: answer, then close (RFC 9112 §6.1).
+    let ambiguous = body.chunked.is_some() && (body.length.is_some() || http10);
     Ok(Some(Request {
         head_len,
         http10,
         framing,
-        keep_alive: if http10 { conn.keep_alive } else { !conn.close },
-        expect_continue,
+        keep_alive: !ambiguous && if http10 { conn.keep_alive } else { !conn.close },
+        // HTTP/1.0 clients get no 1xx (RFC 9110 §15.2).
+        expect_continue: expect_continue && !http10,
         upgrade,
         head: method == "HEAD",
+        idempotent: matches!(
+            method,
+            "GET" | "HEAD" | "OPTIONS" | "TRACE" | "PUT" | "DELETE"
+        ),
     }))
 }
 
@@ -274,9 +300,12 @@ pub fn response(
         let _ = write!(out, "content-length: {n}\r\n");
     }
     let dechunk = framing == Framing::Chunked && req.http10;
-    match framing {
-        Framing::Chunked if !dechunk => header(out, b"transfer-encoding", b"chunked"),
-        Framing::Length(n) => {
+    match (framing, body.codings) {
+        (Framing::Chunked, _) if dechunk => {}
+        (Framing::Chunked | Framing::Close, Some(codings)) => {
+            header(out, b"transfer-encoding", codings)
+        }
+        (Framing::Length(n), _) => {
             let _ = write!(out, "content-length: {n}\r\n");
         }
         _ => {}
@@ -327,6 +356,7 @@ pub struct Chunks {
 enum ChunkState {
     #[default]
     Size,
+    SizeBlank,
     Extension,
     SizeLf,
     Data,
@@ -374,17 +404,20 @@ impl Chunks {
                     self.size = self.size * 16 + u64::from(hex(b));
                     Size
                 }
-                (Size, b';' | b' ' | b'\t') if self.digits > 0 => Extension,
-                (Size, b'\r') | (Extension, b'\r') if self.digits > 0 => SizeLf,
-                (Size | Extension | SizeLf, b'\n') if self.digits > 0 => self.size_line_done(),
-                (Extension, _) => Extension,
+                // Strict CRLF everywhere, and only `;` after blanks: a member must not be
+                // able to read the framing differently (request smuggling).
+                (Size | SizeBlank, b' ' | b'\t') if self.digits > 0 => SizeBlank,
+                (Size | SizeBlank, b';') if self.digits > 0 => Extension,
+                (Size | SizeBlank | Extension, b'\r') if self.digits > 0 => SizeLf,
+                (SizeLf, b'\n') => self.size_line_done(),
+                (Extension, b) if b != b'\n' => Extension,
                 (DataCr, b'\r') => DataLf,
-                (DataCr | DataLf, b'\n') => Size,
+                (DataLf, b'\n') => Size,
                 (TrailerStart, b'\r') => EndLf,
-                (TrailerStart | EndLf, b'\n') => Done,
+                (EndLf, b'\n') => Done,
                 (Trailer, b'\r') => TrailerLf,
-                (Trailer | TrailerLf, b'\n') => TrailerStart,
-                (TrailerStart | Trailer, _) => Trailer,
+                (TrailerLf, b'\n') => TrailerStart,
+                (TrailerStart | Trailer, b) if b != b'\n' => Trailer,
                 _ => return Err(Invalid),
             };
         }
@@ -416,11 +449,13 @@ mod tests {
     fn req(raw: &str) -> (Request, String) {
         let mut out = Vec::new();
         let fwd = Forwarded {
+            local: "10.0.0.1:80".parse().unwrap(),
             for_client: Some("10.0.0.9".parse().unwrap()),
             port: Some(80),
             proto: None,
         };
         let r = request(raw.as_bytes(), &fwd, &mut out).unwrap().unwrap();
+        assert!(out.ends_with(b"\r\n\r\n"));
         (r, String::from_utf8(out).unwrap())
     }
 
@@ -436,6 +471,11 @@ mod tests {
              x-forwarded-for: 10.0.0.9\r\nx-forwarded-port: 80\r\n\r\n"
         );
         assert!(r.http10 && r.keep_alive && r.framing == Framing::Empty);
+        assert!(r.replayable());
+        let (post, _) = req("POST /run HTTP/1.1\r\nHost: x\r\n\r\n");
+        assert!(!post.replayable(), "a POST is never sent twice");
+        let (_, out) = req("GET / HTTP/1.0\r\n\r\n");
+        assert!(out.contains("host: 10.0.0.1:80\r\n"), "{out}");
     }
 
     #[test]
@@ -447,11 +487,17 @@ mod tests {
         let (r, _) = req("POST / HTTP/1.1\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n");
         assert_eq!(r.framing, Framing::Length(7));
         let mut out = Vec::new();
-        let fwd = Forwarded::default();
+        let fwd = Forwarded {
+            local: "10.0.0.1:80".parse().unwrap(),
+            for_client: None,
+            port: None,
+            proto: None,
+        };
         for bad in [
             "POST / HTTP/1.1\r\nContent-Length: 7\r\nContent-Length: 8\r\n\r\n",
             "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
             "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
+            "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
             "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
         ] {
             assert_eq!(
@@ -507,7 +553,25 @@ mod tests {
         }
         let mut c = Chunks::default();
         assert_eq!(c.scan(b"zz\r\n", None), Err(Invalid));
+        // Bare LFs and blanks not followed by `;` are refused.
+        for bad in [
+            &b"3\r\nabcX"[..],
+            b"2;\nxx\r\n0\r\n\r\n",
+            b"2\nxx\r\n",
+            b"2\r\nxx\n0\r\n\r\n",
+            b"5 junk\r\n",
+            b"0\r\nX: 1\n\r\n",
+        ] {
+            let mut c = Chunks::default();
+            assert_eq!(
+                c.scan(bad, None),
+                Err(Invalid),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
+        }
         let mut c = Chunks::default();
-        assert_eq!(c.scan(b"3\r\nabcX", None), Err(Invalid));
+        assert_eq!(c.scan(b"2 ; a=b\r\nxx\r\n0\r\n\r\n", None), Ok(18));
+        assert!(c.done());
     }
 }

@@ -32,14 +32,13 @@ pub struct Upstreams {
 
 impl Upstreams {
     /// A connection to `backend`: one this client used before, an idle one, or a new one
-    /// (`fresh` asks for a new one). `probe`: check first that a held one was not closed by
-    /// the member, for a request that could not be sent again. `proxy_header` is sent first
-    /// on a new connection.
+    /// (`fresh` asks for a new one). A kept connection with anything to read (the member
+    /// closed it, or sent bytes no request asked for) is not used. `proxy_header` is sent
+    /// first on a new connection.
     pub async fn take(
         &mut self,
         backend: &Backend,
         fresh: bool,
-        probe: bool,
         proxy_header: Option<Vec<u8>>,
         connect_timeout: Duration,
     ) -> io::Result<Upstream> {
@@ -48,7 +47,7 @@ impl Upstreams {
                 |u: &Upstream| u.addr == backend.addr && Arc::ptr_eq(&u.state, &backend.state);
             if let Some(i) = self.held.iter().position(same) {
                 let mut up = self.held.swap_remove(i);
-                if !probe || open(&up.stream) {
+                if open(&up.stream) {
                     up.reused = true;
                     return Ok(up);
                 }
@@ -65,14 +64,18 @@ impl Upstreams {
                 }
             }
         }
-        let mut stream = tokio::time::timeout(connect_timeout, TcpStream::connect(backend.addr))
+        let private = proxy_header.is_some();
+        let connect = async {
+            let mut stream = TcpStream::connect(backend.addr).await?;
+            let _ = stream.set_nodelay(true);
+            if let Some(header) = proxy_header {
+                stream.write_all(&header).await?;
+            }
+            Ok::<_, io::Error>(stream)
+        };
+        let stream = tokio::time::timeout(connect_timeout, connect)
             .await
             .map_err(|_| io::Error::from(io::ErrorKind::TimedOut))??;
-        let _ = stream.set_nodelay(true);
-        let private = proxy_header.is_some();
-        if let Some(header) = proxy_header {
-            stream.write_all(&header).await?;
-        }
         Ok(Upstream {
             stream,
             reused: false,

@@ -159,6 +159,15 @@ async fn an_http10_client_gets_the_body_without_chunks_then_a_close() {
         "{head}"
     );
     assert_eq!(body.as_bytes(), stream_body(3));
+    // The member gets HTTP/1.1, so a Host: the listener's address.
+    c = connect(vip).await;
+    c.write_all(b"GET / HTTP/1.0\r\n\r\n").await.unwrap();
+    read_all(&mut c).await;
+    let headers = a.seen.last_headers.lock().unwrap().clone();
+    assert!(
+        headers.contains(&("host".into(), "127.21.3.3:8080".into())),
+        "{headers:?}"
+    );
     // HTTP/1.0 with keep-alive keeps the connection when the length is known.
     let mut c = connect(vip).await;
     c.write_all(b"GET / HTTP/1.0\r\nConnection: keep-alive\r\n\r\n")
@@ -368,5 +377,23 @@ async fn bad_requests_and_broken_answers_get_haproxy_pages() {
     let (status, body) = get(vip, "/").await;
     assert_eq!(status, 502);
     assert!(body.contains("invalid or incomplete response"), "{body}");
+    engine.shutdown().await;
+}
+
+#[tokio::test]
+async fn zero_timeouts_mean_octavias_defaults() {
+    let a = Backend::http("a", any("127.0.0.1")).await.unwrap();
+    let mut l = listener("HTTP", 8080);
+    l.timeout_client_data = 0;
+    l.timeout_member_connect = 0;
+    l.timeout_member_data = 0;
+    let engine = start(config(
+        "127.21.3.12",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("a", a.addr)]),
+    ))
+    .await;
+    let (status, body) = get("127.21.3.12:8080".parse().unwrap(), "/").await;
+    assert_eq!((status, body.as_str()), (200, "you hit: a\n"));
     engine.shutdown().await;
 }

@@ -226,19 +226,18 @@ impl Session {
         let connect_timeout = ms(config.timeout_member_connect);
         let Ok(mut up) = self
             .upstreams
-            .take(
-                backend,
-                fresh,
-                !req.replayable(),
-                proxy_header,
-                connect_timeout,
-            )
+            .take(backend, fresh, proxy_header, connect_timeout)
             .await
         else {
             return Attempt::Unreachable;
         };
         let state = &*backend.state;
-        if up.stream.write_all(&self.request).await.is_err() {
+        let member_timeout = ms(config.timeout_member_data);
+        let sent = self
+            .deadline
+            .within(member_timeout, up.stream.write_all(&self.request))
+            .await;
+        if !matches!(sent, Some(Ok(()))) {
             return if up.reused {
                 Attempt::Stale
             } else {
@@ -286,13 +285,16 @@ impl Session {
                 let closing = ctx.stop_accepting.is_cancelled();
                 match h1::response(self.mbuf.bytes(), req, closing, &mut self.response) {
                     Ok(Some(r)) if (100..200).contains(&r.code) && r.code != 101 => {
-                        // Interim answers (103 Early Hints…) pass through as they are.
+                        // Interim answers (103 Early Hints…) pass through as they are, except
+                        // to HTTP/1.0 clients, which must get none (RFC 9110 §15.2).
                         self.mbuf.consume(r.head_len);
-                        if self
-                            .write_client(snapshot, &self.response.clone())
-                            .await
-                            .is_err()
-                        {
+                        let head = std::mem::take(&mut self.response);
+                        let written = match req.http10 {
+                            true => Ok(()),
+                            false => self.write_client(snapshot, &head).await,
+                        };
+                        self.response = head;
+                        if written.is_err() {
                             return Attempt::Failed(Failure::Quiet);
                         }
                         answered = true;
@@ -374,7 +376,12 @@ impl Session {
         let head = std::mem::take(&mut self.response);
         let written = self.write_client(snapshot, &head).await;
         self.response = head;
-        if written.is_err() || up.stream.write_all(self.cbuf.bytes()).await.is_err() {
+        let member_timeout = ms(snapshot.config.timeout_member_data);
+        let early = self
+            .deadline
+            .within(member_timeout, up.stream.write_all(self.cbuf.bytes()))
+            .await;
+        if written.is_err() || !matches!(early, Some(Ok(()))) {
             return Attempt::Failed(Failure::Quiet);
         }
         self.cbuf.clear();
@@ -570,7 +577,15 @@ pub fn error_page(code: u16) -> Vec<u8> {
 /// Writes the error page and closes, reading what the client already sent first, so that
 /// closing does not reset the answer away.
 async fn close_with(mut stream: TcpStream, code: u16) {
-    let _ = stream.write_all(&error_page(code)).await;
+    // A client that reads nothing must not hold the task forever.
+    let page = error_page(code);
+    let write = stream.write_all(&page);
+    if !matches!(
+        tokio::time::timeout(Duration::from_secs(1), write).await,
+        Ok(Ok(()))
+    ) {
+        return;
+    }
     let _ = stream.shutdown().await;
     let mut sink = [0u8; 4096];
     let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };

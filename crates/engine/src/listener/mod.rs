@@ -32,10 +32,30 @@ pub struct Snapshot {
 
 impl Snapshot {
     pub fn new(
-        config: ListenerConfig,
+        mut config: ListenerConfig,
         pool: Option<Arc<Pool>>,
         stats: Arc<ListenerStats>,
     ) -> Snapshot {
+        // Octavia renders `timeout or default`: 0 means the default, not "no time at all".
+        let defaults = ListenerConfig::new("", "", 0, None);
+        for (value, default) in [
+            (
+                &mut config.timeout_client_data,
+                defaults.timeout_client_data,
+            ),
+            (
+                &mut config.timeout_member_connect,
+                defaults.timeout_member_connect,
+            ),
+            (
+                &mut config.timeout_member_data,
+                defaults.timeout_member_data,
+            ),
+        ] {
+            if *value == 0 {
+                *value = default;
+            }
+        }
         let cidrs = config
             .allowed_cidrs
             .iter()
@@ -65,6 +85,7 @@ impl Snapshot {
     pub fn forwarded(&self, client: SocketAddr, local: SocketAddr) -> Forwarded {
         let [for_, port, proto] = self.insert;
         Forwarded {
+            local,
             for_client: for_.then(|| client.ip()),
             port: port.then(|| local.port()),
             proto: proto.then_some("http"),
@@ -83,7 +104,7 @@ impl Snapshot {
     }
 }
 
-/// Octavia's timeouts are milliseconds, and 0 falls back to the default (`x or default`).
+/// Octavia's timeouts are milliseconds (0 was replaced by the default in `Snapshot::new`).
 pub fn ms(v: u64) -> Duration {
     Duration::from_millis(v)
 }
