@@ -397,3 +397,59 @@ async fn zero_timeouts_mean_octavias_defaults() {
     assert_eq!((status, body.as_str()), (200, "you hit: a\n"));
     engine.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_member_refusing_an_upload_early_is_heard() {
+    // Answers 413 as soon as it has the head, without reading the body, and closes.
+    let refuser = raw_member(|mut s| async move {
+        read_head(&mut s).await;
+        let _ = s
+            .write_all(b"HTTP/1.1 413 Payload Too Large\r\nContent-Length: 3\r\nConnection: close\r\n\r\nbig")
+            .await;
+    })
+    .await;
+    let engine = start(config(
+        "127.21.3.13",
+        listener("HTTP", 8080),
+        pool("HTTP", "ROUND_ROBIN", vec![member("m", refuser)]),
+    ))
+    .await;
+    let c = connect("127.21.3.13:8080".parse().unwrap()).await;
+    let (mut rd, mut wr) = c.into_split();
+    let upload = tokio::spawn(async move {
+        let _ = wr
+            .write_all(b"POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000000\r\n\r\n")
+            .await;
+        let chunk = vec![b'x'; 64 * 1024];
+        // Bounded: 100 MB at most, stopped by the first refused write.
+        for _ in 0..1525 {
+            if wr.write_all(&chunk).await.is_err() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    });
+    let mut answer = Vec::new();
+    let mut buf = [0u8; 4096];
+    while !String::from_utf8_lossy(&answer).ends_with("big") {
+        let n = tokio::time::timeout(Duration::from_secs(10), rd.read(&mut buf))
+            .await
+            .expect("the member's answer in time")
+            .unwrap();
+        if n == 0 {
+            break;
+        }
+        answer.extend_from_slice(&buf[..n]);
+    }
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 413 Payload Too Large\r\n"),
+        "{answer}"
+    );
+    assert!(
+        answer.contains("connection: close") && answer.ends_with("big"),
+        "{answer}"
+    );
+    upload.abort();
+    engine.shutdown().await;
+}

@@ -21,7 +21,7 @@ use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
@@ -245,26 +245,35 @@ impl Session {
             };
         }
         count(&state.bytes_in, self.request.len());
+        let mut early = false;
         if !body.done() {
             let counters = [&snapshot.stats.bytes_in, &state.bytes_in];
             let timeout = ms(config.timeout_client_data);
-            match pump(
-                &mut self.client,
-                &mut self.cbuf,
-                &mut up.stream,
-                body,
-                (&mut self.deadline, timeout),
-                &counters,
-            )
-            .await
-            {
-                Ok(()) => {}
-                Err(PumpError::Source) => return Attempt::Failed(Failure::Quiet),
-                Err(PumpError::Invalid) => return Attempt::Failed(Failure::Answer(400)),
-                Err(PumpError::Destination) => return Attempt::Failed(Failure::Answer(502)),
+            let (mut from_member, mut to_member) = up.stream.split();
+            let mut peek = [0u8; 1];
+            let pumped = tokio::select! {
+                r = pump(
+                    &mut self.client,
+                    &mut self.cbuf,
+                    &mut to_member,
+                    body,
+                    (&mut self.deadline, timeout),
+                    &counters,
+                ) => Some(r),
+                // A member may answer before the body is all there (413, 401…), or close.
+                _ = from_member.peek(&mut peek) => None,
+            };
+            match pumped {
+                Some(Ok(())) => {}
+                Some(Err(PumpError::Source)) => return Attempt::Failed(Failure::Quiet),
+                Some(Err(PumpError::Invalid)) => return Attempt::Failed(Failure::Answer(400)),
+                // What the member said, if anything, is relayed; the rest of the body is not
+                // read, so the client connection closes after it.
+                Some(Err(PumpError::Destination)) | None => early = true,
             }
         }
-        self.relay_answer(snapshot, req, up, state, ctx).await
+        self.relay_answer(snapshot, req, up, state, early, ctx)
+            .await
     }
 
     /// Reads the member's answer and relays it to the client.
@@ -274,6 +283,7 @@ impl Session {
         req: &h1::Request,
         mut up: Upstream,
         state: &MemberState,
+        early: bool,
         ctx: &Context,
     ) -> Attempt {
         let config = &snapshot.config;
@@ -282,7 +292,7 @@ impl Session {
         let mut answered = false;
         let resp = loop {
             if !self.mbuf.is_empty() {
-                let closing = ctx.stop_accepting.is_cancelled();
+                let closing = early || ctx.stop_accepting.is_cancelled();
                 match h1::response(self.mbuf.bytes(), req, closing, &mut self.response) {
                     Ok(Some(r)) if (100..200).contains(&r.code) && r.code != 101 => {
                         // Interim answers (103 Early Hints…) pass through as they are, except
@@ -358,7 +368,7 @@ impl Session {
                 return Attempt::Failed(Failure::Quiet);
             }
         }
-        if resp.reusable && self.mbuf.is_empty() {
+        if resp.reusable && self.mbuf.is_empty() && !early {
             self.upstreams.keep(up);
         }
         Attempt::Done(resp.keep_client)
@@ -491,10 +501,10 @@ enum PumpError {
 }
 
 /// Moves the rest of `body` from `src` to `dst`, read by read, each wait bounded by `idle`.
-async fn pump(
+async fn pump<W: AsyncWrite + Unpin>(
     src: &mut TcpStream,
     buf: &mut Buf,
-    dst: &mut TcpStream,
+    dst: &mut W,
     body: &mut Body,
     (deadline, idle): (&mut Deadline, Duration),
     counters: &[&AtomicU64; 2],
