@@ -3,6 +3,31 @@
 
 use std::net::{IpAddr, SocketAddr};
 
+/// The header a pool asks its members for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Version {
+    V1,
+    V2,
+}
+
+impl Version {
+    /// PROXY pools get version 1, PROXYV2 pools version 2, others none.
+    pub fn for_pool(protocol: &str) -> Option<Version> {
+        match protocol {
+            "PROXY" => Some(Version::V1),
+            "PROXYV2" => Some(Version::V2),
+            _ => None,
+        }
+    }
+
+    pub fn header(self, client: SocketAddr, local: SocketAddr) -> Vec<u8> {
+        match self {
+            Version::V1 => v1(client, local),
+            Version::V2 => v2(client, local),
+        }
+    }
+}
+
 /// Version 1, text: `PROXY TCP4 <src> <dst> <sport> <dport>\r\n`.
 pub fn v1(client: SocketAddr, local: SocketAddr) -> Vec<u8> {
     let (client, local) = same_family(client, local);

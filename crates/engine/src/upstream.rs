@@ -5,6 +5,7 @@
 
 use crate::member::MemberState;
 use crate::pool::Backend;
+use crate::proxy_protocol;
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -33,13 +34,13 @@ pub struct Upstreams {
 impl Upstreams {
     /// A connection to `backend`: one this client used before, an idle one, or a new one
     /// (`fresh` asks for a new one). A kept connection with anything to read (the member
-    /// closed it, or sent bytes no request asked for) is not used. `proxy_header` is sent
-    /// first on a new connection.
+    /// closed it, or sent bytes no request asked for) is not used. With `proxy` (version,
+    /// client, VIP), a new connection first carries a PROXY header.
     pub async fn take(
         &mut self,
         backend: &Backend,
         fresh: bool,
-        proxy_header: Option<Vec<u8>>,
+        proxy: Option<(proxy_protocol::Version, SocketAddr, SocketAddr)>,
         connect_timeout: Duration,
     ) -> io::Result<Upstream> {
         if !fresh {
@@ -52,7 +53,7 @@ impl Upstreams {
                     return Ok(up);
                 }
             }
-            if proxy_header.is_none() {
+            if proxy.is_none() {
                 if let Some(stream) = idle_connection(&backend.state) {
                     return Ok(Upstream {
                         stream,
@@ -64,12 +65,12 @@ impl Upstreams {
                 }
             }
         }
-        let private = proxy_header.is_some();
+        let private = proxy.is_some();
         let connect = async {
             let mut stream = TcpStream::connect(backend.addr).await?;
             let _ = stream.set_nodelay(true);
-            if let Some(header) = proxy_header {
-                stream.write_all(&header).await?;
+            if let Some((version, client, local)) = proxy {
+                stream.write_all(&version.header(client, local)).await?;
             }
             Ok::<_, io::Error>(stream)
         };

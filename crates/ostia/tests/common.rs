@@ -26,15 +26,7 @@ pub async fn start_in(dir: tempfile::TempDir, worker: bool) -> Env {
     let api = format!("http://{}", running.api_addr);
     let net = format!("http://{}", running.network_addr);
     let client = reqwest::Client::new();
-    let subnets: Value = client
-        .get(format!("{net}/v2.0/subnets?name=ostia-local-subnet"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subnet = subnets["subnets"][0]["id"].as_str().unwrap().to_string();
+    let subnet = local_subnet(&client, &net).await;
     Env {
         running: Some(running),
         api,
@@ -43,6 +35,21 @@ pub async fn start_in(dir: tempfile::TempDir, worker: bool) -> Env {
         dir,
         subnet,
     }
+}
+
+/// The id of the subnet `ostia up` creates for loopback VIPs, from the network API at `net`.
+pub async fn local_subnet(client: &reqwest::Client, net: &str) -> String {
+    let subnets = get_json(
+        client,
+        &format!("{net}/v2.0/subnets?name=ostia-local-subnet"),
+    )
+    .await;
+    subnets["subnets"][0]["id"].as_str().unwrap().to_string()
+}
+
+/// GET `url` and its JSON body.
+pub async fn get_json(client: &reqwest::Client, url: &str) -> Value {
+    client.get(url).send().await.unwrap().json().await.unwrap()
 }
 
 pub async fn start() -> Env {

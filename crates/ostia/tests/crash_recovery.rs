@@ -1,6 +1,8 @@
 //! SIGKILL of `ostia up` while jobs are pending, then a restart: nothing stays PENDING_*.
 
-use serde_json::{json, Value};
+mod common;
+
+use serde_json::json;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -47,14 +49,7 @@ async fn wait_up(client: &reqwest::Client, api: u16) {
 async fn statuses(client: &reqwest::Client, api: u16) -> Vec<String> {
     let mut out = Vec::new();
     for coll in ["loadbalancers", "listeners", "pools"] {
-        let b: Value = client
-            .get(format!("http://127.0.0.1:{api}/v2/lbaas/{coll}"))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let b = common::get_json(client, &format!("http://127.0.0.1:{api}/v2/lbaas/{coll}")).await;
         for o in b[coll].as_array().unwrap() {
             out.push(o["provisioning_status"].as_str().unwrap().to_string());
         }
@@ -70,15 +65,7 @@ async fn sigkill_with_pending_jobs_then_restart_settles_everything() {
     // Without a worker every job stays pending until the kill.
     let mut child = spawn(dir.path(), api, net, &["--no-worker"]);
     wait_up(&client, api).await;
-    let subnets: Value = client
-        .get(format!("http://127.0.0.1:{net}/v2.0/subnets"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subnet = subnets["subnets"][0]["id"].as_str().unwrap().to_string();
+    let subnet = common::local_subnet(&client, &format!("http://127.0.0.1:{net}")).await;
     for i in 0..5 {
         let body = json!({"loadbalancer": {"name": format!("lb{i}"), "vip_subnet_id": subnet,
             "listeners": [{"protocol": "HTTP", "protocol_port": 80, "default_pool": {"name": "p"}}],

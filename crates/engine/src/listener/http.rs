@@ -218,15 +218,16 @@ impl Session {
         ctx: &Context,
     ) -> Attempt {
         let config = &snapshot.config;
-        let proxy_header = match snapshot.pool.as_ref().map(|p| p.config.protocol.as_str()) {
-            Some("PROXY") => Some(proxy_protocol::v1(self.peer, self.local)),
-            Some("PROXYV2") => Some(proxy_protocol::v2(self.peer, self.local)),
-            _ => None,
-        };
+        // Built only if a new connection is opened.
+        let proxy = snapshot
+            .pool
+            .as_ref()
+            .and_then(|p| proxy_protocol::Version::for_pool(&p.config.protocol))
+            .map(|version| (version, self.peer, self.local));
         let connect_timeout = ms(config.timeout_member_connect);
         let Ok(mut up) = self
             .upstreams
-            .take(backend, fresh, proxy_header, connect_timeout)
+            .take(backend, fresh, proxy, connect_timeout)
             .await
         else {
             return Attempt::Unreachable;

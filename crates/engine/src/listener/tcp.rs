@@ -83,11 +83,8 @@ async fn proxy(client_stream: TcpStream, client: SocketAddr, snapshot: &Snapshot
         return;
     };
     let local = client_stream.local_addr().unwrap_or(client);
-    let header = match pool.config.protocol.as_str() {
-        "PROXY" => Some(proxy_protocol::v1(client, local)),
-        "PROXYV2" => Some(proxy_protocol::v2(client, local)),
-        _ => None,
-    };
+    let header = proxy_protocol::Version::for_pool(&pool.config.protocol)
+        .map(|version| version.header(client, local));
     let mut member = member;
     if let Some(header) = header {
         if member.write_all(&header).await.is_err() {
