@@ -4,7 +4,7 @@
 //! member's atomic state; nothing is rebuilt when a member flaps.
 
 use crate::member::MemberState;
-use model::MonitorConfig;
+use model::{MonitorConfig, MonitorType};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -54,22 +54,25 @@ async fn run(monitor: MonitorConfig, target: SocketAddr, state: Arc<MemberState>
 }
 
 async fn probe(monitor: &MonitorConfig, target: SocketAddr) -> bool {
-    match monitor.kind.as_str() {
-        "HTTP" => match TcpStream::connect(target).await {
+    match monitor.kind {
+        MonitorType::Http => match TcpStream::connect(target).await {
             Ok(stream) => http(monitor, target, stream).await,
             Err(_) => false,
         },
-        "HTTPS" => match TcpStream::connect(target).await {
+        MonitorType::Https => match TcpStream::connect(target).await {
             Ok(stream) => match crate::tls::connect_unverified(stream, target).await {
                 Ok(tls) => http(monitor, target, tls).await,
                 Err(_) => false,
             },
             Err(_) => false,
         },
-        "UDP-CONNECT" => udp_connect(target).await,
-        "PING" => crate::ping::echo(target.ip()).await,
-        // TCP, and TLS-HELLO as Octavia's HAProxy template renders it: a connect check.
-        _ => TcpStream::connect(target).await.is_ok(),
+        MonitorType::UdpConnect => udp_connect(target).await,
+        MonitorType::Ping => crate::ping::echo(target.ip()).await,
+        // TLS-HELLO as Octavia's HAProxy template renders it: a connect check. SCTP monitors
+        // never get here: the engine refuses them.
+        MonitorType::Tcp | MonitorType::TlsHello | MonitorType::Sctp => {
+            TcpStream::connect(target).await.is_ok()
+        }
     }
 }
 

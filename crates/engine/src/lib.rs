@@ -6,6 +6,7 @@
 //! desired state and reports what is true (`Engine::status`).
 
 mod balancer;
+pub mod capability;
 mod h1;
 mod health;
 mod listener;
@@ -24,7 +25,7 @@ pub use stats::Counters;
 
 use health::Checker;
 use member::MemberState;
-use model::{AmphoraConfig, ListenerConfig, PoolConfig};
+use model::{AmphoraConfig, ListenerConfig, ListenerHealth, MemberHealth, PoolConfig, PoolHealth};
 use pool::Pool;
 use serde::Serialize;
 use stats::ListenerStats;
@@ -46,46 +47,62 @@ struct State {
     listeners: HashMap<String, listener::Running>,
     listener_stats: HashMap<String, Arc<ListenerStats>>,
     checkers: HashMap<String, Checker>,
+    /// Listeners of the current config that could not bind; every apply tries them again.
+    failed: Vec<ListenerFailure>,
 }
 
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, PartialEq, thiserror::Error)]
 pub enum ApplyError {
-    #[error("listener {listener} cannot bind {port}: {error}")]
-    Bind {
-        listener: String,
-        port: u16,
-        error: std::io::Error,
-    },
+    /// The configuration asks for something this engine does not serve; nothing changed.
+    #[error("{0}")]
+    Refused(String),
 }
 
-#[derive(Clone, Debug, Serialize)]
+/// What an apply achieved: the generation now served, and the listeners that could not
+/// start (their port taken by another program, say) while every other listener serves.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
+pub struct Applied {
+    pub generation: u64,
+    #[serde(default)]
+    pub failed_listeners: Vec<ListenerFailure>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
+pub struct ListenerFailure {
+    pub id: String,
+    pub reason: String,
+}
+
+/// What is true of the data plane: the heartbeat is a rendering of this.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, serde::Deserialize)]
 pub struct Status {
     pub generation: u64,
+    /// Listeners that serve (a listener that could not bind is absent).
     pub listeners: Vec<ListenerStatus>,
     pub pools: Vec<PoolStatus>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct ListenerStatus {
     pub id: String,
-    /// OPEN, or FULL at `connection_limit`.
-    pub status: String,
+    pub status: ListenerHealth,
     pub counters: Counters,
+    /// Pools this listener sends traffic to (its default pool).
+    pub pools: Vec<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct PoolStatus {
     pub id: String,
     /// UP while some member can serve, else DOWN.
-    pub status: String,
+    pub status: PoolHealth,
     pub members: Vec<MemberStatus>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, serde::Deserialize)]
 pub struct MemberStatus {
     pub id: String,
-    /// UP, DOWN, DRAIN, MAINT, `no check`, or transitional `UP 1/3` / `DOWN 1/2`.
-    pub status: String,
+    pub status: MemberHealth,
     pub active_connections: u64,
     pub total_connections: u64,
     pub bytes_in: u64,
@@ -110,12 +127,18 @@ impl Engine {
         }
     }
 
-    /// Makes the data plane what `config` describes. Idempotent; listeners whose bind is
-    /// unchanged keep their sockets and connections; member health and counters survive.
-    pub async fn apply(&self, config: AmphoraConfig) -> Result<(), ApplyError> {
+    /// Makes the data plane what `config` describes, or refuses it untouched when it asks
+    /// for something this engine does not serve. Idempotent; listeners whose bind is
+    /// unchanged keep their sockets and connections; member health and counters survive. A
+    /// listener that cannot bind is reported in `Applied` while the others serve.
+    pub async fn apply(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
+        capability::check(&config).map_err(ApplyError::Refused)?;
         let mut st = self.state.lock().await;
-        if st.config.as_ref() == Some(&config) {
-            return Ok(());
+        if st.config.as_ref() == Some(&config) && st.failed.is_empty() {
+            return Ok(Applied {
+                generation: config.generation,
+                failed_listeners: Vec::new(),
+            });
         }
         let enabled_pools: Vec<&PoolConfig> =
             config.pools.iter().filter(|p| p.admin_state_up).collect();
@@ -148,7 +171,7 @@ impl Engine {
                 running.stop(self.drain_timeout).await;
             }
         }
-        let mut first_error = None;
+        let mut failed = Vec::new();
         for l in wanted {
             let stats = st.listener_stats.entry(l.id.clone()).or_default().clone();
             let pool = l
@@ -156,48 +179,36 @@ impl Engine {
                 .as_ref()
                 .and_then(|p| st.pools.get(p))
                 .cloned();
+            let snapshot = listener::Snapshot::new(l.clone(), pool, stats);
             match st.listeners.get(&l.id) {
-                Some(running) => {
-                    let next = listener::Snapshot::new(l.clone(), pool, stats);
-                    running.snapshot.store(Arc::new(next));
-                }
-                None => {
-                    let snapshot = listener::Snapshot::new(l.clone(), pool, stats);
-                    match listener::Running::start(&config.vips, snapshot).await {
-                        Ok(running) => {
-                            st.listeners.insert(l.id.clone(), running);
-                        }
-                        Err(error) => {
-                            first_error.get_or_insert(ApplyError::Bind {
-                                listener: l.id.clone(),
-                                port: l.protocol_port,
-                                error,
-                            });
-                        }
+                Some(running) => running.snapshot.store(Arc::new(snapshot)),
+                None => match listener::Running::start(&config.vips, snapshot).await {
+                    Ok(running) => {
+                        st.listeners.insert(l.id.clone(), running);
                     }
-                }
+                    Err(error) => failed.push(ListenerFailure {
+                        id: l.id.clone(),
+                        reason: format!("cannot listen on port {}: {error}", l.protocol_port),
+                    }),
+                },
             }
         }
         let listener_ids: Vec<&String> = config.listeners.iter().map(|l| &l.id).collect();
         st.listener_stats.retain(|id, _| listener_ids.contains(&id));
-        match first_error {
-            Some(e) => Err(e),
-            None => {
-                st.config = Some(config);
-                Ok(())
-            }
-        }
+        st.failed = failed.clone();
+        let generation = config.generation;
+        st.config = Some(config);
+        Ok(Applied {
+            generation,
+            failed_listeners: failed,
+        })
     }
 
     /// Health and counters of everything configured.
     pub async fn status(&self) -> Status {
         let st = self.state.lock().await;
         let Some(config) = &st.config else {
-            return Status {
-                generation: 0,
-                listeners: Vec::new(),
-                pools: Vec::new(),
-            };
+            return Status::default();
         };
         let listeners = config
             .listeners
@@ -207,8 +218,13 @@ impl Engine {
                 let snapshot = running.snapshot.load();
                 Some(ListenerStatus {
                     id: l.id.clone(),
-                    status: if snapshot.full() { "FULL" } else { "OPEN" }.into(),
+                    status: if snapshot.full() {
+                        ListenerHealth::Full
+                    } else {
+                        ListenerHealth::Open
+                    },
                     counters: snapshot.stats.read(),
+                    pools: snapshot.pool.iter().map(|p| p.config.id.clone()).collect(),
                 })
             })
             .collect();
@@ -218,7 +234,11 @@ impl Engine {
             .filter_map(|p| st.pools.get(&p.id))
             .map(|pool| PoolStatus {
                 id: pool.config.id.clone(),
-                status: if pool.is_up() { "UP" } else { "DOWN" }.into(),
+                status: if pool.is_up() {
+                    PoolHealth::Up
+                } else {
+                    PoolHealth::Down
+                },
                 members: pool
                     .backends
                     .iter()
@@ -254,6 +274,7 @@ impl Engine {
             running.stop(self.drain_timeout).await;
         }
         st.checkers.clear();
+        st.failed.clear();
         st.config = None;
     }
 }

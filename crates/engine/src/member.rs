@@ -1,7 +1,7 @@
 //! A member's runtime state: health and counters, shared by every snapshot that names the
 //! member and surviving applies. Health checks write only `health`; the hot path reads it.
 
-use model::MemberConfig;
+use model::{MemberConfig, MemberHealth};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::{Arc, Mutex};
 use tokio::net::TcpStream;
@@ -90,33 +90,35 @@ impl MemberState {
         self.health.store(h, Relaxed);
     }
 
-    /// The status string HAProxy's stats show and Octavia's heartbeat carries (§8.5).
-    pub fn status(&self, config: &MemberConfig) -> String {
+    /// The status HAProxy's stats show and Octavia's heartbeat carries (§8.5).
+    pub fn status(&self, config: &MemberConfig) -> MemberHealth {
         if !config.admin_state_up {
-            return "MAINT".into();
+            return MemberHealth::Maint;
         }
         if !self.monitored.load(Relaxed) {
             return if config.weight == 0 {
-                "DRAIN"
+                MemberHealth::Drain
             } else {
-                "no check"
-            }
-            .into();
+                MemberHealth::NoCheck
+            };
         }
         let (rise, fall) = (self.rise.load(Relaxed), self.fall.load(Relaxed));
         let h = self.health.load(Relaxed);
         if self.up.load(Relaxed) {
             if config.weight == 0 {
-                "DRAIN".into()
+                MemberHealth::Drain
             } else if h < rise + fall - 1 {
-                format!("UP {}/{}", h - rise + 1, fall)
+                MemberHealth::GoingDown {
+                    health: h - rise + 1,
+                    fall,
+                }
             } else {
-                "UP".into()
+                MemberHealth::Up
             }
         } else if h > 0 {
-            format!("DOWN {h}/{rise}")
+            MemberHealth::GoingUp { health: h, rise }
         } else {
-            "DOWN".into()
+            MemberHealth::Down
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use crate::balancer::{self, fnv1a, mix, Balancer};
 use crate::member::MemberState;
-use model::{MemberConfig, PoolConfig};
+use model::{LbAlgorithm, MemberConfig, PoolConfig};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -32,7 +32,7 @@ impl Pool {
                 id_hash: fnv1a(&m.id),
             })
             .collect();
-        let balancer = balancer::for_algorithm(&config.lb_algorithm, &backends);
+        let balancer = balancer::for_algorithm(config.lb_algorithm, &backends);
         Pool {
             config,
             backends,
@@ -49,7 +49,7 @@ impl Pool {
                 (n as u64) ^ ((n >> 64) as u64)
             }
         };
-        let key = if self.config.lb_algorithm == "SOURCE_IP_PORT" {
+        let key = if self.config.lb_algorithm == LbAlgorithm::SourceIpPort {
             ip ^ (u64::from(client.port()) << 48)
         } else {
             ip

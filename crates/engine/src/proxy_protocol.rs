@@ -1,6 +1,7 @@
 //! The PROXY protocol header sent to members of PROXY / PROXYV2 pools (HAProxy's
 //! `send-proxy` / `send-proxy-v2`), telling them the client's and the VIP's address.
 
+use model::PoolProtocol;
 use std::net::{IpAddr, SocketAddr};
 
 /// The header a pool asks its members for.
@@ -12,10 +13,10 @@ pub enum Version {
 
 impl Version {
     /// PROXY pools get version 1, PROXYV2 pools version 2, others none.
-    pub fn for_pool(protocol: &str) -> Option<Version> {
+    pub fn for_pool(protocol: PoolProtocol) -> Option<Version> {
         match protocol {
-            "PROXY" => Some(Version::V1),
-            "PROXYV2" => Some(Version::V2),
+            PoolProtocol::Proxy => Some(Version::V1),
+            PoolProtocol::ProxyV2 => Some(Version::V2),
             _ => None,
         }
     }

@@ -1,7 +1,7 @@
 //! Listener counters as atomics, updated on the hot path without locks and read by
 //! `Engine::status` (the heartbeat's `rx`, `tx`, `conns`, `totconns`, `ereq`).
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 
 #[derive(Default)]
@@ -13,7 +13,7 @@ pub struct ListenerStats {
     pub request_errors: AtomicU64,
 }
 
-#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Counters {
     pub bytes_in: u64,
     pub bytes_out: u64,

@@ -17,7 +17,7 @@ async fn a_failing_member_goes_down_after_max_retries_down_and_returns_after_max
         "ROUND_ROBIN",
         vec![member("a", a.addr), member("b", b.addr)],
     );
-    let mut hm = MonitorConfig::new("hm", "HTTP", 1, 1, 2);
+    let mut hm = MonitorConfig::new("hm", "HTTP".parse().unwrap(), 1, 1, 2);
     hm.max_retries_down = 3;
     hm.url_path = Some(HEALTH_PATH.into());
     hm.expected_codes = Some("200-204".into());
@@ -56,7 +56,7 @@ async fn a_dead_member_is_taken_out_by_a_tcp_monitor_and_connect_failures_retry_
         "ROUND_ROBIN",
         vec![member("a", a.addr), member("b", b.addr)],
     );
-    let mut hm = MonitorConfig::new("hm", "TCP", 1, 1, 1);
+    let mut hm = MonitorConfig::new("hm", "TCP".parse().unwrap(), 1, 1, 1);
     hm.max_retries_down = 1;
     p.healthmonitor = Some(hm);
     let engine = start(config("127.21.1.2", listener("HTTP", 8080), p)).await;
@@ -305,13 +305,16 @@ async fn an_https_monitor_checks_over_tls_without_verifying() {
         "ROUND_ROBIN",
         vec![member("tls", tls), member("plain", plain.addr)],
     );
-    let mut hm = MonitorConfig::new("hm", "HTTPS", 1, 1, 1);
+    let mut hm = MonitorConfig::new("hm", "HTTPS".parse().unwrap(), 1, 1, 1);
     hm.max_retries_down = 2;
     hm.url_path = Some(HEALTH_PATH.into());
     p.healthmonitor = Some(hm);
     let engine = start(config("127.21.1.12", listener("TCP", 8443), p)).await;
     let checked = wait_member(&engine, "tls", |m| m.checks >= 2).await;
-    assert_eq!((checked.status.as_str(), checked.check_failures), ("UP", 0));
+    assert_eq!(
+        (checked.status.to_string().as_str(), checked.check_failures),
+        ("UP", 0)
+    );
     assert!(
         requests.load(Relaxed) >= 2,
         "the checks were not HTTP over TLS"

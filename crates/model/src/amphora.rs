@@ -3,6 +3,10 @@
 //! renderer) applies it idempotently. Field names and units follow Octavia's API (timeouts in
 //! milliseconds, monitor delay/timeout in seconds) so the document reads like the API objects.
 
+use crate::protocol::{
+    CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol, MonitorType, PersistenceType,
+    PoolProtocol,
+};
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
 
@@ -22,8 +26,7 @@ pub struct AmphoraConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ListenerConfig {
     pub id: String,
-    /// TCP, HTTP or UDP (TLS protocols arrive with certificates).
-    pub protocol: String,
+    pub protocol: ListenerProtocol,
     pub protocol_port: u16,
     #[serde(default = "enabled")]
     pub admin_state_up: bool,
@@ -45,20 +48,64 @@ pub struct ListenerConfig {
     #[serde(default)]
     pub insert_headers: std::collections::BTreeMap<String, String>,
     pub default_pool_id: Option<String>,
+    /// In `position` order.
+    #[serde(default)]
+    pub l7policies: Vec<L7PolicyConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct L7PolicyConfig {
+    pub id: String,
+    pub action: L7Action,
+    pub position: u32,
+    #[serde(default = "enabled")]
+    pub admin_state_up: bool,
+    pub redirect_pool_id: Option<String>,
+    pub redirect_url: Option<String>,
+    pub redirect_prefix: Option<String>,
+    pub redirect_http_code: Option<u16>,
+    #[serde(default)]
+    pub rules: Vec<L7RuleConfig>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct L7RuleConfig {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub rule_type: L7RuleType,
+    pub compare_type: CompareType,
+    pub key: Option<String>,
+    pub value: String,
+    #[serde(default)]
+    pub invert: bool,
+    #[serde(default = "enabled")]
+    pub admin_state_up: bool,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SessionPersistence {
+    #[serde(rename = "type")]
+    pub kind: PersistenceType,
+    pub cookie_name: Option<String>,
+    pub persistence_timeout: Option<u64>,
+    pub persistence_granularity: Option<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PoolConfig {
     pub id: String,
-    /// TCP, HTTP, HTTPS, PROXY, PROXYV2 or UDP.
-    pub protocol: String,
-    /// ROUND_ROBIN, LEAST_CONNECTIONS, SOURCE_IP or SOURCE_IP_PORT.
-    pub lb_algorithm: String,
+    pub protocol: PoolProtocol,
+    pub lb_algorithm: LbAlgorithm,
     #[serde(default = "enabled")]
     pub admin_state_up: bool,
     #[serde(default)]
     pub members: Vec<MemberConfig>,
     pub healthmonitor: Option<MonitorConfig>,
+    #[serde(default)]
+    pub session_persistence: Option<SessionPersistence>,
+    /// Re-encrypt to members (`tls_enabled`).
+    #[serde(default)]
+    pub tls_enabled: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -80,9 +127,8 @@ pub struct MemberConfig {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct MonitorConfig {
     pub id: String,
-    /// HTTP, HTTPS, TCP, TLS-HELLO, PING, UDP-CONNECT.
     #[serde(rename = "type")]
-    pub kind: String,
+    pub kind: MonitorType,
     /// Seconds between checks.
     pub delay: u64,
     /// Seconds a check may take.
@@ -125,10 +171,15 @@ fn default_member_data() -> u64 {
 
 impl ListenerConfig {
     /// A listener with Octavia's defaults.
-    pub fn new(id: &str, protocol: &str, port: u16, default_pool_id: Option<&str>) -> Self {
+    pub fn new(
+        id: &str,
+        protocol: ListenerProtocol,
+        port: u16,
+        default_pool_id: Option<&str>,
+    ) -> Self {
         ListenerConfig {
             id: id.into(),
-            protocol: protocol.into(),
+            protocol,
             protocol_port: port,
             admin_state_up: true,
             connection_limit: -1,
@@ -139,19 +190,22 @@ impl ListenerConfig {
             allowed_cidrs: Vec::new(),
             insert_headers: Default::default(),
             default_pool_id: default_pool_id.map(Into::into),
+            l7policies: Vec::new(),
         }
     }
 }
 
 impl PoolConfig {
-    pub fn new(id: &str, protocol: &str, lb_algorithm: &str) -> Self {
+    pub fn new(id: &str, protocol: PoolProtocol, lb_algorithm: LbAlgorithm) -> Self {
         PoolConfig {
             id: id.into(),
-            protocol: protocol.into(),
-            lb_algorithm: lb_algorithm.into(),
+            protocol,
+            lb_algorithm,
             admin_state_up: true,
             members: Vec::new(),
             healthmonitor: None,
+            session_persistence: None,
+            tls_enabled: false,
         }
     }
 }
@@ -172,10 +226,10 @@ impl MemberConfig {
 }
 
 impl MonitorConfig {
-    pub fn new(id: &str, kind: &str, delay: u64, timeout: u64, max_retries: u32) -> Self {
+    pub fn new(id: &str, kind: MonitorType, delay: u64, timeout: u64, max_retries: u32) -> Self {
         MonitorConfig {
             id: id.into(),
-            kind: kind.into(),
+            kind,
             delay,
             timeout,
             max_retries,

@@ -5,13 +5,26 @@
 //! `now()` for timestamps).
 
 pub mod amphora;
+pub mod health;
+pub mod job;
 pub mod kind;
 pub mod protocol;
 pub mod resource;
 pub mod status;
 pub mod tree;
+pub mod wire;
 
-pub use amphora::{AmphoraConfig, ListenerConfig, MemberConfig, MonitorConfig, PoolConfig};
+pub use amphora::{
+    AmphoraConfig, L7PolicyConfig, L7RuleConfig, ListenerConfig, MemberConfig, MonitorConfig,
+    PoolConfig, SessionPersistence,
+};
+pub use health::{ListenerHealth, MemberHealth, PoolHealth};
+pub use job::JobAction;
 pub use kind::Kind;
+pub use protocol::{
+    CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol, MonitorType, PersistenceType,
+    PoolProtocol,
+};
 pub use resource::{now, Resource};
+pub use status::{AmphoraRole, AmphoraStatus, OperatingStatus, ProvisioningStatus};
 pub use tree::Tree;

@@ -90,3 +90,79 @@ pub fn hm_type_allowed(pool_protocol: &str, hm_type: &str) -> bool {
         !matches!(hm_type, "UDP-CONNECT" | "SCTP")
     }
 }
+
+crate::wire_enum!(
+    /// What a listener speaks to clients.
+    ListenerProtocol {
+        Tcp = "TCP",
+        Http = "HTTP",
+        /// TLS passed through in TCP mode.
+        Https = "HTTPS",
+        TerminatedHttps = "TERMINATED_HTTPS",
+        Udp = "UDP",
+        Sctp = "SCTP",
+        Prometheus = "PROMETHEUS",
+    }
+);
+
+crate::wire_enum!(
+    /// What a pool speaks to its members.
+    PoolProtocol {
+        Tcp = "TCP",
+        Http = "HTTP",
+        Https = "HTTPS",
+        Proxy = "PROXY",
+        ProxyV2 = "PROXYV2",
+        Udp = "UDP",
+        Sctp = "SCTP",
+    }
+);
+
+crate::wire_enum!(LbAlgorithm {
+    RoundRobin = "ROUND_ROBIN",
+    LeastConnections = "LEAST_CONNECTIONS",
+    SourceIp = "SOURCE_IP",
+    SourceIpPort = "SOURCE_IP_PORT",
+});
+
+crate::wire_enum!(MonitorType {
+    Http = "HTTP",
+    Https = "HTTPS",
+    Ping = "PING",
+    Tcp = "TCP",
+    TlsHello = "TLS-HELLO",
+    UdpConnect = "UDP-CONNECT",
+    Sctp = "SCTP",
+});
+
+crate::wire_enum!(PersistenceType {
+    SourceIp = "SOURCE_IP",
+    HttpCookie = "HTTP_COOKIE",
+    AppCookie = "APP_COOKIE",
+});
+
+crate::wire_enum!(L7Action {
+    Reject = "REJECT",
+    RedirectToUrl = "REDIRECT_TO_URL",
+    RedirectToPool = "REDIRECT_TO_POOL",
+    RedirectPrefix = "REDIRECT_PREFIX",
+});
+
+crate::wire_enum!(L7RuleType {
+    HostName = "HOST_NAME",
+    Path = "PATH",
+    FileType = "FILE_TYPE",
+    Header = "HEADER",
+    Cookie = "COOKIE",
+    SslConnHasCert = "SSL_CONN_HAS_CERT",
+    SslVerifyResult = "SSL_VERIFY_RESULT",
+    SslDnField = "SSL_DN_FIELD",
+});
+
+crate::wire_enum!(CompareType {
+    Regex = "REGEX",
+    StartsWith = "STARTS_WITH",
+    EndsWith = "ENDS_WITH",
+    Contains = "CONTAINS",
+    EqualTo = "EQUAL_TO",
+});

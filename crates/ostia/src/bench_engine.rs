@@ -5,7 +5,10 @@
 //! summary the engine/HAProxy ratios per proxy core. Last, 1,000 applies under a wrk load.
 
 use anyhow::{bail, Context};
-use model::{AmphoraConfig, ListenerConfig, MemberConfig, PoolConfig};
+use model::{
+    AmphoraConfig, LbAlgorithm, ListenerConfig, ListenerProtocol, MemberConfig, PoolConfig,
+    PoolProtocol,
+};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -218,8 +221,8 @@ async fn applies_under_load(seconds: u64) -> anyhow::Result<()> {
         let mut c = engine_config();
         c.generation = generation;
         c.vips = vec![APPLY_VIP.parse().expect("an address")];
-        c.listeners.retain(|l| l.protocol == "HTTP");
-        c.pools.retain(|p| p.protocol == "HTTP");
+        c.listeners.retain(|l| l.protocol == ListenerProtocol::Http);
+        c.pools.retain(|p| p.protocol == PoolProtocol::Http);
         if generation % 2 == 1 {
             c.pools[0].members.truncate(1);
             let mut extra = c.listeners[0].clone();
@@ -390,13 +393,13 @@ async fn bulk(addr: SocketAddr, seconds: u64) -> anyhow::Result<Sample> {
 }
 
 fn engine_config() -> AmphoraConfig {
-    let mut http = PoolConfig::new("http-pool", "HTTP", "ROUND_ROBIN");
+    let mut http = PoolConfig::new("http-pool", PoolProtocol::Http, LbAlgorithm::RoundRobin);
     for (i, m) in HTTP_MEMBERS.iter().enumerate() {
         let addr: SocketAddr = m.parse().expect("a socket address");
         http.members
             .push(MemberConfig::new(&format!("m{i}"), addr.ip(), addr.port()));
     }
-    let mut tcp = PoolConfig::new("tcp-pool", "TCP", "ROUND_ROBIN");
+    let mut tcp = PoolConfig::new("tcp-pool", PoolProtocol::Tcp, LbAlgorithm::RoundRobin);
     let addr: SocketAddr = TCP_MEMBER.parse().expect("a socket address");
     tcp.members
         .push(MemberConfig::new("t0", addr.ip(), addr.port()));
@@ -405,8 +408,8 @@ fn engine_config() -> AmphoraConfig {
         generation: 1,
         vips: vec![ENGINE_VIP.parse().expect("an address")],
         listeners: vec![
-            ListenerConfig::new("http", "HTTP", 8080, Some("http-pool")),
-            ListenerConfig::new("tcp", "TCP", 9000, Some("tcp-pool")),
+            ListenerConfig::new("http", ListenerProtocol::Http, 8080, Some("http-pool")),
+            ListenerConfig::new("tcp", ListenerProtocol::Tcp, 9000, Some("tcp-pool")),
         ],
         pools: vec![http, tcp],
     }

@@ -10,6 +10,7 @@ pub use round_robin::RoundRobin;
 pub use source_ip::{fnv1a, mix, SourceIp};
 
 use crate::pool::Backend;
+use model::LbAlgorithm;
 
 pub trait Balancer: Send + Sync {
     /// Index of the chosen backend among those for which `usable` holds. `key` is the hash
@@ -18,12 +19,11 @@ pub trait Balancer: Send + Sync {
         -> Option<usize>;
 }
 
-/// The balancer for Octavia's `lb_algorithm` (unknown values fall back to round robin, as
-/// Octavia's HAProxy template does).
-pub fn for_algorithm(algorithm: &str, backends: &[Backend]) -> Box<dyn Balancer> {
+/// The balancer for Octavia's `lb_algorithm`.
+pub fn for_algorithm(algorithm: LbAlgorithm, backends: &[Backend]) -> Box<dyn Balancer> {
     match algorithm {
-        "LEAST_CONNECTIONS" => Box::new(LeastConnections::default()),
-        "SOURCE_IP" | "SOURCE_IP_PORT" => Box::new(SourceIp),
-        _ => Box::new(RoundRobin::new(backends)),
+        LbAlgorithm::LeastConnections => Box::new(LeastConnections::default()),
+        LbAlgorithm::SourceIp | LbAlgorithm::SourceIpPort => Box::new(SourceIp),
+        LbAlgorithm::RoundRobin => Box::new(RoundRobin::new(backends)),
     }
 }

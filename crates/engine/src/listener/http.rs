@@ -222,7 +222,7 @@ impl Session {
         let proxy = snapshot
             .pool
             .as_ref()
-            .and_then(|p| proxy_protocol::Version::for_pool(&p.config.protocol))
+            .and_then(|p| proxy_protocol::Version::for_pool(p.config.protocol))
             .map(|version| (version, self.peer, self.local));
         let connect_timeout = ms(config.timeout_member_connect);
         let Ok(mut up) = self

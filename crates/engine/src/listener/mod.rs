@@ -11,7 +11,7 @@ use crate::pool::Pool;
 use crate::stats::ListenerStats;
 use arc_swap::ArcSwap;
 use ipnet::IpNet;
-use model::ListenerConfig;
+use model::{ListenerConfig, ListenerProtocol};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
@@ -37,7 +37,7 @@ impl Snapshot {
         stats: Arc<ListenerStats>,
     ) -> Snapshot {
         // Octavia renders `timeout or default`: 0 means the default, not "no time at all".
-        let defaults = ListenerConfig::new("", "", 0, None);
+        let defaults = ListenerConfig::new("", ListenerProtocol::Tcp, 0, None);
         for (value, default) in [
             (
                 &mut config.timeout_client_data,
@@ -111,7 +111,7 @@ pub fn ms(v: u64) -> Duration {
 
 /// One listener's running binds.
 pub struct Running {
-    pub bind_key: (String, u16, Vec<IpAddr>),
+    pub bind_key: (ListenerProtocol, u16, Vec<IpAddr>),
     pub snapshot: Arc<ArcSwap<Snapshot>>,
     stop_accepting: CancellationToken,
     stop_all: CancellationToken,
@@ -119,8 +119,8 @@ pub struct Running {
     accept_loops: Vec<JoinHandle<()>>,
 }
 
-pub fn bind_key(config: &ListenerConfig, vips: &[IpAddr]) -> (String, u16, Vec<IpAddr>) {
-    (config.protocol.clone(), config.protocol_port, vips.to_vec())
+pub fn bind_key(config: &ListenerConfig, vips: &[IpAddr]) -> (ListenerProtocol, u16, Vec<IpAddr>) {
+    (config.protocol, config.protocol_port, vips.to_vec())
 }
 
 impl Running {
@@ -140,19 +140,11 @@ impl Running {
                 stop_all: stop_all.clone(),
                 tracker: tracker.clone(),
             };
-            let task = match bind_key.0.as_str() {
-                "UDP" => {
-                    let socket = udp::bind(addr)?;
-                    tokio::spawn(udp::serve(socket, ctx))
-                }
-                protocol => {
-                    let listener = tcp::bind(addr)?;
-                    if protocol == "HTTP" {
-                        tokio::spawn(http::serve(listener, ctx))
-                    } else {
-                        tokio::spawn(tcp::serve(listener, ctx))
-                    }
-                }
+            // `Engine::apply` refused every protocol not matched here before binding.
+            let task = match bind_key.0 {
+                ListenerProtocol::Udp => tokio::spawn(udp::serve(udp::bind(addr)?, ctx)),
+                ListenerProtocol::Http => tokio::spawn(http::serve(tcp::bind(addr)?, ctx)),
+                _ => tokio::spawn(tcp::serve(tcp::bind(addr)?, ctx)),
             };
             accept_loops.push(task);
         }

@@ -83,7 +83,7 @@ async fn proxy(client_stream: TcpStream, client: SocketAddr, snapshot: &Snapshot
         return;
     };
     let local = client_stream.local_addr().unwrap_or(client);
-    let header = proxy_protocol::Version::for_pool(&pool.config.protocol)
+    let header = proxy_protocol::Version::for_pool(pool.config.protocol)
         .map(|version| version.header(client, local));
     let mut member = member;
     if let Some(header) = header {

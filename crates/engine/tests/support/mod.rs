@@ -43,13 +43,17 @@ pub async fn start(config: AmphoraConfig) -> Engine {
 }
 
 pub fn pool(protocol: &str, algorithm: &str, members: Vec<MemberConfig>) -> PoolConfig {
-    let mut p = PoolConfig::new("pool", protocol, algorithm);
+    let mut p = PoolConfig::new(
+        "pool",
+        protocol.parse().unwrap(),
+        algorithm.parse().unwrap(),
+    );
     p.members = members;
     p
 }
 
 pub fn listener(protocol: &str, port: u16) -> ListenerConfig {
-    ListenerConfig::new("listener", protocol, port, Some("pool"))
+    ListenerConfig::new("listener", protocol.parse().unwrap(), port, Some("pool"))
 }
 
 /// GET over a fresh connection from `from` (any port); (status, body).

@@ -1,0 +1,11 @@
+//! What a job asks the worker to do.
+
+crate::wire_enum!(JobAction {
+    Create = "create",
+    Update = "update",
+    Delete = "delete",
+    /// Rebuild the amphorae of a load balancer (or one amphora) with the same VIP and config.
+    Failover = "failover",
+    /// Push an amphora's agent settings again (`PUT /amphorae/{id}/config`).
+    Configure = "configure",
+});
