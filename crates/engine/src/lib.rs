@@ -112,6 +112,17 @@ pub struct MemberStatus {
     pub check_failures: u64,
 }
 
+/// Connections still finishing after a shutdown.
+pub struct Drain(Vec<tokio::task::JoinHandle<()>>);
+
+impl Drain {
+    pub async fn wait(self) {
+        for task in self.0 {
+            let _ = task.await;
+        }
+    }
+}
+
 impl Default for Engine {
     fn default() -> Self {
         Engine::new(Duration::from_secs(30))
@@ -268,14 +279,18 @@ impl Engine {
     }
 
     /// Stops every listener (connections get the drain timeout) and every health check.
-    pub async fn shutdown(&self) {
+    /// Listening sockets are closed when this returns; await the returned `Drain` to wait
+    /// for open connections too (at most the drain timeout).
+    pub async fn shutdown(&self) -> Drain {
         let mut st = self.state.lock().await;
+        let mut draining = Vec::new();
         for (_, running) in st.listeners.drain() {
-            running.stop(self.drain_timeout).await;
+            draining.push(running.stop(self.drain_timeout).await);
         }
         st.checkers.clear();
         st.failed.clear();
         st.config = None;
+        Drain(draining)
     }
 }
 

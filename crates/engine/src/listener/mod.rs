@@ -159,8 +159,9 @@ impl Running {
     }
 
     /// Closes the listening sockets (awaited, so the port can be bound again at once) and
-    /// leaves open connections `drain` to finish before they are cut.
-    pub async fn stop(self, drain: Duration) {
+    /// leaves open connections `drain` to finish before they are cut. The returned task
+    /// ends when the last connection has.
+    pub async fn stop(self, drain: Duration) -> JoinHandle<()> {
         self.stop_accepting.cancel();
         for task in self.accept_loops {
             let _ = task.await;
@@ -170,8 +171,9 @@ impl Running {
         tokio::spawn(async move {
             if tokio::time::timeout(drain, tracker.wait()).await.is_err() {
                 stop_all.cancel();
+                tracker.wait().await;
             }
-        });
+        })
     }
 }
 

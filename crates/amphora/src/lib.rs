@@ -1,0 +1,34 @@
+//! The amphora: what runs one load balancer's data plane and reports on it. An `Amphora`
+//! (engine plus heartbeat sender), the heartbeat codec shared with the health manager, the
+//! agent that serves an amphora process over mutual TLS, its client, and the certificate
+//! authority both ends trust.
+//!
+//! Knows the engine and `model`; must not know the database.
+
+pub mod agent;
+pub mod client;
+pub mod heartbeat;
+mod instance;
+pub mod pki;
+pub mod sender;
+
+pub use instance::Amphora;
+pub use sender::HeartbeatSettings;
+
+/// A uniformly random number in [0, 1).
+pub fn random_fraction() -> f64 {
+    let mut bytes = [0u8; 8];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system's random source");
+    (u64::from_le_bytes(bytes) >> 11) as f64 / (1u64 << 53) as f64
+}
+
+/// `n` random bytes as lowercase hex (keys, passwords).
+pub fn random_hex(n: usize) -> String {
+    let mut bytes = vec![0u8; n];
+    aws_lc_rs::rand::fill(&mut bytes).expect("the system's random source");
+    hex(&bytes)
+}
+
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}

@@ -1,0 +1,72 @@
+//! The heartbeat sender: every `interval` it renders what the engine reports and sends it,
+//! signed, to the next health manager of the list (Octavia's `controller_ip_port_list`).
+
+use crate::heartbeat::{self, Codec};
+use engine::Engine;
+use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::net::UdpSocket;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// What an amphora needs to know to report: Octavia's `[health_manager]` agent settings.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct HeartbeatSettings {
+    /// Health managers, used in turn.
+    pub targets: Vec<SocketAddr>,
+    pub interval_ms: u64,
+    /// `heartbeat_key`: the HMAC key, as Octavia's string setting.
+    pub key: String,
+}
+
+impl HeartbeatSettings {
+    pub fn interval(&self) -> Duration {
+        Duration::from_millis(self.interval_ms.max(10))
+    }
+}
+
+pub fn spawn(
+    amphora_id: String,
+    engine: Arc<Engine>,
+    mut settings: watch::Receiver<HeartbeatSettings>,
+    socket: Arc<UdpSocket>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut seq = 0u64;
+        let mut previous = HashMap::new();
+        loop {
+            let current = settings.borrow_and_update().clone();
+            let codec = Codec::new(current.key.as_bytes());
+            // The first beat comes after a random part of the interval, so that amphorae
+            // started together do not beat in step.
+            let first = current.interval().mul_f64(crate::random_fraction());
+            let mut ticker =
+                tokio::time::interval_at(tokio::time::Instant::now() + first, current.interval());
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    changed = settings.changed() => {
+                        if changed.is_err() {
+                            return;
+                        }
+                        break;
+                    }
+                }
+                if current.targets.is_empty() {
+                    continue;
+                }
+                let status = engine.status().await;
+                let message = heartbeat::render(&amphora_id, seq, &status, &mut previous);
+                let target = current.targets[(seq as usize) % current.targets.len()];
+                if let Err(e) = socket.send_to(&codec.encode(&message), target).await {
+                    tracing::debug!(amphora = %amphora_id, %target, error = %e, "heartbeat not sent");
+                }
+                seq += 1;
+            }
+        }
+    })
+}
