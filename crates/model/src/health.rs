@@ -97,7 +97,7 @@ impl fmt::Display for MemberHealth {
 /// Compares with HAProxy's spelling.
 impl PartialEq<&str> for MemberHealth {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        MemberHealth::parse(other) == Some(*self)
     }
 }
 
