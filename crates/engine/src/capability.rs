@@ -121,7 +121,8 @@ mod tests {
 
     #[test]
     fn unserved_features_and_out_of_range_values_are_refused_with_a_reason() {
-        let cases: Vec<(Box<dyn Fn(&mut AmphoraConfig)>, &str)> = vec![
+        type Change = Box<dyn Fn(&mut AmphoraConfig)>;
+        let cases: Vec<(Change, &str)> = vec![
             (
                 Box::new(|c| c.listeners[0].protocol = ListenerProtocol::TerminatedHttps),
                 "listener l: protocol TERMINATED_HTTPS is not served",
