@@ -1,10 +1,11 @@
-//! The worker: claims jobs with a lease, runs the provider, then settles the tree in one
-//! transaction (ACTIVE/ERROR, hard deletes, DELETED load balancers, VIP ports freed).
+//! The worker: claims jobs with a lease, has the provider carry them out, then settles the
+//! tree in one transaction (ACTIVE/ERROR, hard deletes, DELETED load balancers, VIP ports
+//! freed, amphora records and their health watch).
 
+use crate::amphorae::{Amphorae, Outcome};
 use crate::provider;
 use model::status::*;
-use model::{Kind, Resource, Tree};
-use serde_json::json;
+use model::{AmphoraStatus, JobAction, Kind, Tree};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Job, Store};
@@ -19,17 +20,18 @@ pub struct Worker {
     store: Store,
     owner: String,
     wake: Arc<Notify>,
+    amphorae: Arc<Amphorae>,
 }
 
 impl Worker {
-    pub fn new(store: Store, wake: Arc<Notify>) -> Worker {
+    pub fn new(store: Store, wake: Arc<Notify>, amphorae: Arc<Amphorae>) -> Worker {
         Worker {
             store,
             owner: format!("worker-{}", uuid::Uuid::new_v4()),
             wake,
+            amphorae,
         }
     }
-
     /// Runs until `stop` turns true.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(owner = %self.owner, "worker started");
@@ -61,28 +63,42 @@ impl Worker {
 
     async fn process(&self, job: Job) {
         let started = std::time::Instant::now();
-        let result = match self.store.tree(&job.lb_id).await {
+        let outcome = match self.store.tree(&job.lb_id).await {
             Ok(Some(tree)) => {
                 let renew = self.keep_lease(job.id);
-                let outcome = provider::run(&job, &tree).await;
+                let outcome = self.carry_out(&job, &tree).await;
                 renew.abort();
                 outcome
             }
-            Ok(None) => Err(provider::ProviderError("load balancer vanished".into())),
+            Ok(None) => Outcome {
+                error: Some("load balancer vanished".into()),
+                ..Outcome::default()
+            },
             Err(e) => {
                 tracing::error!(job = job.id, error = %e, "loading tree failed; job will be retried");
                 return;
             }
         };
-        match self
-            .settle(&job, result.as_ref().err().map(|e| e.0.as_str()))
-            .await
-        {
+        let ok = outcome.error.is_none();
+        match self.settle(&job, outcome).await {
             Ok(()) => tracing::info!(job = job.id, lb = %job.lb_id, action = %job.action,
-                kind = %job.object_kind, ok = result.is_ok(), ms = started.elapsed().as_secs_f64() * 1000.0,
+                kind = %job.object_kind, ok, ms = started.elapsed().as_secs_f64() * 1000.0,
                 "job finished"),
             Err(e) => {
                 tracing::error!(job = job.id, error = %e, "settling job failed; it will be retried")
+            }
+        }
+    }
+
+    async fn carry_out(&self, job: &Job, tree: &Tree) -> Outcome {
+        if provider::uses_amphorae(&job.provider) {
+            self.amphorae.run(job, tree).await
+        } else if provider::exists(&job.provider) {
+            Outcome::default()
+        } else {
+            Outcome {
+                error: Some(format!("Provider '{}' was not found.", job.provider)),
+                ..Outcome::default()
             }
         }
     }
@@ -101,45 +117,34 @@ impl Worker {
         })
     }
 
-    async fn settle(&self, job: &Job, error: Option<&str>) -> store::Result<()> {
+    async fn settle(&self, job: &Job, outcome: Outcome) -> store::Result<()> {
         let mut tx = self.store.begin().await?;
-        let Some(mut tree) = tx.tree(&job.lb_id).await? else {
-            tx.finish_job(job.id, "failed", Some("load balancer vanished"))
-                .await?;
-            return tx.commit().await;
-        };
-        match error {
-            Some(reason) => {
-                tracing::warn!(job = job.id, %reason, "provider failed");
-                let target = if job.object_kind == Kind::Amphora.as_str() {
-                    job.lb_id.as_str()
-                } else {
-                    job.object_id.as_str()
-                };
-                tree.settle_failure(target);
-            }
-            None => {
-                let lb_deleted = tree.settle_success();
-                let provider = tree.lb().str("provider").unwrap_or("amphora").to_string();
-                if lb_deleted {
-                    if tree.lb().get("vip_port_owned").as_bool() == Some(true) {
-                        let port = tree.lb().str("vip_port_id").unwrap_or_default().to_string();
-                        tx.delete_port(&port).await?;
-                    }
-                    for amphora in tx.list(Kind::Amphora).await? {
-                        if amphora.lb_id.as_deref() == Some(job.lb_id.as_str()) {
-                            tx.delete(&amphora.id).await?;
-                        }
-                    }
-                } else if job.object_kind == Kind::LoadBalancer.as_str()
-                    && job.action == "create"
-                    && provider::uses_amphorae(&provider)
-                {
-                    tx.put(&new_amphora(&tree)).await?;
+        let now = store::jobs::now_millis();
+        let heartbeats = self.amphorae.driver().heartbeats();
+        for amp in &outcome.records {
+            tx.put(amp).await?;
+            match amp.provisioning_status.parse::<AmphoraStatus>() {
+                Ok(AmphoraStatus::Allocated) if heartbeats => {
+                    tx.watch_amphora(&amp.id, now).await?
                 }
+                Ok(AmphoraStatus::Allocated) => {}
+                _ => tx.unwatch_amphora(&amp.id).await?,
             }
         }
-        tx.save_tree(&tree).await?;
+        let error = outcome.error.as_deref();
+        // Pushing agent settings changes no object of the tree.
+        if job.action != JobAction::Configure {
+            let Some(mut tree) = tx.tree(&job.lb_id).await? else {
+                tx.finish_job(job.id, "failed", Some("load balancer vanished"))
+                    .await?;
+                return tx.commit().await;
+            };
+            settle_tree(&mut tx, job, &mut tree, &outcome).await?;
+            tx.save_tree(&tree).await?;
+        }
+        if let Some(reason) = error {
+            tracing::warn!(job = job.id, lb = %job.lb_id, %reason, "job failed");
+        }
         tx.finish_job(
             job.id,
             if error.is_some() { "failed" } else { "done" },
@@ -150,37 +155,37 @@ impl Worker {
     }
 }
 
-/// The amphora record of a SINGLE-topology load balancer.
-fn new_amphora(tree: &Tree) -> Resource {
-    let lb = tree.lb();
-    let mut amp = Resource::new(Kind::Amphora, uuid::Uuid::new_v4().to_string());
-    amp.lb_id = Some(lb.id.clone());
-    amp.parent_id = Some(lb.id.clone());
-    amp.project_id = lb.project_id.clone();
-    amp.provisioning_status = "ALLOCATED".into();
-    amp.operating_status = ONLINE.into();
-    amp.updated_at = Some(model::now());
-    let expiry = (chrono::Utc::now() + chrono::Duration::days(30))
-        .format("%Y-%m-%dT%H:%M:%S")
-        .to_string();
-    for (k, v) in [
-        ("compute_id", json!(uuid::Uuid::new_v4().to_string())),
-        ("lb_network_ip", json!("127.0.0.1")),
-        ("vrrp_ip", json!(null)),
-        ("ha_ip", lb.get("vip_address").clone()),
-        ("vrrp_port_id", json!(null)),
-        ("ha_port_id", lb.get("vip_port_id").clone()),
-        ("cert_expiration", json!(expiry)),
-        ("cert_busy", json!(false)),
-        ("role", json!("STANDALONE")),
-        ("vrrp_interface", json!(null)),
-        ("vrrp_id", json!(1)),
-        ("vrrp_priority", json!(null)),
-        ("cached_zone", json!(null)),
-        ("image_id", json!(null)),
-        ("compute_flavor", json!(null)),
-    ] {
-        amp.set(k, v);
+/// Octavia's end of a flow: success marks the changed objects ACTIVE (or removes them),
+/// failure marks the target ERROR and its parents ACTIVE; listeners that could not start
+/// are ERROR either way.
+async fn settle_tree(
+    tx: &mut store::WriteTx,
+    job: &Job,
+    tree: &mut Tree,
+    outcome: &Outcome,
+) -> store::Result<()> {
+    match &outcome.error {
+        Some(_) => {
+            let target = if job.object_kind == Kind::Amphora {
+                job.lb_id.as_str()
+            } else {
+                job.object_id.as_str()
+            };
+            tree.settle_failure(target);
+        }
+        None => {
+            if tree.settle_success() && tree.lb().get("vip_port_owned").as_bool() == Some(true) {
+                let port = tree.lb().str("vip_port_id").unwrap_or_default().to_string();
+                tx.delete_port(&port).await?;
+            }
+        }
     }
-    amp
+    for failure in &outcome.failed_listeners {
+        tracing::warn!(job = job.id, listener = %failure.id, reason = %failure.reason,
+            "listener cannot serve");
+        if let Some(l) = tree.get_mut(&failure.id) {
+            l.set_status(ERROR);
+        }
+    }
+    Ok(())
 }

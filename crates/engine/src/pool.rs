@@ -75,8 +75,9 @@ impl Pool {
         self.balancer.pick(&self.backends, &usable, key)
     }
 
-    /// UP while some member can serve (the heartbeat's pool status).
+    /// The heartbeat's pool status: UP while some member can serve, or when it has no
+    /// members at all (as an HAProxy backend without servers reports, reference §6).
     pub fn is_up(&self) -> bool {
-        self.backends.iter().any(Self::serving)
+        self.backends.is_empty() || self.backends.iter().any(Self::serving)
     }
 }

@@ -8,4 +8,6 @@ crate::wire_enum!(JobAction {
     Failover = "failover",
     /// Push an amphora's agent settings again (`PUT /amphorae/{id}/config`).
     Configure = "configure",
+    /// Octavia's `batch_update_members` on a pool.
+    BatchUpdate = "batch_update",
 });

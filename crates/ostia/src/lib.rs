@@ -1,20 +1,34 @@
 //! Assembles Ostia's services into one process (`ostia up`): store, load-balancer API,
-//! network API, worker and housekeeping. Holds no logic of its own.
+//! network API, worker with its compute driver, health manager and housekeeping. Holds no
+//! logic of its own.
 
 pub mod bench;
 pub mod bench_engine;
 
 use api::{ApiConfig, AppState, NetworkDriver};
+use controller::compute::{ComputeDriver, InProcess, Noop, Process, ProcessOptions};
+use controller::health::Counters;
 use controller::housekeeping::Housekeeping;
-use controller::Worker;
+use controller::{Amphorae, HealthConfig, HealthManager, Worker};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use store::Store;
 use tokio::net::TcpListener;
 use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
+
+/// Where amphorae run (`--amphora`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AmphoraDriver {
+    /// An engine per amphora inside this process.
+    InProcess,
+    /// An `ostia amphora` process per amphora, reached over mutual TLS.
+    Process,
+    /// Records only, no data plane (Octavia's noop drivers).
+    Noop,
+}
 
 #[derive(Clone, Debug)]
 pub struct Options {
@@ -25,6 +39,19 @@ pub struct Options {
     pub default_project: String,
     /// Run the worker in this process (`false` leaves jobs to an `ostia worker`).
     pub worker: bool,
+    pub amphora: AmphoraDriver,
+    /// Run the health manager in this process, listening here.
+    pub health_manager: bool,
+    pub health_bind: SocketAddr,
+    pub heartbeat_interval: Duration,
+    pub heartbeat_timeout: Duration,
+    pub failover_threshold: Option<usize>,
+    /// The built-in subnet VIPs come from (set on first start of a data dir).
+    pub local_cidr: ipnet::Ipv4Net,
+    /// The `ostia` binary amphora processes run (default: this one).
+    pub amphora_exe: Option<PathBuf>,
+    /// How long connections of a stopped listener or amphora may finish.
+    pub drain_timeout: Duration,
 }
 
 impl Default for Options {
@@ -36,6 +63,15 @@ impl Default for Options {
             network_driver: NetworkDriver::Local,
             default_project: "admin".into(),
             worker: true,
+            amphora: AmphoraDriver::InProcess,
+            health_manager: true,
+            health_bind: "127.0.0.1:5555".parse().expect("literal"),
+            heartbeat_interval: Duration::from_secs(1),
+            heartbeat_timeout: Duration::from_secs(3),
+            failover_threshold: None,
+            local_cidr: store::network::LOCAL_CIDR.parse().expect("literal"),
+            amphora_exe: None,
+            drain_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -44,21 +80,210 @@ impl Default for Options {
 pub struct Running {
     pub api_addr: SocketAddr,
     pub network_addr: SocketAddr,
+    pub health_addr: Option<SocketAddr>,
     pub store: Store,
+    /// The health manager's datagram counters, when it runs here.
+    pub heartbeats: Option<Arc<Counters>>,
+    inprocess: Option<Arc<InProcess>>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
 
-pub async fn open_store(data_dir: &std::path::Path) -> anyhow::Result<Store> {
+pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     std::fs::create_dir_all(data_dir)?;
     Ok(Store::open(&data_dir.join("ostia.db")).await?)
 }
 
+/// The shared `heartbeat_key` of a data dir, created on first use.
+pub fn heartbeat_key(data_dir: &Path) -> anyhow::Result<String> {
+    let path = data_dir.join("heartbeat.key");
+    if let Ok(key) = std::fs::read_to_string(&path) {
+        if !key.trim().is_empty() {
+            return Ok(key.trim().to_string());
+        }
+    }
+    let key = amphora::random_hex(32);
+    amphora::pki::write_private(&path, &key)?;
+    Ok(key)
+}
+
+/// Binds a TCP service, saying which one and how to move it when the address is taken.
+async fn bind(addr: SocketAddr, service: &str, flag: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!("cannot listen for the {service} on {addr} ({flag} moves it): {e}")
+    })
+}
+
+/// The compute driver `opts` asks for; `exits` hears of amphora processes that end.
+pub async fn compute_driver(
+    opts: &Options,
+    heartbeat: amphora::HeartbeatSettings,
+    exits: tokio::sync::mpsc::UnboundedSender<String>,
+) -> anyhow::Result<(Arc<dyn ComputeDriver>, Option<Arc<InProcess>>)> {
+    Ok(match opts.amphora {
+        AmphoraDriver::Noop => (Arc::new(Noop), None),
+        AmphoraDriver::InProcess => {
+            let driver = Arc::new(InProcess::new(heartbeat, opts.drain_timeout).await?);
+            (driver.clone(), Some(driver))
+        }
+        AmphoraDriver::Process => {
+            let exe = match &opts.amphora_exe {
+                Some(exe) => exe.clone(),
+                None => std::env::current_exe()?,
+            };
+            let driver = Process::new(
+                ProcessOptions {
+                    exe,
+                    dir: opts.data_dir.join("amphorae"),
+                    settings: heartbeat,
+                    drain: opts.drain_timeout,
+                    exits,
+                },
+                &opts.data_dir.join("pki"),
+            )?;
+            (Arc::new(driver), None)
+        }
+    })
+}
+
+/// The worker with its compute driver: amphorae recorded in the store come back first
+/// (those that cannot are failed over), then jobs are taken, and amphora processes that
+/// exit are failed over at once.
+async fn spawn_worker(
+    opts: &Options,
+    store: &Store,
+    wake: &Arc<Notify>,
+    heartbeat: amphora::HeartbeatSettings,
+    stopped: &watch::Receiver<bool>,
+) -> anyhow::Result<(Vec<JoinHandle<()>>, Option<Arc<InProcess>>)> {
+    let (exits_tx, mut exits) = tokio::sync::mpsc::unbounded_channel();
+    let (driver, inprocess) = compute_driver(opts, heartbeat, exits_tx).await?;
+    let amphorae = Arc::new(Amphorae::new(store.clone(), driver));
+    let lost = amphorae
+        .restore()
+        .await
+        .map_err(|e| anyhow::anyhow!("restoring amphorae: {e}"))?;
+    store.refresh_watched(store::jobs::now_millis()).await?;
+    let worker = Worker::new(store.clone(), wake.clone(), amphorae);
+    let mut tasks = vec![tokio::spawn(worker.run(stopped.clone()))];
+    let (s, w, mut stop) = (store.clone(), wake.clone(), stopped.clone());
+    tasks.push(tokio::spawn(async move {
+        let mut pending: Vec<(String, &str)> = lost
+            .into_iter()
+            .map(|id| (id, "not restored at start"))
+            .collect();
+        loop {
+            for (id, reason) in pending.drain(..) {
+                if let Err(e) = controller::failover::request(&s, &w, &id, reason).await {
+                    tracing::warn!(amphora = %id, error = %e, "failover not requested");
+                }
+            }
+            tokio::select! {
+                exited = exits.recv() => match exited {
+                    Some(id) => pending.push((id, "its process exited")),
+                    None => return,
+                },
+                _ = stop.wait_for(|s| *s) => return,
+            }
+        }
+    }));
+    Ok((tasks, inprocess))
+}
+
+fn health_config(opts: &Options, key: String) -> HealthConfig {
+    HealthConfig {
+        bind: opts.health_bind,
+        key,
+        heartbeat_timeout: opts.heartbeat_timeout,
+        check_interval: (opts.heartbeat_timeout / 6).max(Duration::from_millis(100)),
+        failover_threshold: opts.failover_threshold,
+    }
+}
+
+async fn bind_health(
+    opts: &Options,
+    store: &Store,
+    key: String,
+    wake: &Arc<Notify>,
+) -> anyhow::Result<HealthManager> {
+    HealthManager::bind(store.clone(), health_config(opts, key), wake.clone())
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot receive heartbeats on {} (--health-bind moves it): {e}",
+                opts.health_bind
+            )
+        })
+}
+
+/// `ostia worker`: the worker alone, until `stop` resolves.
+pub async fn run_worker(opts: Options, stop: impl std::future::Future) -> anyhow::Result<()> {
+    let store = open_store(&opts.data_dir).await?;
+    let heartbeat = amphora::HeartbeatSettings {
+        targets: vec![opts.health_bind],
+        interval_ms: opts.heartbeat_interval.as_millis() as u64,
+        key: heartbeat_key(&opts.data_dir)?,
+    };
+    let (tx, rx) = watch::channel(false);
+    let wake = Arc::new(Notify::new());
+    let (tasks, inprocess) = spawn_worker(&opts, &store, &wake, heartbeat, &rx).await?;
+    stop.await;
+    let _ = tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    if let Some(inprocess) = inprocess {
+        inprocess.stop_all().await;
+    }
+    Ok(())
+}
+
+/// `ostia health-manager`: the health manager alone, until `stop` resolves.
+pub async fn run_health_manager(
+    opts: Options,
+    stop: impl std::future::Future,
+) -> anyhow::Result<()> {
+    let store = open_store(&opts.data_dir).await?;
+    let key = heartbeat_key(&opts.data_dir)?;
+    let hm = bind_health(&opts, &store, key, &Arc::new(Notify::new())).await?;
+    println!("health manager on udp://{}", hm.local_addr());
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(hm.run(rx));
+    stop.await;
+    let _ = tx.send(true);
+    let _ = task.await;
+    Ok(())
+}
+
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let store = open_store(&opts.data_dir).await?;
-    let api_listener = TcpListener::bind(opts.api_bind).await?;
-    let net_listener = TcpListener::bind(opts.network_bind).await?;
+    store.seed_network(opts.local_cidr).await?;
+    let key = heartbeat_key(&opts.data_dir)?;
+    let api_listener = bind(opts.api_bind, "load-balancer API", "--api-bind").await?;
+    let net_listener = bind(opts.network_bind, "network API", "--network-bind").await?;
     let wake = Arc::new(Notify::new());
+    let health = if opts.health_manager {
+        Some(bind_health(&opts, &store, key.clone(), &wake).await?)
+    } else {
+        None
+    };
+    let health_addr = health.as_ref().map(HealthManager::local_addr);
+    let heartbeat = amphora::HeartbeatSettings {
+        targets: vec![health_addr.unwrap_or(opts.health_bind)],
+        interval_ms: opts.heartbeat_interval.as_millis() as u64,
+        key,
+    };
+    let (stop, stopped) = watch::channel(false);
+    let (mut tasks, inprocess) = if opts.worker {
+        spawn_worker(&opts, &store, &wake, heartbeat, &stopped).await?
+    } else {
+        (Vec::new(), None)
+    };
+    let heartbeats = health.as_ref().map(HealthManager::counters);
+    if let Some(hm) = health {
+        tasks.push(tokio::spawn(hm.run(stopped.clone())));
+    }
+
     let state = AppState {
         store: store.clone(),
         config: Arc::new(ApiConfig {
@@ -68,13 +293,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         }),
         jobs: wake.clone(),
     };
-    let (stop, stopped) = watch::channel(false);
     let shutdown = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
     };
     let api_addr = api_listener.local_addr()?;
     let network_addr = net_listener.local_addr()?;
-    let mut tasks = Vec::new();
     let s = state.clone();
     let rx = stopped.clone();
     tasks.push(tokio::spawn(async move {
@@ -89,10 +312,6 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "network API stopped");
         }
     }));
-    if opts.worker {
-        let worker = Worker::new(store.clone(), wake);
-        tasks.push(tokio::spawn(worker.run(stopped.clone())));
-    }
     let hk = Housekeeping {
         store: store.clone(),
         lb_expiry: Duration::from_secs(7 * 86_400),
@@ -102,18 +321,25 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     Ok(Running {
         api_addr,
         network_addr,
+        health_addr,
         store,
+        heartbeats,
+        inprocess,
         stop,
         tasks,
     })
 }
 
 impl Running {
-    /// Stops every service and waits for them.
+    /// Stops every service and waits for them. In-process amphorae stop with it; amphora
+    /// processes keep serving (the next start re-attaches to them).
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         for t in self.tasks {
             let _ = tokio::time::timeout(Duration::from_secs(5), t).await;
+        }
+        if let Some(inprocess) = &self.inprocess {
+            inprocess.stop_all().await;
         }
         self.store.close().await;
     }

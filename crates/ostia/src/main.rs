@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::time::Duration;
 
 // The API builds and drops many small JSON values per request and the engine many
 // small buffers; mimalloc's thread-local free lists beat glibc's arenas at both.
@@ -28,9 +29,55 @@ enum NetDriver {
     Noop,
 }
 
+#[derive(Clone, Copy, ValueEnum)]
+enum AmphoraKind {
+    /// One engine per amphora inside the Ostia process (fast start).
+    Inprocess,
+    /// One `ostia amphora` process per amphora, reached over mutual TLS; they outlive the
+    /// control plane.
+    Process,
+    /// Amphora records only, no data plane (Octavia's noop drivers).
+    Noop,
+}
+
+impl From<AmphoraKind> for ostia::AmphoraDriver {
+    fn from(k: AmphoraKind) -> Self {
+        match k {
+            AmphoraKind::Inprocess => ostia::AmphoraDriver::InProcess,
+            AmphoraKind::Process => ostia::AmphoraDriver::Process,
+            AmphoraKind::Noop => ostia::AmphoraDriver::Noop,
+        }
+    }
+}
+
+fn seconds(s: &str) -> Result<Duration, String> {
+    s.parse::<f64>()
+        .ok()
+        .filter(|v| v.is_finite() && *v > 0.0 && *v < 1e9)
+        .map(Duration::from_secs_f64)
+        .ok_or_else(|| format!("'{s}' is not a positive number of seconds"))
+}
+
+#[derive(clap::Args, Clone)]
+struct HealthArgs {
+    /// Where the health manager receives heartbeats.
+    #[arg(long, default_value = "127.0.0.1:5555")]
+    health_bind: SocketAddr,
+    /// Seconds between an amphora's heartbeats (Octavia's default is 10).
+    #[arg(long, default_value = "1", value_parser = seconds)]
+    heartbeat_interval: Duration,
+    /// Seconds of silence after which an amphora is failed over (Octavia's default is 60).
+    #[arg(long, default_value = "3", value_parser = seconds)]
+    heartbeat_timeout: Duration,
+    /// Stop failing over when this many amphorae are silent at once (FAILOVER_STOPPED).
+    #[arg(long)]
+    failover_threshold: Option<usize>,
+}
+
 #[derive(Subcommand)]
 enum Command {
-    /// Start Ostia: API, network API, worker, housekeeping, on a local SQLite store.
+    /// Start Ostia: API, network API, worker, health manager, housekeeping, on a local SQLite
+    /// store, with amphorae that carry traffic.
     Up {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
@@ -40,17 +87,47 @@ enum Command {
         network_bind: SocketAddr,
         #[arg(long, value_enum, default_value = "local")]
         network_driver: NetDriver,
+        /// Where amphorae run.
+        #[arg(long, value_enum, default_value = "inprocess")]
+        amphora: AmphoraKind,
+        /// The built-in subnet VIPs come from (fixed at the first start of a data dir).
+        #[arg(long, default_value = "127.10.0.0/16")]
+        vip_cidr: ipnet::Ipv4Net,
         /// Project of requests that carry no X-Project-Id.
         #[arg(long, default_value = "admin")]
         default_project: String,
         /// Do not run the worker here (run `ostia worker` instead).
         #[arg(long)]
         no_worker: bool,
+        /// Do not run the health manager here (run `ostia health-manager` instead).
+        #[arg(long)]
+        no_health_manager: bool,
+        #[command(flatten)]
+        health: HealthArgs,
     },
     /// Run only the worker against a data dir.
     Worker {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
+        #[arg(long, value_enum, default_value = "inprocess")]
+        amphora: AmphoraKind,
+        #[command(flatten)]
+        health: HealthArgs,
+    },
+    /// Run only the health manager against a data dir.
+    HealthManager {
+        #[arg(long, default_value = "ostia-data")]
+        data_dir: PathBuf,
+        #[command(flatten)]
+        health: HealthArgs,
+    },
+    /// Run one amphora (started by the `process` compute driver with its directory).
+    Amphora {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Worker threads of the data plane.
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
     },
     /// Run the native engine on one AmphoraConfig document (JSON) until interrupted.
     Engine {
@@ -100,7 +177,9 @@ enum BenchCommand {
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let threads = match &cli.command {
-        Command::Engine { threads, .. } | Command::Backend { threads, .. } => *threads,
+        Command::Engine { threads, .. }
+        | Command::Backend { threads, .. }
+        | Command::Amphora { threads, .. } => *threads,
         _ => 0,
     };
     // One proxy thread: a current-thread runtime, which has no work-stealing machinery to pay
@@ -129,8 +208,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             api_bind,
             network_bind,
             network_driver,
+            amphora,
+            vip_cidr,
             default_project,
             no_worker,
+            no_health_manager,
+            health,
         } => {
             let opts = ostia::Options {
                 data_dir,
@@ -142,37 +225,67 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 default_project,
                 worker: !no_worker,
+                amphora: amphora.into(),
+                health_manager: !no_health_manager,
+                local_cidr: vip_cidr,
+                ..health_options(&health)
             };
             let running = ostia::start(opts.clone()).await?;
             println!("Ostia is up.");
             println!("  load-balancer API: http://{}", running.api_addr);
             println!("  network API:       http://{}", running.network_addr);
+            if let Some(addr) = running.health_addr {
+                println!("  heartbeats:        udp://{addr}");
+            }
             println!(
                 "  data:              {}",
                 opts.data_dir.join("ostia.db").display()
             );
             println!("\nclouds.yaml (use with: OS_CLOUD=ostia openstack loadbalancer list):\n");
             println!("{}", running.clouds_yaml());
-            tokio::signal::ctrl_c().await?;
+            stopped().await?;
             println!("stopping");
             running.shutdown().await;
         }
-        Command::Worker { data_dir } => {
-            let store = ostia::open_store(&data_dir).await?;
-            let (stop, rx) = tokio::sync::watch::channel(false);
-            let worker = controller::Worker::new(store, Default::default());
-            let task = tokio::spawn(worker.run(rx));
-            tokio::signal::ctrl_c().await?;
-            let _ = stop.send(true);
-            let _ = task.await;
+        Command::Worker {
+            data_dir,
+            amphora,
+            health,
+        } => {
+            let opts = ostia::Options {
+                data_dir,
+                amphora: amphora.into(),
+                ..health_options(&health)
+            };
+            ostia::run_worker(opts, stopped()).await?;
+        }
+        Command::HealthManager { data_dir, health } => {
+            let opts = ostia::Options {
+                data_dir,
+                ..health_options(&health)
+            };
+            ostia::run_health_manager(opts, stopped()).await?;
+        }
+        Command::Amphora { dir, .. } => {
+            amphora::agent::run(&dir, |addr| {
+                // The driver reads this one line; nothing else goes to stdout, which the
+                // driver stops reading (and may close by exiting).
+                println!("agent listening on {addr}");
+                silence_stdout();
+            })
+            .await?;
         }
         Command::Engine { config, .. } => {
             let config: model::AmphoraConfig = serde_json::from_slice(&std::fs::read(&config)?)?;
             let engine = engine::Engine::default();
-            engine.apply(config).await?;
+            let applied = engine.apply(config).await?;
+            for failed in &applied.failed_listeners {
+                eprintln!("listener {} not serving: {}", failed.id, failed.reason);
+            }
             println!("engine running");
-            tokio::signal::ctrl_c().await?;
-            engine.shutdown().await;
+            stopped().await?;
+            // Listeners close now; in-flight requests finish first (at most the drain timeout).
+            engine.shutdown().await.wait().await;
         }
         Command::Backend {
             name, bind, kind, ..
@@ -183,7 +296,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ => engine::testing::Backend::http(&name, bind).await?,
             };
             println!("backend {name} on {}", backend.addr);
-            tokio::signal::ctrl_c().await?;
+            stopped().await?;
         }
         Command::Bench {
             what: BenchCommand::Api { count },
@@ -198,4 +311,40 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => ostia::bench_engine::run(rounds, seconds, threads).await?,
     }
     Ok(())
+}
+
+/// Resolves at SIGINT or SIGTERM.
+async fn stopped() -> std::io::Result<()> {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (mut term, mut int) = (
+        signal(SignalKind::terminate())?,
+        signal(SignalKind::interrupt())?,
+    );
+    tokio::select! {
+        _ = term.recv() => {}
+        _ = int.recv() => {}
+    }
+    Ok(())
+}
+
+fn health_options(h: &HealthArgs) -> ostia::Options {
+    ostia::Options {
+        health_bind: h.health_bind,
+        heartbeat_interval: h.heartbeat_interval,
+        heartbeat_timeout: h.heartbeat_timeout,
+        failover_threshold: h.failover_threshold,
+        ..ostia::Options::default()
+    }
+}
+
+/// Points stdout at /dev/null.
+fn silence_stdout() {
+    use std::io::Write;
+    let _ = std::io::stdout().flush();
+    if let Ok(null) = std::fs::OpenOptions::new().write(true).open("/dev/null") {
+        use std::os::fd::AsRawFd;
+        unsafe {
+            libc::dup2(null.as_raw_fd(), 1);
+        }
+    }
 }

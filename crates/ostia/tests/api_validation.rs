@@ -324,7 +324,15 @@ async fn the_lock_rule_gives_409_until_the_job_ends() {
         .expect("the LB create job");
     assert_eq!(claimed.lb_id, lb);
     let (stop, rx) = tokio::sync::watch::channel(false);
-    let worker = controller::Worker::new(running.store.clone(), Default::default());
+    let amphorae = controller::Amphorae::new(
+        running.store.clone(),
+        std::sync::Arc::new(controller::compute::Noop),
+    );
+    let worker = controller::Worker::new(
+        running.store.clone(),
+        Default::default(),
+        std::sync::Arc::new(amphorae),
+    );
     let task = tokio::spawn(worker.run(rx));
     let settled = env.wait_lb(&lb).await;
     assert_eq!(settled["provisioning_status"], "ACTIVE");

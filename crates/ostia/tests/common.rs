@@ -12,16 +12,31 @@ pub struct Env {
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub subnet: String,
+    _reaper: Reaper,
+}
+
+/// Options for a test instance on ephemeral ports: API suites use the noop amphora driver
+/// (Octavia's conformance setup), data-plane suites set their own driver and subnet.
+pub fn options(dir: &std::path::Path) -> ostia::Options {
+    ostia::Options {
+        data_dir: dir.to_path_buf(),
+        api_bind: "127.0.0.1:0".parse().unwrap(),
+        network_bind: "127.0.0.1:0".parse().unwrap(),
+        health_bind: "127.0.0.1:0".parse().unwrap(),
+        amphora: ostia::AmphoraDriver::Noop,
+        ..ostia::Options::default()
+    }
 }
 
 pub async fn start_in(dir: tempfile::TempDir, worker: bool) -> Env {
     let opts = ostia::Options {
-        data_dir: dir.path().to_path_buf(),
-        api_bind: "127.0.0.1:0".parse().unwrap(),
-        network_bind: "127.0.0.1:0".parse().unwrap(),
         worker,
-        ..ostia::Options::default()
+        ..options(dir.path())
     };
+    start_with(dir, opts).await
+}
+
+pub async fn start_with(dir: tempfile::TempDir, opts: ostia::Options) -> Env {
     let running = ostia::start(opts).await.expect("ostia starts");
     let api = format!("http://{}", running.api_addr);
     let net = format!("http://{}", running.network_addr);
@@ -32,6 +47,7 @@ pub async fn start_in(dir: tempfile::TempDir, worker: bool) -> Env {
         api,
         net,
         client,
+        _reaper: Reaper(dir.path().to_path_buf()),
         dir,
         subnet,
     }
@@ -139,4 +155,103 @@ impl Env {
 
 pub fn fault(b: &Value) -> &str {
     b["faultstring"].as_str().unwrap_or("<no faultstring>")
+}
+
+/// A loopback /16 no other test of this process uses, for VIPs that really bind.
+pub fn unique_cidr() -> ipnet::Ipv4Net {
+    static NEXT: std::sync::atomic::AtomicU8 = std::sync::atomic::AtomicU8::new(40);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("127.{n}.0.0/16").parse().unwrap()
+}
+
+/// Options for an instance whose amphorae carry traffic, with quick heartbeats.
+pub fn data_plane(dir: &std::path::Path, driver: ostia::AmphoraDriver) -> ostia::Options {
+    ostia::Options {
+        amphora: driver,
+        local_cidr: unique_cidr(),
+        heartbeat_interval: Duration::from_millis(250),
+        heartbeat_timeout: Duration::from_secs(2),
+        amphora_exe: Some(env!("CARGO_BIN_EXE_ostia").into()),
+        drain_timeout: Duration::from_secs(2),
+        ..options(dir)
+    }
+}
+
+/// `GET /` over a fresh connection: the body, or None when nothing answers.
+pub async fn fetch(addr: std::net::SocketAddr) -> Option<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let io = async {
+        let mut c = tokio::net::TcpStream::connect(addr).await.ok()?;
+        c.write_all(b"GET / HTTP/1.0\r\nHost: vip\r\n\r\n")
+            .await
+            .ok()?;
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.ok()?;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let (head, body) = text.split_once("\r\n\r\n")?;
+        head.starts_with("HTTP/1.1 200")
+            .then(|| body.trim_end().to_string())
+    };
+    tokio::time::timeout(Duration::from_secs(5), io)
+        .await
+        .ok()
+        .flatten()
+}
+
+impl Env {
+    /// Polls `path` until `done` holds of its JSON (bounded: panics after `secs`).
+    pub async fn wait_for(&self, path: &str, secs: u64, done: impl Fn(&Value) -> bool) -> Value {
+        let start = Instant::now();
+        loop {
+            let (_, body) = self.get(path).await;
+            if done(&body) {
+                return body;
+            }
+            assert!(
+                start.elapsed() < Duration::from_secs(secs),
+                "{path} did not get there in {secs} s: {body}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The operating status of an object.
+    pub async fn operating(&self, path: &str) -> String {
+        let (_, body) = self.get(path).await;
+        body.as_object()
+            .and_then(|o| o.values().next())
+            .and_then(|v| v["operating_status"].as_str())
+            .unwrap_or_default()
+            .to_string()
+    }
+}
+
+/// Amphora processes outlive their control plane by design; a test's must not outlive the
+/// test, whatever happened in it.
+pub fn kill_amphora_processes(data_dir: &std::path::Path) {
+    let needle = data_dir.to_string_lossy().into_owned();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+        let cmdline = String::from_utf8_lossy(&cmdline).replace('\0', " ");
+        if cmdline.contains(" amphora --dir ") && cmdline.contains(&needle) {
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+}
+
+/// Kills the amphora processes of a data dir when dropped.
+pub struct Reaper(pub std::path::PathBuf);
+
+impl Drop for Reaper {
+    fn drop(&mut self) {
+        kill_amphora_processes(&self.0);
+    }
 }

@@ -93,3 +93,11 @@ CREATE TABLE IF NOT EXISTS tree_versions (
     generation INTEGER NOT NULL
 );
 CREATE INDEX IF NOT EXISTS tree_versions_generation ON tree_versions (generation);
+
+-- When each amphora last reported (Octavia's `amphora_health`); `busy` while a failover of
+-- it is under way.
+CREATE TABLE IF NOT EXISTS amphora_health (
+    amphora_id TEXT PRIMARY KEY,
+    last_update INTEGER NOT NULL,
+    busy INTEGER NOT NULL DEFAULT 0
+);

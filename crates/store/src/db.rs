@@ -49,7 +49,6 @@ impl Store {
             read,
             snapshot: Default::default(),
         };
-        store.seed_network().await?;
         Ok(store)
     }
 

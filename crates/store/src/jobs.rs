@@ -1,7 +1,8 @@
 //! The job queue between the API and the worker. A job is claimed with a lease; a worker
 //! renews it while it works, and a job whose lease ran out (its worker died) is claimed again.
 
-use crate::{Result, Store, WriteTx};
+use crate::{Result, Store, StoreError, WriteTx};
+use model::{JobAction, Kind};
 use sqlx::Row;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -9,9 +10,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 pub struct Job {
     pub id: i64,
     pub lb_id: String,
-    /// `create`, `update`, `delete` or `failover`.
-    pub action: String,
-    pub object_kind: String,
+    pub action: JobAction,
+    pub object_kind: Kind,
     pub object_id: String,
     pub provider: String,
     pub attempts: i64,
@@ -28,8 +28,8 @@ impl WriteTx {
     pub async fn enqueue(
         &mut self,
         lb_id: &str,
-        action: &str,
-        object_kind: &str,
+        action: JobAction,
+        object_kind: Kind,
         object_id: &str,
         provider: &str,
     ) -> Result<i64> {
@@ -38,8 +38,8 @@ impl WriteTx {
              VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
         )
         .bind(lb_id)
-        .bind(action)
-        .bind(object_kind)
+        .bind(action.as_str())
+        .bind(object_kind.as_str())
         .bind(object_id)
         .bind(provider)
         .bind(model::now())
@@ -81,11 +81,16 @@ impl Store {
         .fetch_optional(&self.write)
         .await?;
         let Some(row) = row else { return Ok(None) };
+        let action: String = row.try_get("action")?;
+        let kind: String = row.try_get("object_kind")?;
         Ok(Some(Job {
             id: row.try_get("id")?,
             lb_id: row.try_get("lb_id")?,
-            action: row.try_get("action")?,
-            object_kind: row.try_get("object_kind")?,
+            action: action
+                .parse()
+                .map_err(|e: model::wire::UnknownValue| StoreError::Corrupt(e.to_string()))?,
+            object_kind: Kind::parse(&kind)
+                .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind}")))?,
             object_id: row.try_get("object_id")?,
             provider: row.try_get("provider")?,
             attempts: row.try_get("attempts")?,

@@ -5,6 +5,7 @@
 //! Owns the schema and every query. Must not know HTTP or talk to data planes.
 
 mod db;
+pub mod health;
 pub mod jobs;
 pub mod network;
 pub mod quotas;
@@ -16,7 +17,7 @@ pub use db::{Store, WriteTx};
 pub use jobs::Job;
 pub use network::{AllocError, Network, Port, Subnet};
 pub use snapshot::Snapshot;
-pub use stats::ListenerStats;
+pub use stats::{ListenerStats, StatsDelta};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {

@@ -9,9 +9,8 @@ use std::net::{IpAddr, Ipv4Addr};
 
 pub const LOCAL_NETWORK: &str = "ostia-local";
 pub const LOCAL_SUBNET: &str = "ostia-local-subnet";
-const LOCAL_CIDR: &str = "127.10.0.0/16";
-const LOCAL_POOL: (&str, &str) = ("127.10.0.2", "127.10.255.254");
-const LOCAL_GATEWAY: &str = "127.10.0.1";
+/// The built-in subnet of `ostia up` unless told otherwise.
+pub const LOCAL_CIDR: &str = "127.10.0.0/16";
 pub const SERVICE_PROJECT: &str = "ostia";
 
 #[derive(Clone, Debug, PartialEq)]
@@ -96,8 +95,17 @@ impl Subnet {
 }
 
 impl Store {
-    /// Creates the built-in network and subnet on first start.
-    pub(crate) async fn seed_network(&self) -> Result<()> {
+    /// Creates the built-in network and its subnet on `cidr` (IPv4) on first start: the
+    /// gateway is the first address, VIPs come from the rest.
+    pub async fn seed_network(&self, cidr: ipnet::Ipv4Net) -> Result<()> {
+        let mut hosts = cidr.hosts();
+        let gateway = hosts.next().map(|a| a.to_string());
+        let pool_start = hosts.next().map(|a| a.to_string()).unwrap_or_default();
+        let pool_end = cidr
+            .hosts()
+            .last()
+            .map(|a| a.to_string())
+            .unwrap_or_default();
         let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM networks WHERE name = $1")
             .bind(LOCAL_NETWORK)
             .fetch_one(&self.write)
@@ -124,10 +132,10 @@ impl Store {
         .bind(uuid::Uuid::new_v4().to_string())
         .bind(LOCAL_SUBNET)
         .bind(&net_id)
-        .bind(LOCAL_CIDR)
-        .bind(LOCAL_GATEWAY)
-        .bind(LOCAL_POOL.0)
-        .bind(LOCAL_POOL.1)
+        .bind(cidr.to_string())
+        .bind(gateway)
+        .bind(pool_start)
+        .bind(pool_end)
         .bind(SERVICE_PROJECT)
         .bind(&now)
         .execute(&mut *tx)

@@ -32,6 +32,15 @@ struct Entry {
 }
 
 impl Snapshot {
+    pub fn generation(&self) -> i64 {
+        self.generation
+    }
+
+    /// One load balancer's tree as of this snapshot.
+    pub fn tree(&self, lb_id: &str) -> Option<&Arc<Tree>> {
+        self.trees.get(lb_id)
+    }
+
     /// The objects of `kind` (below `parent` when given) in creation order, each with the
     /// tree of its load balancer.
     pub fn objects<'a>(

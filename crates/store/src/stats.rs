@@ -12,26 +12,89 @@ pub struct ListenerStats {
     pub request_errors: i64,
 }
 
+/// One heartbeat's worth of statistics for one (listener, amphora): byte, connection and
+/// error counts are deltas to add, `active_connections` replaces the stored value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StatsDelta {
+    pub listener_id: String,
+    pub amphora_id: String,
+    pub stats: ListenerStats,
+}
+
+const COLUMNS: &str = "bytes_in, bytes_out, active_connections, total_connections, request_errors";
+
+fn add(sum: &mut ListenerStats, r: &sqlx::sqlite::SqliteRow) -> Result<()> {
+    sum.bytes_in += r.try_get::<i64, _>("bytes_in")?;
+    sum.bytes_out += r.try_get::<i64, _>("bytes_out")?;
+    sum.active_connections += r.try_get::<i64, _>("active_connections")?;
+    sum.total_connections += r.try_get::<i64, _>("total_connections")?;
+    sum.request_errors += r.try_get::<i64, _>("request_errors")?;
+    Ok(())
+}
+
 impl Store {
     /// Sum of the statistics of the given listeners.
     pub async fn listener_stats(&self, listener_ids: &[String]) -> Result<ListenerStats> {
         let mut sum = ListenerStats::default();
         for id in listener_ids {
-            let rows = sqlx::query(
-                "SELECT bytes_in, bytes_out, active_connections, total_connections, request_errors \
-                 FROM listener_stats WHERE listener_id = $1",
-            )
+            let rows = sqlx::query(&format!(
+                "SELECT {COLUMNS} FROM listener_stats WHERE listener_id = $1"
+            ))
             .bind(id)
             .fetch_all(&self.read)
             .await?;
-            for r in rows {
-                sum.bytes_in += r.try_get::<i64, _>("bytes_in")?;
-                sum.bytes_out += r.try_get::<i64, _>("bytes_out")?;
-                sum.active_connections += r.try_get::<i64, _>("active_connections")?;
-                sum.total_connections += r.try_get::<i64, _>("total_connections")?;
-                sum.request_errors += r.try_get::<i64, _>("request_errors")?;
+            for r in &rows {
+                add(&mut sum, r)?;
             }
         }
         Ok(sum)
+    }
+
+    /// The statistics one amphora reported, per listener.
+    pub async fn amphora_stats(&self, amphora_id: &str) -> Result<Vec<(String, ListenerStats)>> {
+        let rows = sqlx::query(&format!(
+            "SELECT listener_id, {COLUMNS} FROM listener_stats WHERE amphora_id = $1 \
+             ORDER BY listener_id"
+        ))
+        .bind(amphora_id)
+        .fetch_all(&self.read)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let mut s = ListenerStats::default();
+                add(&mut s, r)?;
+                Ok((r.try_get("listener_id")?, s))
+            })
+            .collect()
+    }
+
+    /// Adds heartbeat deltas, in one transaction.
+    pub async fn add_listener_stats(&self, deltas: &[StatsDelta]) -> Result<()> {
+        if deltas.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.write.begin().await?;
+        for d in deltas {
+            sqlx::query(&format!(
+                "INSERT INTO listener_stats (listener_id, amphora_id, {COLUMNS}) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (listener_id, amphora_id) DO UPDATE SET \
+                 bytes_in = listener_stats.bytes_in + excluded.bytes_in, \
+                 bytes_out = listener_stats.bytes_out + excluded.bytes_out, \
+                 active_connections = excluded.active_connections, \
+                 total_connections = listener_stats.total_connections + excluded.total_connections, \
+                 request_errors = listener_stats.request_errors + excluded.request_errors"
+            ))
+            .bind(&d.listener_id)
+            .bind(&d.amphora_id)
+            .bind(d.stats.bytes_in)
+            .bind(d.stats.bytes_out)
+            .bind(d.stats.active_connections)
+            .bind(d.stats.total_connections)
+            .bind(d.stats.request_errors)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
     }
 }

@@ -544,24 +544,34 @@ pub async fn amphorae(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<R
         (&Method::GET, [id, "stats"]) => {
             let r = get_standalone(state, Kind::Amphora, id).await?;
             let lb = r.lb_id.clone().unwrap_or_default();
-            let tree = state.store.tree(&lb).await?;
-            let listeners: Vec<String> = tree
-                .map(|t| t.child_ids(Kind::Listener, &lb))
-                .unwrap_or_default();
-            let mut items = Vec::new();
-            for l in listeners {
-                let s = state.store.listener_stats(std::slice::from_ref(&l)).await?;
-                items.push(json!({"id": r.id, "listener_id": l, "loadbalancer_id": lb,
-                    "active_connections": s.active_connections, "bytes_in": s.bytes_in, "bytes_out": s.bytes_out,
-                    "request_errors": s.request_errors, "total_connections": s.total_connections}));
-            }
+            let items: Vec<Value> = state
+                .store
+                .amphora_stats(&r.id)
+                .await?
+                .into_iter()
+                .map(|(listener, s)| {
+                    json!({"id": r.id, "listener_id": listener, "loadbalancer_id": lb,
+                        "active_connections": s.active_connections, "bytes_in": s.bytes_in,
+                        "bytes_out": s.bytes_out, "request_errors": s.request_errors,
+                        "total_connections": s.total_connections})
+                })
+                .collect();
             if items.is_empty() {
                 return Err(ApiError::not_found_named("Amphora stats for", id));
             }
             Ok(axum::Json(json!({"amphora_stats": items})).into_response())
         }
         (&Method::PUT, [id, "config"]) => {
-            get_standalone(state, Kind::Amphora, id).await?;
+            let r = get_standalone(state, Kind::Amphora, id).await?;
+            if !live(&r) {
+                return Err(ApiError::not_found(Kind::Amphora, id));
+            }
+            let lb = r.lb_id.clone().unwrap_or_default();
+            let mut tx = state.store.begin().await?;
+            let Some(tree) = tx.tree(&lb).await? else {
+                return Err(ApiError::not_found(Kind::Amphora, id));
+            };
+            commit_job(state, tx, &tree, JobAction::Configure, Kind::Amphora, id).await?;
             Ok(accepted())
         }
         (&Method::PUT, [id, "failover"]) => {
@@ -575,7 +585,7 @@ pub async fn amphorae(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<R
                 return Err(ApiError::immutable(Kind::LoadBalancer, &lb));
             }
             tree.lb_mut().set_status(PENDING_UPDATE);
-            commit_job(state, tx, &tree, "failover", Kind::Amphora, id).await?;
+            commit_job(state, tx, &tree, JobAction::Failover, Kind::Amphora, id).await?;
             Ok(accepted())
         }
         (&Method::DELETE, [id]) => {

@@ -155,7 +155,15 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     super::member::lock_pool(&mut tree, &pool_id)?;
     let id = hm.id.clone();
     tree.insert(hm.clone());
-    commit_job(state, tx, &tree, "create", Kind::HealthMonitor, &id).await?;
+    commit_job(
+        state,
+        tx,
+        &tree,
+        JobAction::Create,
+        Kind::HealthMonitor,
+        &id,
+    )
+    .await?;
     Ok(one(
         Kind::HealthMonitor,
         render::in_tree(&tree, &hm),
@@ -203,7 +211,7 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     super::member::lock_pool(&mut tree, &pool_id)?;
     hm.set_status(PENDING_UPDATE);
     *tree.get_mut(id).expect("present") = hm.clone();
-    commit_job(state, tx, &tree, "update", Kind::HealthMonitor, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::HealthMonitor, id).await?;
     Ok(one(
         Kind::HealthMonitor,
         render::in_tree(&tree, &hm),
@@ -224,6 +232,6 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     tree.get_mut(id)
         .expect("present")
         .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::HealthMonitor, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::HealthMonitor, id).await?;
     Ok(no_content())
 }

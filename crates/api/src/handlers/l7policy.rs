@@ -230,7 +230,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     if let Some(Value::Array(rules)) = rules {
         super::l7rule::create_all(&mut tree, &id, rules)?;
     }
-    commit_job(state, tx, &tree, "create", Kind::L7Policy, &id).await?;
+    commit_job(state, tx, &tree, JobAction::Create, Kind::L7Policy, &id).await?;
     let policy = tree.get(&id).expect("inserted");
     Ok(one(
         Kind::L7Policy,
@@ -263,7 +263,7 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     if update.contains_key("position") {
         place(&mut tree, &listener_id, id, position);
     }
-    commit_job(state, tx, &tree, "update", Kind::L7Policy, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::L7Policy, id).await?;
     let policy = tree.get(id).expect("present");
     Ok(one(
         Kind::L7Policy,
@@ -286,6 +286,6 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     tree.get_mut(id)
         .expect("present")
         .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::L7Policy, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::L7Policy, id).await?;
     Ok(no_content())
 }

@@ -226,7 +226,7 @@ async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Respo
     lock_policy(&mut tree, policy_id)?;
     let id = rule.id.clone();
     tree.insert(rule.clone());
-    commit_job(state, tx, &tree, "create", Kind::L7Rule, &id).await?;
+    commit_job(state, tx, &tree, JobAction::Create, Kind::L7Rule, &id).await?;
     Ok(one(
         Kind::L7Rule,
         render::in_tree(&tree, &rule),
@@ -254,7 +254,7 @@ async fn update(state: &AppState, req: &Req, policy_id: &str, id: &str) -> ApiRe
     lock_policy(&mut tree, policy_id)?;
     rule.set_status(PENDING_UPDATE);
     *tree.get_mut(id).expect("present") = rule.clone();
-    commit_job(state, tx, &tree, "update", Kind::L7Rule, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::L7Rule, id).await?;
     Ok(one(
         Kind::L7Rule,
         render::in_tree(&tree, &rule),
@@ -272,6 +272,6 @@ async fn delete(state: &AppState, req: &Req, policy_id: &str, id: &str) -> ApiRe
     tree.get_mut(id)
         .expect("present")
         .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::L7Rule, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::L7Rule, id).await?;
     Ok(no_content())
 }

@@ -370,7 +370,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     lock_lb_for_child(&mut tree)?;
     let id = listener.id.clone();
     tree.insert(listener.clone());
-    commit_job(state, tx, &tree, "create", Kind::Listener, &id).await?;
+    commit_job(state, tx, &tree, JobAction::Create, Kind::Listener, &id).await?;
     Ok(one(
         Kind::Listener,
         render::in_tree(&tree, &listener),
@@ -433,7 +433,7 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     lock_lb_for_child(&mut tree)?;
     listener.set_status(PENDING_UPDATE);
     *tree.get_mut(id).expect("present") = listener.clone();
-    commit_job(state, tx, &tree, "update", Kind::Listener, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::Listener, id).await?;
     Ok(one(
         Kind::Listener,
         render::in_tree(&tree, &listener),
@@ -450,6 +450,6 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     tree.get_mut(id)
         .expect("present")
         .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::Listener, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::Listener, id).await?;
     Ok(no_content())
 }

@@ -104,7 +104,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     tree.insert(lb.clone());
     super::graph::create(&mut tx, &mut tree, listeners, pools).await?;
     let id = lb.id.clone();
-    commit_job(state, tx, &tree, "create", Kind::LoadBalancer, &id).await?;
+    commit_job(state, tx, &tree, JobAction::Create, Kind::LoadBalancer, &id).await?;
     Ok(one(
         Kind::LoadBalancer,
         render::full_graph(&tree),
@@ -237,7 +237,7 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     );
     lb.set_status(PENDING_UPDATE);
     let lb = lb.clone();
-    commit_job(state, tx, &tree, "update", Kind::LoadBalancer, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::LoadBalancer, id).await?;
     Ok(one(
         Kind::LoadBalancer,
         render::in_tree(&tree, &lb),
@@ -267,7 +267,7 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
         return Err(ApiError::lb_pending(&status, id));
     }
     tree.lb_mut().set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::LoadBalancer, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::LoadBalancer, id).await?;
     Ok(no_content())
 }
 
@@ -280,7 +280,15 @@ async fn failover(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> 
         return Err(ApiError::lb_pending(&status, id));
     }
     tree.lb_mut().set_status(PENDING_UPDATE);
-    commit_job(state, tx, &tree, "failover", Kind::LoadBalancer, id).await?;
+    commit_job(
+        state,
+        tx,
+        &tree,
+        JobAction::Failover,
+        Kind::LoadBalancer,
+        id,
+    )
+    .await?;
     Ok(accepted())
 }
 

@@ -133,7 +133,7 @@ async fn create(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Respons
     lock_pool(&mut tree, pool_id)?;
     let id = member.id.clone();
     tree.insert(member.clone());
-    commit_job(state, tx, &tree, "create", Kind::Member, &id).await?;
+    commit_job(state, tx, &tree, JobAction::Create, Kind::Member, &id).await?;
     Ok(one(
         Kind::Member,
         render::in_tree(&tree, &member),
@@ -168,7 +168,7 @@ async fn update(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResu
     apply_update(&mut member, &update, &NULL_DEFAULTS());
     member.set_status(PENDING_UPDATE);
     *tree.get_mut(id).expect("present") = member.clone();
-    commit_job(state, tx, &tree, "update", Kind::Member, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::Member, id).await?;
     Ok(one(
         Kind::Member,
         render::in_tree(&tree, &member),
@@ -186,7 +186,7 @@ async fn delete(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResu
     tree.get_mut(id)
         .expect("present")
         .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::Member, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::Member, id).await?;
     Ok(no_content())
 }
 
@@ -290,6 +290,14 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
             .expect("existing")
             .set_status(PENDING_DELETE);
     }
-    commit_job(state, tx, &tree, "batch_update", Kind::Pool, pool_id).await?;
+    commit_job(
+        state,
+        tx,
+        &tree,
+        JobAction::BatchUpdate,
+        Kind::Pool,
+        pool_id,
+    )
+    .await?;
     Ok(accepted())
 }

@@ -18,7 +18,7 @@ use crate::{AppState, RequestContext};
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use model::status::*;
-use model::{Kind, Resource, Tree};
+use model::{JobAction, Kind, Resource, Tree};
 use serde_json::{json, Map, Value};
 use store::WriteTx;
 
@@ -138,14 +138,14 @@ pub async fn commit_job(
     state: &AppState,
     mut tx: WriteTx,
     tree: &Tree,
-    action: &str,
+    action: JobAction,
     kind: Kind,
     object_id: &str,
 ) -> ApiResult<()> {
     tx.save_tree(tree).await?;
     let lb = tree.lb();
     let provider = lb.str("provider").unwrap_or("amphora").to_string();
-    tx.enqueue(&lb.id, action, kind.as_str(), object_id, &provider)
+    tx.enqueue(&lb.id, action, kind, object_id, &provider)
         .await?;
     tx.commit().await?;
     state.jobs.notify_one();

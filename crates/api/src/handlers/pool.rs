@@ -252,7 +252,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     }
     let id = pool.id.clone();
     tree.insert(pool.clone());
-    commit_job(state, tx, &tree, "create", Kind::Pool, &id).await?;
+    commit_job(state, tx, &tree, JobAction::Create, Kind::Pool, &id).await?;
     Ok(one(
         Kind::Pool,
         render::in_tree(&tree, &pool),
@@ -344,7 +344,7 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     mark_pending(&mut tree, &listeners);
     pool.set_status(PENDING_UPDATE);
     *tree.get_mut(id).expect("present") = pool.clone();
-    commit_job(state, tx, &tree, "update", Kind::Pool, id).await?;
+    commit_job(state, tx, &tree, JobAction::Update, Kind::Pool, id).await?;
     Ok(one(
         Kind::Pool,
         render::in_tree(&tree, &pool),
@@ -372,6 +372,6 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     tree.get_mut(id)
         .expect("present")
         .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, "delete", Kind::Pool, id).await?;
+    commit_job(state, tx, &tree, JobAction::Delete, Kind::Pool, id).await?;
     Ok(no_content())
 }

@@ -1,0 +1,290 @@
+//! The amphora provider: what a job means for the amphorae of its load balancer. Creates
+//! boot one, every change hands each one the whole new configuration, deletes retire them,
+//! failovers replace them. The records' own changes are returned, for the worker to commit
+//! with the tree in one transaction; the ones the API must see at once (BOOTING,
+//! PENDING_DELETE) are written as they happen.
+
+use crate::amphora_config;
+use crate::compute::{ComputeDriver, ComputeError, Placed, Stop};
+use engine::ListenerFailure;
+use model::status::*;
+use model::{AmphoraConfig, AmphoraRole, AmphoraStatus, JobAction, Kind, Resource, Tree};
+use serde_json::json;
+use std::sync::Arc;
+use store::{Job, Store};
+
+/// The attribute holding the generation an amphora acknowledged.
+pub const GENERATION: &str = "generation";
+
+/// What a job did to the amphorae, settled by the worker with the tree.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Why the job failed, if it did.
+    pub error: Option<String>,
+    /// Amphora records as they are now.
+    pub records: Vec<Resource>,
+    /// Listeners that could not start (their port is taken), with the reason.
+    pub failed_listeners: Vec<ListenerFailure>,
+}
+
+pub struct Amphorae {
+    store: Store,
+    driver: Arc<dyn ComputeDriver>,
+}
+
+fn status_of(r: &Resource) -> Option<AmphoraStatus> {
+    r.provisioning_status.parse().ok()
+}
+
+/// Records of amphorae that belong to their load balancer (not being or been deleted).
+pub fn in_service(records: Vec<Resource>) -> Vec<Resource> {
+    records
+        .into_iter()
+        .filter(|r| {
+            !matches!(
+                status_of(r),
+                Some(AmphoraStatus::Deleted | AmphoraStatus::PendingDelete) | None
+            )
+        })
+        .collect()
+}
+
+impl Amphorae {
+    pub fn new(store: Store, driver: Arc<dyn ComputeDriver>) -> Amphorae {
+        Amphorae { store, driver }
+    }
+
+    pub fn driver(&self) -> &Arc<dyn ComputeDriver> {
+        &self.driver
+    }
+
+    pub async fn run(&self, job: &Job, tree: &Tree) -> Outcome {
+        let mut out = Outcome::default();
+        if let Err(reason) = self.carry_out(job, tree, &mut out).await {
+            // An amphora that could not be failed over is ERROR (and no longer watched).
+            let failed_over = job.object_kind == Kind::Amphora && job.action == JobAction::Failover;
+            if failed_over && !out.records.iter().any(|r| r.id == job.object_id) {
+                if let Ok(Some(mut amp)) = self.store.get(Kind::Amphora, &job.object_id).await {
+                    set_status(&mut amp, AmphoraStatus::Error);
+                    out.records.push(amp);
+                }
+            }
+            out.error = Some(reason);
+        }
+        out
+    }
+
+    async fn carry_out(&self, job: &Job, tree: &Tree, out: &mut Outcome) -> Result<(), String> {
+        let records = in_service(self.records(&job.lb_id).await?);
+        let config = || amphora_config::build(tree, job.id as u64);
+        match (job.object_kind, job.action) {
+            (Kind::Amphora, JobAction::Configure) => {
+                let amp = find(&records, &job.object_id)?;
+                self.driver
+                    .configure(&Placed::of(amp))
+                    .await
+                    .map_err(|e| e.to_string())
+            }
+            (Kind::LoadBalancer, JobAction::Delete) => {
+                for amp in records {
+                    self.retire(amp, Stop::Graceful, out).await?;
+                }
+                Ok(())
+            }
+            // A create run again after a crash finds what the first run booted.
+            (Kind::LoadBalancer, JobAction::Create | JobAction::Failover) => {
+                let config = config()?;
+                for amp in records {
+                    self.retire(amp, Stop::Kill, out).await?;
+                }
+                self.boot(tree, &config, out).await
+            }
+            (Kind::Amphora, JobAction::Failover) => {
+                let config = config()?;
+                let old = find(&records, &job.object_id)?.clone();
+                self.retire(old, Stop::Kill, out).await?;
+                self.boot(tree, &config, out).await
+            }
+            _ => {
+                let config = config()?;
+                if records.is_empty() {
+                    return Err(format!(
+                        "load balancer {} has no amphora in service; fail it over to build one",
+                        job.lb_id
+                    ));
+                }
+                for mut amp in records {
+                    let applied = self
+                        .driver
+                        .apply(&Placed::of(&amp), &config)
+                        .await
+                        .map_err(|e| describe(&amp.id, e))?;
+                    amp.set(GENERATION, json!(applied.generation));
+                    out.failed_listeners.extend(applied.failed_listeners);
+                    out.records.push(amp);
+                }
+                Ok(())
+            }
+        }
+    }
+
+    /// Amphora records of a load balancer.
+    pub async fn records(&self, lb_id: &str) -> Result<Vec<Resource>, String> {
+        self.store
+            .list(Kind::Amphora, Some(lb_id))
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    async fn save(&self, record: &Resource) -> Result<(), String> {
+        let run = async {
+            let mut tx = self.store.begin().await?;
+            tx.put(record).await?;
+            tx.commit().await
+        };
+        run.await.map_err(|e| e.to_string())
+    }
+
+    /// Stops an amphora for good: PENDING_DELETE while it stops, then DELETED.
+    async fn retire(&self, mut amp: Resource, how: Stop, out: &mut Outcome) -> Result<(), String> {
+        set_status(&mut amp, AmphoraStatus::PendingDelete);
+        self.save(&amp).await?;
+        self.driver.delete(&Placed::of(&amp), how).await;
+        set_status(&mut amp, AmphoraStatus::Deleted);
+        out.records.push(amp);
+        Ok(())
+    }
+
+    /// Builds a new amphora for the load balancer and hands it `config`.
+    async fn boot(
+        &self,
+        tree: &Tree,
+        config: &AmphoraConfig,
+        out: &mut Outcome,
+    ) -> Result<(), String> {
+        let mut amp = new_record(tree);
+        self.save(&amp).await?;
+        let placement = match self.driver.create(&amp.id).await {
+            Ok(p) => p,
+            Err(e) => {
+                set_status(&mut amp, AmphoraStatus::Error);
+                out.records.push(amp.clone());
+                return Err(describe(&amp.id, e));
+            }
+        };
+        placement.write_to(&mut amp);
+        set_status(&mut amp, AmphoraStatus::Allocated);
+        let applied = self.driver.apply(&Placed::of(&amp), config).await;
+        let result = match applied {
+            Ok(applied) => {
+                amp.set(GENERATION, json!(applied.generation));
+                out.failed_listeners.extend(applied.failed_listeners);
+                Ok(())
+            }
+            Err(e) => Err(describe(&amp.id, e)),
+        };
+        out.records.push(amp);
+        result
+    }
+
+    /// At start: takes back every amphora in service of every live load balancer, before
+    /// any of them is expected to report. What cannot be taken back is returned, to be
+    /// failed over.
+    pub async fn restore(&self) -> Result<Vec<String>, String> {
+        let mut lost = Vec::new();
+        let all = self
+            .store
+            .list(Kind::Amphora, None)
+            .await
+            .map_err(|e| e.to_string())?;
+        let serving = |r: &Resource| {
+            matches!(
+                status_of(r),
+                Some(AmphoraStatus::Allocated | AmphoraStatus::FailoverStopped)
+            )
+        };
+        for amp in all.into_iter().filter(serving) {
+            let lb_id = amp.lb_id.clone().unwrap_or_default();
+            let Some(tree) = self.store.tree(&lb_id).await.map_err(|e| e.to_string())? else {
+                continue;
+            };
+            if tree.lb().provisioning_status == DELETED {
+                continue;
+            }
+            let generation = amp.get(GENERATION).as_u64().unwrap_or(0);
+            let result = match amphora_config::build(&tree, generation) {
+                Ok(config) => self
+                    .driver
+                    .attach(&Placed::of(&amp), &config)
+                    .await
+                    .map_err(|e| describe(&amp.id, e)),
+                Err(e) => Err(e),
+            };
+            match result {
+                Ok(()) => {
+                    tracing::info!(amphora = %amp.id, lb = %lb_id, generation, "amphora restored")
+                }
+                Err(reason) => {
+                    tracing::warn!(amphora = %amp.id, lb = %lb_id, %reason, "amphora not restored");
+                    lost.push(amp.id.clone());
+                }
+            }
+        }
+        Ok(lost)
+    }
+}
+
+fn find<'a>(records: &'a [Resource], id: &str) -> Result<&'a Resource, String> {
+    records
+        .iter()
+        .find(|r| r.id == id)
+        .ok_or_else(|| format!("amphora {id} is not in service"))
+}
+
+fn describe(amphora_id: &str, e: ComputeError) -> String {
+    match e {
+        ComputeError::Refused(reason) => format!("amphora {amphora_id} refused: {reason}"),
+        other => other.to_string(),
+    }
+}
+
+fn set_status(r: &mut Resource, status: AmphoraStatus) {
+    r.provisioning_status = status.as_str().into();
+    r.updated_at = Some(model::now());
+}
+
+/// The record of a new STANDALONE amphora (SINGLE topology), BOOTING.
+fn new_record(tree: &Tree) -> Resource {
+    let lb = tree.lb();
+    let mut amp = Resource::new(Kind::Amphora, uuid::Uuid::new_v4().to_string());
+    amp.lb_id = Some(lb.id.clone());
+    amp.parent_id = Some(lb.id.clone());
+    amp.project_id = lb.project_id.clone();
+    amp.provisioning_status = AmphoraStatus::Booting.as_str().into();
+    amp.operating_status = ONLINE.into();
+    amp.updated_at = Some(model::now());
+    let expiry = (chrono::Utc::now() + chrono::Duration::days(30))
+        .format("%Y-%m-%dT%H:%M:%S")
+        .to_string();
+    for (k, v) in [
+        ("compute_id", json!(null)),
+        ("lb_network_ip", json!(null)),
+        ("vrrp_ip", json!(null)),
+        ("ha_ip", lb.get("vip_address").clone()),
+        ("vrrp_port_id", json!(null)),
+        ("ha_port_id", lb.get("vip_port_id").clone()),
+        ("cert_expiration", json!(expiry)),
+        ("cert_busy", json!(false)),
+        ("role", json!(AmphoraRole::Standalone.as_str())),
+        ("vrrp_interface", json!(null)),
+        ("vrrp_id", json!(1)),
+        ("vrrp_priority", json!(null)),
+        ("cached_zone", json!(null)),
+        ("image_id", json!(null)),
+        ("compute_flavor", json!(null)),
+        (GENERATION, json!(0)),
+    ] {
+        amp.set(k, v);
+    }
+    amp
+}

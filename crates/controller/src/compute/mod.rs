@@ -1,0 +1,125 @@
+//! Compute drivers: where amphorae run. One trait, three implementations: `inprocess` (an
+//! engine per amphora inside this process), `process` (an `ostia amphora` process per
+//! amphora, reached over mutual TLS) and `noop` (records only, as Octavia's noop drivers).
+
+mod inprocess;
+mod noop;
+mod process;
+
+pub use inprocess::InProcess;
+pub use noop::Noop;
+pub use process::{Process, ProcessOptions};
+
+use engine::Applied;
+use model::{AmphoraConfig, Resource};
+use serde_json::json;
+use std::future::Future;
+use std::pin::Pin;
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Where an amphora runs, as its record keeps it.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Placement {
+    pub compute_id: String,
+    /// Where its agent is reached (Octavia's management address).
+    pub lb_network_ip: String,
+    pub agent_port: Option<u16>,
+    pub pid: Option<u32>,
+    pub cert_expiration: Option<String>,
+}
+
+/// Record attributes the API does not render.
+const AGENT_PORT: &str = "agent_port";
+const PID: &str = "pid";
+
+impl Placement {
+    pub fn of(record: &Resource) -> Placement {
+        Placement {
+            compute_id: record.str("compute_id").unwrap_or_default().to_string(),
+            lb_network_ip: record.str("lb_network_ip").unwrap_or_default().to_string(),
+            agent_port: record.int(AGENT_PORT).and_then(|p| u16::try_from(p).ok()),
+            pid: record.int(PID).and_then(|p| u32::try_from(p).ok()),
+            cert_expiration: record.str("cert_expiration").map(str::to_string),
+        }
+    }
+
+    pub fn write_to(&self, record: &mut Resource) {
+        record.set("compute_id", json!(self.compute_id));
+        record.set("lb_network_ip", json!(self.lb_network_ip));
+        record.set(AGENT_PORT, json!(self.agent_port));
+        record.set(PID, json!(self.pid));
+        if let Some(expiry) = &self.cert_expiration {
+            record.set("cert_expiration", json!(expiry));
+        }
+    }
+}
+
+/// An amphora as a driver sees it.
+#[derive(Clone, Debug)]
+pub struct Placed {
+    pub id: String,
+    pub placement: Placement,
+}
+
+impl Placed {
+    pub fn of(record: &Resource) -> Placed {
+        Placed {
+            id: record.id.clone(),
+            placement: Placement::of(record),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ComputeError {
+    /// The amphora answered and refuses the configuration, for this reason.
+    #[error("{0}")]
+    Refused(String),
+    /// The amphora could not be reached within the bounded retry.
+    #[error("{0}")]
+    Unreachable(String),
+    /// It could not be built.
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// How an amphora is stopped.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stop {
+    /// Its listeners close now and open connections finish (load balancer deleted).
+    Graceful,
+    /// At once, whatever state it is in (failover: it may be hung).
+    Kill,
+}
+
+pub trait ComputeDriver: Send + Sync {
+    fn name(&self) -> &'static str;
+
+    /// Whether its amphorae send heartbeats (a noop amphora never does).
+    fn heartbeats(&self) -> bool;
+
+    /// Builds an amphora and returns once its agent answers.
+    fn create<'a>(&'a self, amphora_id: &'a str) -> BoxFuture<'a, Result<Placement, ComputeError>>;
+
+    /// Hands the amphora a configuration; Ok once it serves that generation.
+    fn apply<'a>(
+        &'a self,
+        amphora: &'a Placed,
+        config: &'a AmphoraConfig,
+    ) -> BoxFuture<'a, Result<Applied, ComputeError>>;
+
+    fn delete<'a>(&'a self, amphora: &'a Placed, how: Stop) -> BoxFuture<'a, ()>;
+
+    /// At start: takes back an amphora recorded in the store, which should serve `config`.
+    /// A running one that serves that generation is kept as it is; Err when it cannot be
+    /// had (the caller fails it over).
+    fn attach<'a>(
+        &'a self,
+        amphora: &'a Placed,
+        config: &'a AmphoraConfig,
+    ) -> BoxFuture<'a, Result<(), ComputeError>>;
+
+    /// Pushes the agent settings (heartbeat targets, interval, key) again.
+    fn configure<'a>(&'a self, amphora: &'a Placed) -> BoxFuture<'a, Result<(), ComputeError>>;
+}

@@ -1,0 +1,93 @@
+//! Asking for an amphora to be replaced, when the health manager finds it silent or its
+//! process exits: the load balancer goes PENDING_UPDATE and a failover job is queued, in one
+//! transaction, exactly as the API's `PUT /amphorae/{id}/failover` does.
+
+use model::status::{ACTIVE, ERROR, PENDING_UPDATE};
+use model::{AmphoraStatus, JobAction, Kind};
+use store::Store;
+use tokio::sync::Notify;
+
+/// Queues the failover of an amphora. False when there is nothing to do now: the amphora is
+/// not in service, a failover of it is already under way, or its load balancer is busy with
+/// another job (the next check tries again).
+pub async fn request(
+    store: &Store,
+    jobs: &Notify,
+    amphora_id: &str,
+    reason: &str,
+) -> store::Result<bool> {
+    let mut tx = store.begin().await?;
+    let Some(amp) = tx.get(Kind::Amphora, amphora_id).await? else {
+        tx.unwatch_amphora(amphora_id).await?;
+        tx.commit().await?;
+        return Ok(false);
+    };
+    let status = amp.provisioning_status.parse::<AmphoraStatus>().ok();
+    if !matches!(
+        status,
+        Some(AmphoraStatus::Allocated | AmphoraStatus::FailoverStopped)
+    ) {
+        return Ok(false);
+    }
+    let lb_id = amp.lb_id.clone().unwrap_or_default();
+    let Some(mut tree) = tx.tree(&lb_id).await? else {
+        return Ok(false);
+    };
+    let lb_status = tree.lb().provisioning_status.clone();
+    if lb_status != ACTIVE && lb_status != ERROR {
+        return Ok(false);
+    }
+    if !tx.claim_amphora_health(amphora_id).await? {
+        return Ok(false);
+    }
+    tree.lb_mut().set_status(PENDING_UPDATE);
+    tx.save_tree(&tree).await?;
+    let provider = tree.lb().str("provider").unwrap_or("amphora").to_string();
+    tx.enqueue(
+        &lb_id,
+        JobAction::Failover,
+        Kind::Amphora,
+        amphora_id,
+        &provider,
+    )
+    .await?;
+    tx.commit().await?;
+    tracing::warn!(amphora = %amphora_id, lb = %lb_id, %reason, "failing over amphora");
+    jobs.notify_one();
+    Ok(true)
+}
+
+/// Sets an amphora's status unless it is being or has been deleted.
+pub async fn set_status(
+    store: &Store,
+    amphora_id: &str,
+    status: AmphoraStatus,
+) -> store::Result<()> {
+    let mut tx = store.begin().await?;
+    if let Some(mut amp) = tx.get(Kind::Amphora, amphora_id).await? {
+        let current = amp.provisioning_status.parse::<AmphoraStatus>().ok();
+        let gone = matches!(
+            current,
+            Some(AmphoraStatus::Deleted | AmphoraStatus::PendingDelete) | None
+        );
+        if !gone && current != Some(status) {
+            amp.provisioning_status = status.as_str().into();
+            amp.updated_at = Some(model::now());
+            tx.put(&amp).await?;
+        }
+    }
+    tx.commit().await
+}
+
+/// FAILOVER_STOPPED amphorae that report again are ALLOCATED again.
+pub async fn resume_stopped(store: &Store, fresh_since: i64) -> store::Result<()> {
+    let fresh = store.fresh_amphorae(fresh_since).await?;
+    for amp in store.list(Kind::Amphora, None).await? {
+        if amp.provisioning_status == AmphoraStatus::FailoverStopped.as_str()
+            && fresh.contains(&amp.id)
+        {
+            set_status(store, &amp.id, AmphoraStatus::Allocated).await?;
+        }
+    }
+    Ok(())
+}

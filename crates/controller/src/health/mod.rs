@@ -1,0 +1,347 @@
+//! The health manager: receives the amphorae's heartbeats (UDP, signed), keeps when each
+//! last reported, derives operating statuses (the only writer of them) and statistics, and
+//! fails over amphorae that went silent for `heartbeat_timeout`.
+//!
+//! One task receives and verifies datagrams; another works through them in batches against
+//! the cached snapshot of the trees and writes only what changed, in one transaction per
+//! batch; a third looks for silent amphorae every `check_interval`.
+
+mod rollup;
+
+pub use rollup::{expects_listeners, rollup};
+
+use crate::failover;
+use amphora::heartbeat::{Codec, DecodeError, Message, MAX_DATAGRAM};
+use model::{AmphoraStatus, Kind, OperatingStatus};
+use serde::Serialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use store::{ListenerStats, StatsDelta, Store};
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, watch, Notify};
+
+#[derive(Clone, Debug)]
+pub struct HealthConfig {
+    /// Where heartbeats arrive (Octavia: `[health_manager] bind_ip:bind_port`).
+    pub bind: SocketAddr,
+    /// `heartbeat_key`.
+    pub key: String,
+    /// An amphora silent this long is failed over.
+    pub heartbeat_timeout: Duration,
+    /// How often silent amphorae are looked for.
+    pub check_interval: Duration,
+    /// At this many silent amphorae at once nothing is failed over: they are marked
+    /// FAILOVER_STOPPED (a network partition, not dead amphorae). None: no limit.
+    pub failover_threshold: Option<usize>,
+}
+
+/// What the receiver has seen, datagram by datagram.
+#[derive(Default)]
+pub struct Counters {
+    pub received: AtomicU64,
+    pub accepted: AtomicU64,
+    pub bad_signature: AtomicU64,
+    pub truncated: AtomicU64,
+    pub oversized: AtomicU64,
+    pub malformed: AtomicU64,
+    pub unknown_amphora: AtomicU64,
+    /// Dropped because processing fell behind.
+    pub overloaded: AtomicU64,
+    pub failovers: AtomicU64,
+    /// Microseconds spent processing batches (the manager's own CPU, roughly).
+    pub busy_us: AtomicU64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct CountersSnapshot {
+    pub received: u64,
+    pub accepted: u64,
+    pub bad_signature: u64,
+    pub truncated: u64,
+    pub oversized: u64,
+    pub malformed: u64,
+    pub unknown_amphora: u64,
+    pub overloaded: u64,
+    pub failovers: u64,
+    pub busy_us: u64,
+}
+
+impl Counters {
+    pub fn snapshot(&self) -> CountersSnapshot {
+        CountersSnapshot {
+            received: self.received.load(Relaxed),
+            accepted: self.accepted.load(Relaxed),
+            bad_signature: self.bad_signature.load(Relaxed),
+            truncated: self.truncated.load(Relaxed),
+            oversized: self.oversized.load(Relaxed),
+            malformed: self.malformed.load(Relaxed),
+            unknown_amphora: self.unknown_amphora.load(Relaxed),
+            overloaded: self.overloaded.load(Relaxed),
+            failovers: self.failovers.load(Relaxed),
+            busy_us: self.busy_us.load(Relaxed),
+        }
+    }
+
+    /// Datagrams dropped for any reason.
+    pub fn dropped(&self) -> u64 {
+        let s = self.snapshot();
+        s.bad_signature + s.truncated + s.oversized + s.malformed + s.unknown_amphora + s.overloaded
+    }
+}
+
+pub struct HealthManager {
+    socket: UdpSocket,
+    store: Store,
+    config: HealthConfig,
+    counters: Arc<Counters>,
+    jobs: Arc<Notify>,
+}
+
+/// Heartbeats waiting for the processor; beyond this the receiver drops (and counts).
+const QUEUE: usize = 65_536;
+const BATCH: usize = 4096;
+
+impl HealthManager {
+    pub async fn bind(
+        store: Store,
+        config: HealthConfig,
+        jobs: Arc<Notify>,
+    ) -> std::io::Result<HealthManager> {
+        let socket = UdpSocket::bind(config.bind).await?;
+        // Bursts of many amphorae at once must not overflow the kernel's buffer.
+        let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(8 << 20);
+        Ok(HealthManager {
+            socket,
+            store,
+            config,
+            counters: Arc::default(),
+            jobs,
+        })
+    }
+
+    pub fn local_addr(&self) -> SocketAddr {
+        self.socket.local_addr().expect("a bound socket")
+    }
+
+    pub fn counters(&self) -> Arc<Counters> {
+        self.counters.clone()
+    }
+
+    pub async fn run(self, mut stop: watch::Receiver<bool>) {
+        let (tx, rx) = mpsc::channel(QUEUE);
+        let receiver = tokio::spawn(receive(
+            self.socket,
+            Codec::new(self.config.key.as_bytes()),
+            self.counters.clone(),
+            tx,
+        ));
+        let processor = tokio::spawn(
+            Processor {
+                store: self.store.clone(),
+                counters: self.counters.clone(),
+                amphorae: HashMap::new(),
+                refreshed: None,
+            }
+            .run(rx),
+        );
+        let checker = tokio::spawn(check_silent(
+            self.store,
+            self.config,
+            self.counters,
+            self.jobs,
+        ));
+        let _ = stop.wait_for(|s| *s).await;
+        receiver.abort();
+        processor.abort();
+        checker.abort();
+    }
+}
+
+async fn receive(
+    socket: UdpSocket,
+    codec: Codec,
+    counters: Arc<Counters>,
+    queue: mpsc::Sender<Message>,
+) {
+    // One byte more than the largest datagram we accept, to see what is larger.
+    let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    loop {
+        let Ok((n, from)) = socket.recv_from(&mut buf).await else {
+            continue;
+        };
+        counters.received.fetch_add(1, Relaxed);
+        match codec.decode(&buf[..n]) {
+            Ok(message) => {
+                if queue.try_send(message).is_err() {
+                    counters.overloaded.fetch_add(1, Relaxed);
+                }
+            }
+            Err(e) => {
+                let counter = match e {
+                    DecodeError::Truncated => &counters.truncated,
+                    DecodeError::Oversized => &counters.oversized,
+                    DecodeError::BadSignature => &counters.bad_signature,
+                    DecodeError::BadCompression | DecodeError::BadMessage(_) => &counters.malformed,
+                };
+                counter.fetch_add(1, Relaxed);
+                tracing::debug!(%from, error = %e, "heartbeat dropped");
+            }
+        }
+    }
+}
+
+struct Processor {
+    store: Store,
+    counters: Arc<Counters>,
+    /// Amphora → its load balancer, for amphorae in service.
+    amphorae: HashMap<String, String>,
+    refreshed: Option<Instant>,
+}
+
+impl Processor {
+    async fn run(mut self, mut queue: mpsc::Receiver<Message>) {
+        let mut batch = Vec::with_capacity(BATCH);
+        while queue.recv_many(&mut batch, BATCH).await > 0 {
+            let started = Instant::now();
+            if let Err(e) = self.process(&batch).await {
+                tracing::warn!(error = %e, "heartbeats not processed");
+            }
+            batch.clear();
+            self.counters
+                .busy_us
+                .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+        }
+    }
+
+    /// Amphorae appear with every new load balancer: an unknown id reloads the map, at
+    /// most once a second.
+    async fn lb_of(&mut self, amphora_id: &str) -> Option<String> {
+        if let Some(lb) = self.amphorae.get(amphora_id) {
+            return Some(lb.clone());
+        }
+        if self
+            .refreshed
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
+            self.refreshed = Some(Instant::now());
+            if let Ok(all) = self.store.list(Kind::Amphora, None).await {
+                self.amphorae = crate::amphorae::in_service(all)
+                    .into_iter()
+                    .filter_map(|r| Some((r.id, r.lb_id?)))
+                    .collect();
+            }
+        }
+        self.amphorae.get(amphora_id).cloned()
+    }
+
+    async fn process(&mut self, batch: &[Message]) -> store::Result<()> {
+        let snapshot = self.store.snapshot().await?;
+        let now = store::jobs::now_millis();
+        let mut seen = Vec::new();
+        let mut stats = Vec::new();
+        let mut changes: HashMap<String, (String, OperatingStatus)> = HashMap::new();
+        for message in batch {
+            let tree = match self.lb_of(&message.id).await {
+                Some(lb) => snapshot.tree(&lb).cloned(),
+                None => None,
+            };
+            let Some(tree) = tree else {
+                self.counters.unknown_amphora.fetch_add(1, Relaxed);
+                tracing::debug!(amphora = %message.id, "heartbeat from an amphora not in service");
+                continue;
+            };
+            self.counters.accepted.fetch_add(1, Relaxed);
+            if expects_listeners(&tree).is_none_or(|n| n == message.listeners.len()) {
+                seen.push((message.id.clone(), now));
+            }
+            for (listener_id, report) in &message.listeners {
+                let s = report.stats;
+                stats.push(StatsDelta {
+                    listener_id: listener_id.clone(),
+                    amphora_id: message.id.clone(),
+                    stats: ListenerStats {
+                        bytes_in: s.rx as i64,
+                        bytes_out: s.tx as i64,
+                        active_connections: s.conns as i64,
+                        total_connections: s.totconns as i64,
+                        request_errors: s.ereq as i64,
+                    },
+                });
+            }
+            let lb_id = tree.lb().id.clone();
+            for (id, status) in rollup(&tree, message) {
+                changes.insert(id, (lb_id.clone(), status));
+            }
+        }
+        if !changes.is_empty() {
+            let mut tx = self.store.begin().await?;
+            for (id, (lb_id, status)) in &changes {
+                tx.set_operating_status(lb_id, id, *status).await?;
+            }
+            tx.commit().await?;
+        }
+        self.store.record_heartbeats(&seen).await?;
+        self.store.add_listener_stats(&stats).await
+    }
+}
+
+/// Every `check_interval`: amphorae silent for `heartbeat_timeout` are failed over, unless
+/// so many are silent at once that the failure is more likely ours (the threshold).
+async fn check_silent(
+    store: Store,
+    config: HealthConfig,
+    counters: Arc<Counters>,
+    jobs: Arc<Notify>,
+) {
+    // Amphorae restored at start get a full timeout before anything is failed over.
+    let mut ticker = tokio::time::interval_at(
+        tokio::time::Instant::now() + config.check_interval,
+        config.check_interval,
+    );
+    loop {
+        ticker.tick().await;
+        let now = store::jobs::now_millis();
+        let timeout = config.heartbeat_timeout.as_millis() as i64;
+        if let Err(e) = check_once(&store, &config, &counters, &jobs, now, timeout).await {
+            tracing::warn!(error = %e, "looking for silent amphorae failed");
+        }
+    }
+}
+
+async fn check_once(
+    store: &Store,
+    config: &HealthConfig,
+    counters: &Counters,
+    jobs: &Notify,
+    now: i64,
+    timeout: i64,
+) -> store::Result<()> {
+    let stale = store.stale_amphorae(now - timeout).await?;
+    if let Some(threshold) = config.failover_threshold {
+        failover::resume_stopped(store, now - timeout).await?;
+        if stale.len() >= threshold {
+            tracing::error!(
+                silent = stale.len(),
+                threshold,
+                "too many amphorae silent at once: failover stopped for them"
+            );
+            for id in &stale {
+                failover::set_status(store, id, AmphoraStatus::FailoverStopped).await?;
+            }
+            return Ok(());
+        }
+    }
+    for id in stale {
+        let reason = format!(
+            "no heartbeat for {} ms",
+            config.heartbeat_timeout.as_millis()
+        );
+        if failover::request(store, jobs, &id, &reason).await? {
+            counters.failovers.fetch_add(1, Relaxed);
+        }
+    }
+    Ok(())
+}
