@@ -305,7 +305,22 @@ fn check(name: &str, ty: Ty, v: Value) -> Result<Value, DecodeError> {
             let n = match &v {
                 Value::Number(n) => match n.as_i64() {
                     Some(i) => i,
-                    None => n.as_f64().map(|f| f.trunc() as i64).unwrap_or_default(),
+                    // Beyond i64 (2^63 and up, or a float out of range) is out of range, not
+                    // clamped.
+                    None => {
+                        let two_63 = 9_223_372_036_854_775_808f64;
+                        match n.as_f64().map(f64::trunc) {
+                            Some(f) if !n.is_u64() && (-two_63..two_63).contains(&f) => f as i64,
+                            Some(f) if f < 0.0 => {
+                                let msg = format!("Value should be greater or equal to {min}");
+                                return Err(invalid(&v, msg).into());
+                            }
+                            _ => {
+                                let msg = format!("Value should be lower or equal to {max}");
+                                return Err(invalid(&v, msg).into());
+                            }
+                        }
+                    }
                 },
                 Value::Bool(b) => i64::from(*b),
                 Value::String(s) => s.trim().parse::<i64>().map_err(|_| {

@@ -110,7 +110,7 @@ impl<'a> HopHeaders<'a> {
         } else if is("content-length") {
             self.body.content_length(h.value)?;
         } else if is("transfer-encoding") {
-            self.body.transfer_encoding(h.value);
+            self.body.transfer_encoding(h.value)?;
         } else if !(is("keep-alive") || is("te") || is("trailer")) {
             return Ok(false);
         }
@@ -122,9 +122,12 @@ impl<'a> HopHeaders<'a> {
 #[derive(Default)]
 struct BodyHeaders<'a> {
     length: Option<u64>,
+    /// Whether the final coding is chunked.
     chunked: Option<bool>,
-    /// The Transfer-Encoding value as sent, forwarded as it is.
-    codings: Option<&'a [u8]>,
+    /// The Transfer-Encoding lines as sent, forwarded as they are. Several lines are one
+    /// list (RFC 9110 §5.3): `x` then `chunked` means `x, chunked`.
+    codings: [&'a [u8]; 2],
+    lines: usize,
 }
 
 impl<'a> BodyHeaders<'a> {
@@ -143,14 +146,33 @@ impl<'a> BodyHeaders<'a> {
         }
     }
 
-    fn transfer_encoding(&mut self, value: &'a [u8]) {
-        self.codings = Some(value);
+    fn transfer_encoding(&mut self, value: &'a [u8]) -> Result<(), Invalid> {
+        if self.lines == self.codings.len() {
+            return Err(Invalid);
+        }
+        self.codings[self.lines] = value;
+        self.lines += 1;
         let last = value
             .rsplit(|b| *b == b',')
             .next()
             .unwrap_or(b"")
             .trim_ascii();
         self.chunked = Some(last.eq_ignore_ascii_case(b"chunked"));
+        Ok(())
+    }
+
+    /// Exactly `chunked`, on one line: the only coding a request may arrive in.
+    fn only_chunked(&self) -> bool {
+        self.lines == 1
+            && self.codings[0]
+                .trim_ascii()
+                .eq_ignore_ascii_case(b"chunked")
+    }
+
+    fn write_codings(&self, out: &mut Vec<u8>) {
+        for codings in &self.codings[..self.lines] {
+            header(out, b"transfer-encoding", codings);
+        }
     }
 }
 
@@ -176,13 +198,15 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
     out.extend_from_slice(b" HTTP/1.1\r\n");
     let mut hop = HopHeaders::default();
     let mut expect_continue = false;
-    let mut has_host = false;
+    let mut hosts = 0;
     for h in parsed.headers.iter() {
         let name = h.name;
         if hop.absorb(h)? {
             continue;
         }
-        has_host |= name.eq_ignore_ascii_case("host");
+        if name.eq_ignore_ascii_case("host") {
+            hosts += 1;
+        }
         if name.eq_ignore_ascii_case("expect") && h.value.eq_ignore_ascii_case(b"100-continue") {
             expect_continue = true;
             continue;
@@ -196,15 +220,13 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
     }
     let (conn, body) = (&hop.connection, &hop.body);
     let http10 = minor == 0;
+    // An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2).
+    if hosts > 1 || (hosts == 0 && !http10) {
+        return Err(Invalid);
+    }
     let framing = match (body.chunked, body.length) {
         // Only `chunked` itself: a request in another coding is refused (RFC 9112 §6.1).
-        (Some(true), _)
-            if body
-                .codings
-                .is_some_and(|c| c.trim_ascii().eq_ignore_ascii_case(b"chunked")) =>
-        {
-            Framing::Chunked
-        }
+        (Some(true), _) if body.only_chunked() => Framing::Chunked,
         // A request whose length cannot be known is refused, as RFC 9112 §6.3 says.
         (Some(_), _) => return Err(Invalid),
         (None, Some(0)) | (None, None) => Framing::Empty,
@@ -219,7 +241,7 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
         _ => {}
     }
     // HTTP/1.0 allowed no Host; the HTTP/1.1 request the member gets must have one.
-    if !has_host {
+    if hosts == 0 {
         let _ = write!(out, "host: {}\r\n", fwd.local);
     }
     // `option forwardfor` adds its own line after any the client sent.
@@ -300,12 +322,10 @@ pub fn response(
         let _ = write!(out, "content-length: {n}\r\n");
     }
     let dechunk = framing == Framing::Chunked && req.http10;
-    match (framing, body.codings) {
-        (Framing::Chunked, _) if dechunk => {}
-        (Framing::Chunked | Framing::Close, Some(codings)) => {
-            header(out, b"transfer-encoding", codings)
-        }
-        (Framing::Length(n), _) => {
+    match framing {
+        Framing::Chunked if dechunk => {}
+        Framing::Chunked | Framing::Close => body.write_codings(out),
+        Framing::Length(n) => {
             let _ = write!(out, "content-length: {n}\r\n");
         }
         _ => {}
@@ -480,11 +500,13 @@ mod tests {
 
     #[test]
     fn request_framing_follows_rfc_9112() {
-        let (r, out) =
-            req("POST / HTTP/1.1\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n");
+        let (r, out) = req(
+            "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+        );
         assert_eq!(r.framing, Framing::Chunked);
         assert!(!out.contains("content-length"));
-        let (r, _) = req("POST / HTTP/1.1\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n");
+        let (r, _) =
+            req("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 7\r\nContent-Length: 7\r\n\r\n");
         assert_eq!(r.framing, Framing::Length(7));
         let mut out = Vec::new();
         let fwd = Forwarded {
@@ -498,6 +520,12 @@ mod tests {
             "POST / HTTP/1.1\r\nContent-Length: -1\r\n\r\n",
             "POST / HTTP/1.1\r\nTransfer-Encoding: gzip\r\n\r\n",
             "POST / HTTP/1.1\r\nTransfer-Encoding: gzip, chunked\r\n\r\n",
+            // Two lines are one list: the same as `x, chunked` on one line.
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: x\r\nTransfer-Encoding: chunked\r\n\r\n",
+            "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
+            // HTTP/1.1 names its host exactly once.
+            "GET / HTTP/1.1\r\n\r\n",
+            "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
             "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
         ] {
             assert_eq!(
@@ -513,7 +541,7 @@ mod tests {
 
     #[test]
     fn responses_keep_or_close_the_client_connection() {
-        let (r11, _) = req("GET / HTTP/1.1\r\n\r\n");
+        let (r11, _) = req("GET / HTTP/1.1\r\nHost: x\r\n\r\n");
         let (r10, _) = req("GET / HTTP/1.0\r\n\r\n");
         let mut out = Vec::new();
         let chunked = b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n";

@@ -453,3 +453,71 @@ async fn a_member_refusing_an_upload_early_is_heard() {
     upload.abort();
     engine.shutdown().await;
 }
+
+/// RFC 9112 §3.2: an HTTP/1.1 request without a Host, or with two, gets 400; HTTP/1.0 may
+/// go without one. Two Transfer-Encoding lines are one list, refused like `x, chunked`.
+#[tokio::test]
+async fn host_and_transfer_encoding_lines_follow_rfc_9112() {
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (_engine, vip) = serve("127.21.3.14", "HTTP", vec![web.addr]).await;
+    for (request, status) in [
+        ("GET / HTTP/1.1\r\n\r\n", "400"),
+        ("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", "400"),
+        (
+            "POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: x\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n",
+            "400",
+        ),
+        ("GET / HTTP/1.0\r\n\r\n", "200"),
+        ("GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n", "200"),
+    ] {
+        let mut c = TcpStream::connect(vip).await.unwrap();
+        c.write_all(request.as_bytes()).await.unwrap();
+        let mut answer = String::new();
+        tokio::time::timeout(Duration::from_secs(5), c.read_to_string(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{request:?} → {answer}"
+        );
+    }
+}
+
+/// A head must arrive whole within timeout_client_data: one header line every 200 ms does
+/// not keep a connection for ever (HAProxy's `timeout http-request`).
+#[tokio::test]
+async fn a_trickled_request_head_is_cut_off_at_the_client_timeout() {
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut l = listener("HTTP", 8080);
+    l.timeout_client_data = 1000;
+    let _engine = start(config(
+        "127.21.3.15",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("m", web.addr)]),
+    ))
+    .await;
+    let mut c = TcpStream::connect("127.21.3.15:8080").await.unwrap();
+    let started = std::time::Instant::now();
+    c.write_all(b"GET / HTTP/1.1\r\nHost: a\r\n").await.unwrap();
+    let trickle = async {
+        for i in 0..30 {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            if c.write_all(format!("X-Slow-{i}: y\r\n").as_bytes())
+                .await
+                .is_err()
+            {
+                break;
+            }
+        }
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), trickle).await;
+    let mut answer = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), c.read_to_string(&mut answer)).await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(started.elapsed() < Duration::from_secs(4));
+}

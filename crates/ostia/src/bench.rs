@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant};
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -17,6 +17,8 @@ pub async fn api(count: usize) -> anyhow::Result<()> {
         data_dir: dir.clone(),
         api_bind: "127.0.0.1:0".parse()?,
         network_bind: "127.0.0.1:0".parse()?,
+        health_bind: "127.0.0.1:0".parse()?,
+        amphora: crate::AmphoraDriver::Noop,
         ..crate::Options::default()
     };
     let running = crate::start(opts).await?;

@@ -227,6 +227,23 @@ async fn child_validation_rules() {
         r"Invalid input for field/attribute expected_codes. Value: '20x'. Value should match the pattern ^(\d{3}(\s*,\s*\d{3})*)$|^(\d{3}-\d{3})$").await;
     expect(&env, "POST", hms, json!({"healthmonitor": {"pool_id": pid, "type": "HTTP", "delay": 5, "timeout": 1, "max_retries": 1, "domain_name": "example.com"}}), 400,
         "Validation failure: 'http_version' must be specified when 'domain_name' is provided.").await;
+    // 2^63 and beyond are out of range, not clamped to i64::MAX (nor panics in the engine).
+    expect(&env, "POST", hms, json!({"healthmonitor": {"pool_id": pid, "type": "HTTP", "delay": 9223372036854775808u64, "timeout": 1, "max_retries": 1}}), 400,
+        "Invalid input for field/attribute delay. Value: '9223372036854775808'. Value should be lower or equal to 9223372036854775807").await;
+    expect(&env, "POST", hms, json!({"healthmonitor": {"pool_id": pid, "type": "HTTP", "delay": 5, "timeout": 18446744073709551615u64, "max_retries": 1}}), 400,
+        "Invalid input for field/attribute timeout. Value: '18446744073709551615'. Value should be lower or equal to 9223372036854775807").await;
+    let (s, b) = env
+        .post(
+            "/v2/lbaas/listeners",
+            json!({"listener": {"loadbalancer_id": lb, "protocol": "TCP",
+            "protocol_port": 7777, "connection_limit": 1e19}}),
+        )
+        .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        fault(&b).ends_with("Value should be lower or equal to 9223372036854775807"),
+        "{b}"
+    );
     env.create(hms, json!({"healthmonitor": {"pool_id": pid, "type": "HTTP", "delay": 5, "timeout": 1, "max_retries": 1, "expected_codes": "200-204"}}), &lb).await;
     expect(&env, "POST", hms, json!({"healthmonitor": {"pool_id": pid, "type": "TCP", "delay": 5, "timeout": 1, "max_retries": 1}}), 409,
         "This pool already has a health monitor").await;

@@ -119,6 +119,9 @@ impl Session {
     async fn read_request(&mut self, snapshot: &Snapshot) -> Result<Option<h1::Request>, Failure> {
         let forwarded = snapshot.forwarded(self.peer, self.local);
         let timeout = ms(snapshot.config.timeout_client_data);
+        // A head must be complete within the timeout as a whole, not per read: a client
+        // trickling a header line every few seconds is cut off (`timeout http-request`).
+        let mut head_started = (!self.cbuf.is_empty()).then(Instant::now);
         loop {
             if !self.cbuf.is_empty() {
                 match h1::request(self.cbuf.bytes(), &forwarded, &mut self.request) {
@@ -129,9 +132,13 @@ impl Session {
                 }
             }
             let idle = self.cbuf.is_empty();
+            let limit = match head_started {
+                Some(t) if !idle => timeout.saturating_sub(t.elapsed()),
+                _ => timeout,
+            };
             let read = self
                 .deadline
-                .within(timeout, self.cbuf.fill(&mut self.client));
+                .within(limit, self.cbuf.fill(&mut self.client));
             let read = if idle {
                 tokio::select! {
                     biased;
@@ -143,7 +150,10 @@ impl Session {
             };
             match read {
                 Some(Ok(0)) | Some(Err(_)) => return Ok(None),
-                Some(Ok(n)) => count(&snapshot.stats.bytes_in, n),
+                Some(Ok(n)) => {
+                    head_started.get_or_insert_with(Instant::now);
+                    count(&snapshot.stats.bytes_in, n)
+                }
                 None if idle => return Ok(None),
                 None => return Err(Failure::Answer(408)),
             }
