@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Replay seed 002 (German "Schritt 24: Der Octavia Loadbalancer" walkthrough)
-with the real `openstack loadbalancer ...` CLI against a local Ostia.
+with the real `openstack loadbalancer ...` CLI against a local Ostia, with real traffic:
+two `ostia backend`s are the members, `curl` goes through the VIP, a member is killed
+and comes back, and the statuses and stats the CLI shows follow.
 
 Environment:
-  OSTIA_BIN  path to the ostia binary   (default ~/.cache/ostia-target/debug/ostia)
-  OPENSTACK  path to `openstack`         (default ~/.cache/ostia-venv/bin/openstack)
+  OSTIA_BIN      path to the ostia binary   (default ~/.cache/ostia-target/debug/ostia)
+  OPENSTACK      path to `openstack`         (default ~/.cache/ostia-venv/bin/openstack)
+  OSTIA_AMPHORA  compute driver: inprocess (default) or process
 
 Prints `ok - ...` / `not ok - ...` per check and a final `N passed, N failed` line;
 exits 1 if anything failed. Python 3 stdlib only.
@@ -26,6 +29,8 @@ import urllib.request
 HOME = os.path.expanduser("~")
 OSTIA_BIN = os.environ.get("OSTIA_BIN") or os.path.join(HOME, ".cache/ostia-target/debug/ostia")
 OPENSTACK = os.environ.get("OPENSTACK") or os.path.join(HOME, ".cache/ostia-venv/bin/openstack")
+
+AMPHORA = os.environ.get("OSTIA_AMPHORA", "inprocess")
 
 CMD_TIMEOUT = 60      # seconds per CLI invocation
 WAIT_TIMEOUT = 15     # seconds per "wait until ..." loop
@@ -57,6 +62,7 @@ class Env:
         self.net_port = free_port()
         while self.net_port == self.api_port:
             self.net_port = free_port()
+        self.health_port = free_port(socket.SOCK_DGRAM)
         self.api = "http://127.0.0.1:%d" % self.api_port
         self.net = "http://127.0.0.1:%d" % self.net_port
         self.log_path = os.path.join(tmp, "ostia.log")
@@ -67,8 +73,8 @@ class Env:
 ENV = None  # set in main()
 
 
-def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
     s.bind(("127.0.0.1", 0))
     port = s.getsockname()[1]
     s.close()
@@ -233,7 +239,9 @@ def start_server():
     ENV.proc = subprocess.Popen(
         [OSTIA_BIN, "up", "--data-dir", ENV.data_dir,
          "--api-bind", "127.0.0.1:%d" % ENV.api_port,
-         "--network-bind", "127.0.0.1:%d" % ENV.net_port],
+         "--network-bind", "127.0.0.1:%d" % ENV.net_port,
+         "--health-bind", "127.0.0.1:%d" % ENV.health_port,
+         "--amphora", AMPHORA],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
 
@@ -263,15 +271,105 @@ def start_server():
 
 
 def stop_server():
+    for b in list(BACKENDS.values()):
+        stop_backend(b)
     proc = getattr(ENV, "proc", None)
-    if proc is None or proc.poll() is not None:
+    if proc is not None and proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)
+    kill_amphora_processes()
+
+
+def kill_amphora_processes():
+    """Amphora processes outlive `ostia up` by design; this run's must not outlive the run."""
+    data_dir = getattr(ENV, "data_dir", None)
+    if not data_dir:
         return
-    proc.terminate()
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
+    for pid in os.listdir("/proc"):
+        if not pid.isdigit():
+            continue
+        try:
+            with open("/proc/%s/cmdline" % pid, "rb") as f:
+                cmd = f.read().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
+        if " amphora --dir " in cmd and data_dir in cmd:
+            try:
+                os.kill(int(pid), 9)
+            except OSError:
+                pass
+
+
+# --------------------------------------------------------------------------- backends and traffic
+
+BACKENDS = {}
+
+
+def start_backend(name, addr, kind="http"):
+    """`ostia backend` answering `you hit: <name>`; waits until it listens."""
+    host, port = addr.rsplit(":", 1)
+    proc = subprocess.Popen([OSTIA_BIN, "backend", "--name", name, "--bind", addr, "--kind", kind],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    BACKENDS[name] = proc
+
+    def listening():
+        if proc.poll() is not None:
+            return (True, "exited")
+        if kind == "udp":
+            return (True, "udp")
+        try:
+            socket.create_connection((host, int(port)), timeout=1).close()
+            return (True, "up")
+        except OSError as e:
+            return (False, str(e))
+    ok, detail = wait_for("backend %s" % name, listening, interval=0.05)
+    check("ostia backend %s listens on %s (%s)" % (name, addr, kind), ok and proc.poll() is None, detail)
+    return proc
+
+
+def stop_backend(proc):
+    if proc.poll() is None:
         proc.kill()
         proc.wait(timeout=10)
+    for k, v in list(BACKENDS.items()):
+        if v is proc:
+            del BACKENDS[k]
+
+
+TRAFFIC = {"requests": 0, "bytes_in": 0, "bytes_out": 0}
+
+
+def curl(url):
+    """`curl` once on a new connection: (body or None, bytes sent, bytes received).
+    Counts what went through the HTTP listener, for the stats check."""
+    p = subprocess.run(["curl", "-s", "--max-time", "5", "-o", "-", "-w", "\n%{http_code} %{size_request} %{size_header} %{size_download}", url],
+                       capture_output=True, text=True)
+    out = p.stdout.rsplit("\n", 1)
+    if len(out) != 2:
+        return None, 0, 0
+    body, meta = out
+    try:
+        code, sent, head, down = (int(x) for x in meta.split())
+    except ValueError:
+        return None, 0, 0
+    if code == 0:
+        return None, 0, 0
+    TRAFFIC["requests"] += 1
+    TRAFFIC["bytes_in"] += sent
+    TRAFFIC["bytes_out"] += head + down
+    return (body.strip() if code == 200 else "HTTP %d" % code), sent, head + down
+
+
+def vip_url():
+    return "http://%s/" % ENV.ids["vip_address"]
+
+
+def curl_n(n):
+    return [curl(vip_url())[0] for _ in range(n)]
 
 
 def print_server_log(n=40):
@@ -424,6 +522,8 @@ def step_pool():
 
 def step_members():
     ENV.ids["members"] = []
+    start_backend("webserver1", "127.0.0.11:80")
+    start_backend("webserver2", "127.0.0.12:80")
     for addr in ("127.0.0.11", "127.0.0.12"):
         r = retry_on_409("loadbalancer", "member", "create", "--subnet-id", ENV.subnet,
                          "--address", addr, "--protocol-port", "80", "Beispiel-pool", json=True)
@@ -463,6 +563,27 @@ def step_members():
               [x.get("address") for x in rows] == ["127.0.0.11", "127.0.0.12"]
               and all(x.get("protocol_port") == 80 and x.get("weight") == 1 for x in rows), rows)
 
+    got = curl_n(4)
+    check("curl http://<vip>/ alternates webserver1/webserver2",
+          got == ["you hit: webserver1", "you hit: webserver2"] * 2, got)
+    ok, last = wait_for("lb ONLINE", lambda: api_operating("loadbalancers/%s" % ENV.ids["lb"], "ONLINE"))
+    check("heartbeats: load balancer ONLINE", ok, last)
+    for mid in ENV.ids["members"]:
+        st = api_operating_status("pools/%s/members/%s" % (ENV.ids["pool"], mid))
+        check("member %s stays NO_MONITOR without a monitor" % mid, st == "NO_MONITOR", st)
+
+
+def api_operating_status(path):
+    st, body = http_get("%s/v2/lbaas/%s" % (ENV.api, path))
+    if st != 200 or not isinstance(body, dict) or not body:
+        return None
+    return list(body.values())[0].get("operating_status")
+
+
+def api_operating(path, want):
+    got = api_operating_status(path)
+    return (got == want, got)
+
 
 def step_vip_port():
     r = cli("loadbalancer", "show", "Beispiel-LB", "-f", "value", "-c", "vip_port_id", json=False)
@@ -482,8 +603,8 @@ def step_vip_port():
 
 
 def step_healthmonitor():
-    r = retry_on_409("loadbalancer", "healthmonitor", "create", "--delay", "5", "--max-retries", "2",
-                     "--timeout", "10", "--type", "HTTP", "--name", "Beispielmonitor", "--url-path", "/",
+    r = retry_on_409("loadbalancer", "healthmonitor", "create", "--delay", "1", "--max-retries", "2",
+                     "--timeout", "1", "--type", "HTTP", "--name", "Beispielmonitor", "--url-path", "/",
                      "Beispiel-pool", json=True)
     data = r.data
     if not check("healthmonitor create --name Beispielmonitor --type HTTP Beispiel-pool",
@@ -493,7 +614,7 @@ def step_healthmonitor():
     field_checks("healthmonitor create", data, {
         "id": lambda v: bool(UUID_RE.match(str(v))),
         "admin_state_up": True,
-        "delay": 5,
+        "delay": 1,
         "expected_codes": "200",
         "http_method": "GET",
         "max_retries": 2,
@@ -502,7 +623,7 @@ def step_healthmonitor():
         "operating_status": "OFFLINE",
         "pools": lambda v: as_list(v) == [ENV.ids["pool"]],
         "provisioning_status": "PENDING_CREATE",
-        "timeout": 10,
+        "timeout": 1,
         "type": "HTTP",
         "updated_at": is_none,
         "url_path": "/",
@@ -519,6 +640,120 @@ def step_healthmonitor():
     r = cli("loadbalancer", "pool", "show", "Beispiel-pool")
     check("pool show: healthmonitor_id is Beispielmonitor's id",
           r.ok and r.data and r.data.get("healthmonitor_id") == ENV.ids["hm"], r.detail())
+
+    def members_online():
+        r = cli("loadbalancer", "member", "list", "Beispiel-pool")
+        rows = r.data or []
+        return (len(rows) == 2 and all(x.get("operating_status") == "ONLINE" for x in rows), rows)
+    ok, rows = wait_for("members ONLINE", members_online)
+    check("with the monitor: member list shows both members ONLINE", ok, rows)
+    r = cli("loadbalancer", "show", "Beispiel-LB")
+    check("loadbalancer show: operating_status ONLINE",
+          r.ok and r.data and r.data.get("operating_status") == "ONLINE", _short(r.data))
+
+
+def step_member_failure():
+    """Kill webserver2: the monitor takes it out, the statuses say so, webserver1 answers
+    everything; start it again and it is back in the rotation."""
+    pool, m2 = ENV.ids["pool"], ENV.ids["members"][1]
+    killed = time.monotonic()
+    stop_backend(BACKENDS["webserver2"])
+    ok, last = wait_for("member ERROR", lambda: api_operating("pools/%s/members/%s" % (pool, m2), "ERROR"),
+                        interval=0.1)
+    took = time.monotonic() - killed
+    print("# webserver2 killed: member ERROR after %.2f s (delay 1 s x max_retries_down 3 + heartbeat 1 s = 4 s)" % took)
+    check("killed webserver2: its member is ERROR within delay x max_retries_down + one heartbeat (%.2f s)" % took,
+          ok and took <= 4.5, last)
+    r = cli("loadbalancer", "member", "show", "Beispiel-pool", m2)
+    check("member show: operating_status ERROR", r.ok and r.data and r.data.get("operating_status") == "ERROR",
+          _short(r.data))
+    ok, last = wait_for("pool DEGRADED", lambda: api_operating("pools/%s" % pool, "DEGRADED"))
+    r = cli("loadbalancer", "pool", "show", "Beispiel-pool")
+    check("pool show: operating_status DEGRADED", ok and r.ok and r.data.get("operating_status") == "DEGRADED",
+          _short(r.data))
+    r = cli("loadbalancer", "show", "Beispiel-LB")
+    check("loadbalancer show: operating_status DEGRADED",
+          r.ok and r.data and r.data.get("operating_status") == "DEGRADED", _short(r.data))
+    got = curl_n(6)
+    check("every request is answered by webserver1", got == ["you hit: webserver1"] * 6, got)
+
+    start_backend("webserver2", "127.0.0.12:80")
+    ok, last = wait_for("member ONLINE", lambda: api_operating("pools/%s/members/%s" % (pool, m2), "ONLINE"))
+    check("webserver2 back: its member is ONLINE again", ok, last)
+    ok, last = wait_for("lb ONLINE", lambda: api_operating("loadbalancers/%s" % ENV.ids["lb"], "ONLINE"))
+    check("... and the load balancer ONLINE", ok, last)
+    got = curl_n(4)
+    check("the alternation is back", sorted(got) == ["you hit: webserver1"] * 2 + ["you hit: webserver2"] * 2, got)
+
+
+def step_stats():
+    """`stats show` counts exactly the requests and bytes curl sent and received."""
+    want = dict(TRAFFIC)
+
+    def counted():
+        r = cli("loadbalancer", "stats", "show", "Beispiel-LB")
+        s = r.data if r.ok and isinstance(r.data, dict) else {}
+        return (s.get("total_connections") == want["requests"] and s.get("bytes_in") == want["bytes_in"]
+                and s.get("bytes_out") == want["bytes_out"], s)
+    ok, last = wait_for("stats", counted)
+    check("loadbalancer stats show: %d connections, %d bytes in, %d bytes out, as curl counted"
+          % (want["requests"], want["bytes_in"], want["bytes_out"]), ok, last)
+    if isinstance(last, dict):
+        check("stats show: active_connections 0, request_errors 0",
+              last.get("active_connections") == 0 and last.get("request_errors") == 0, last)
+
+
+def step_tcp_udp():
+    """TCP and UDP listeners carry traffic too."""
+    for proto, port in (("TCP", 8081), ("UDP", 8082)):
+        kind = proto.lower()
+        names = ["%s1" % kind, "%s2" % kind]
+        start_backend(names[0], "127.0.0.11:9001", kind)
+        start_backend(names[1], "127.0.0.12:9001", kind)
+        r = retry_on_409("loadbalancer", "listener", "create", "--name", "l-%s" % kind, "--protocol", proto,
+                         "--protocol-port", str(port), "Beispiel-LB", json=True)
+        check("listener create --protocol %s --protocol-port %d" % (proto, port), r.ok, r.detail())
+        wait_lb_active()
+        r = retry_on_409("loadbalancer", "pool", "create", "--name", "p-%s" % kind, "--lb-algorithm", "ROUND_ROBIN",
+                         "--listener", "l-%s" % kind, "--protocol", proto, json=True)
+        check("pool create --protocol %s" % proto, r.ok, r.detail())
+        wait_lb_active()
+        for addr in ("127.0.0.11", "127.0.0.12"):
+            r = retry_on_409("loadbalancer", "member", "create", "--subnet-id", ENV.subnet, "--address", addr,
+                             "--protocol-port", "9001", "p-%s" % kind, json=True)
+            check("member create %s:9001 in p-%s" % (addr, kind), r.ok, r.detail())
+            wait_lb_active()
+        got = [tcp_hello(port) if proto == "TCP" else udp_hello(port) for _ in range(4)]
+        check("%s listener on %d alternates %s/%s" % (proto, port, names[0], names[1]),
+              got == ["you hit: %s" % names[0], "you hit: %s" % names[1]] * 2, got)
+
+
+def tcp_hello(port):
+    try:
+        with socket.create_connection((ENV.ids["vip_address"], port), timeout=5) as c:
+            return c.recv(100).decode().strip()
+    except OSError as e:
+        return str(e)
+
+
+def udp_hello(port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.settimeout(5)
+    try:
+        s.sendto(b"hello", (ENV.ids["vip_address"], port))
+        return s.recv(100).decode().strip()
+    except OSError as e:
+        return str(e)
+    finally:
+        s.close()
+
+
+def vip_refuses(port=80):
+    try:
+        socket.create_connection((ENV.ids["vip_address"], port), timeout=2).close()
+        return False
+    except OSError:
+        return True
 
 
 def step_listener_timeouts():
@@ -626,6 +861,11 @@ def step_delete_bottom_up():
         ("pool delete Beispiel-pool", ("loadbalancer", "pool", "delete", "Beispiel-pool")),
         ("listener delete Beispiel-listener", ("loadbalancer", "listener", "delete", "Beispiel-listener")),
     ]
+    for kind in ("tcp", "udp"):
+        steps += [
+            ("pool delete p-%s" % kind, ("loadbalancer", "pool", "delete", "p-%s" % kind)),
+            ("listener delete l-%s" % kind, ("loadbalancer", "listener", "delete", "l-%s" % kind)),
+        ]
     for desc, args in steps:
         r = retry_on_409(*args)
         check(desc, r.ok, r.detail())
@@ -663,6 +903,7 @@ def step_delete_bottom_up():
         st, body = http_get("%s/v2.0/ports/%s" % (ENV.net, ENV.ids["vip_port"]))
         check("Beispiel-LB VIP port is released (GET /v2.0/ports/<id> -> 404)", st == 404,
               "status=%s body=%r" % (st, body))
+    check("after the delete the VIP refuses connections", vip_refuses(), ENV.ids.get("vip_address"))
 
 
 def step_cascade_delete():
@@ -684,6 +925,10 @@ def step_cascade_delete():
     r = cli("loadbalancer", "member", "create", "--subnet-id", ENV.subnet, "--address", "127.0.0.13",
             "--protocol-port", "80", "--wait", "p2")
     check("member create 127.0.0.13 in p2 --wait", r.ok, r.detail())
+    start_backend("webserver3", "127.0.0.13:80")
+    vip2 = lb2.get("vip_address")
+    body, _, _ = curl("http://%s:8080/" % vip2)
+    check("lb2 serves: curl http://<vip>:8080/ answers webserver3", body == "you hit: webserver3", body)
 
     r = cli("loadbalancer", "delete", "--cascade", "--wait", "lb2", json=False)
     check("loadbalancer delete --cascade --wait lb2", r.ok, r.detail())
@@ -698,6 +943,12 @@ def step_cascade_delete():
               r.ok and not any(x.get("name") == name for x in r.data or []), r.detail())
     st, body = http_get("%s/v2.0/ports/%s" % (ENV.net, port_id))
     check("lb2 VIP port deleted (GET /v2.0/ports/<id> -> 404)", st == 404, "status=%s body=%r" % (st, body))
+    try:
+        socket.create_connection((vip2, 8080), timeout=2).close()
+        refused = False
+    except OSError:
+        refused = True
+    check("after delete --cascade the VIP refuses connections", refused, vip2)
 
 
 # --------------------------------------------------------------------------- main
@@ -709,6 +960,7 @@ def main():
             print("not ok - %s=%s is executable: not found" % (name, path))
             print("0 passed, 1 failed")
             return 1
+    print("# compute driver: %s" % AMPHORA)
     tmp = tempfile.mkdtemp(prefix="ostia-seed002-")
     ENV = Env(tmp)
     t0 = time.monotonic()
@@ -720,9 +972,12 @@ def main():
                         step_members()
                         step_vip_port()
                         step_healthmonitor()
+                        step_member_failure()
+                        step_stats()
                         step_listener_timeouts()
                         step_status_and_stats()
                         step_error_paths()
+                        step_tcp_udp()
                     step_delete_bottom_up()
                 step_cascade_delete()
     except Exception as e:  # report, don't crash without the summary line
