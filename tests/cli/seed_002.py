@@ -703,6 +703,46 @@ def step_stats():
               last.get("active_connections") == 0 and last.get("request_errors") == 0, last)
 
 
+def step_amphorae():
+    """The operator's amphora commands: list, show, stats, configure, failover; and the load
+    balancer's failover. Traffic survives both failovers."""
+    r = cli("loadbalancer", "amphora", "list", "--loadbalancer", ENV.ids["lb"])
+    rows = r.data or []
+    if not check("amphora list --loadbalancer: one STANDALONE amphora, ALLOCATED",
+                 r.ok and len(rows) == 1 and rows[0].get("role") == "STANDALONE"
+                 and rows[0].get("status") == "ALLOCATED", r.detail()):
+        return
+    amp = rows[0]["id"]
+    r = cli("loadbalancer", "amphora", "show", amp)
+    check("amphora show: loadbalancer_id, lb_network_ip, ha_ip (the VIP), cert_expiration",
+          r.ok and r.data.get("loadbalancer_id") == ENV.ids["lb"] and r.data.get("lb_network_ip")
+          and r.data.get("ha_ip") == ENV.ids["vip_address"] and r.data.get("cert_expiration"), r.detail())
+    r = cli("loadbalancer", "amphora", "stats", "show", amp)
+    check("amphora stats show: the listener's counters",
+          r.ok and isinstance(r.data, dict) and r.data.get("total_connections", 0) > 0, r.detail())
+    r = cli("loadbalancer", "amphora", "configure", amp, json=False)
+    check("amphora configure", r.ok, r.detail())
+    r = retry_on_409("loadbalancer", "amphora", "failover", "--wait", amp)
+    check("amphora failover --wait", r.ok, r.detail())
+    wait_lb_active()
+    r = cli("loadbalancer", "amphora", "list", "--loadbalancer", ENV.ids["lb"])
+    rows = r.data or []
+    check("after the failover: one new amphora, ALLOCATED",
+          r.ok and len(rows) == 1 and rows[0].get("id") != amp and rows[0].get("status") == "ALLOCATED",
+          r.detail())
+    got = curl_n(2)
+    check("the VIP answers after the amphora failover", sorted(got) == ["you hit: webserver1", "you hit: webserver2"],
+          got)
+    r = retry_on_409("loadbalancer", "failover", "--wait", "Beispiel-LB")
+    check("loadbalancer failover --wait", r.ok, r.detail())
+    r = cli("loadbalancer", "show", "Beispiel-LB")
+    check("after the load balancer failover: ACTIVE", r.ok and r.data.get("provisioning_status") == "ACTIVE",
+          _short(r.data))
+    got = curl_n(2)
+    check("the VIP answers after the load balancer failover",
+          sorted(got) == ["you hit: webserver1", "you hit: webserver2"], got)
+
+
 def step_tcp_udp():
     """TCP and UDP listeners carry traffic too."""
     for proto, port in (("TCP", 8081), ("UDP", 8082)):
@@ -974,6 +1014,7 @@ def main():
                         step_healthmonitor()
                         step_member_failure()
                         step_stats()
+                        step_amphorae()
                         step_listener_timeouts()
                         step_status_and_stats()
                         step_error_paths()

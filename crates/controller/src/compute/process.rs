@@ -66,8 +66,9 @@ impl Process {
         AgentFiles::new(&self.opts.dir.join(amphora_id))
     }
 
-    /// Starts the process and reads the agent's address from its first line of output.
-    async fn spawn(&self, amphora_id: &str) -> Result<(u32, SocketAddr), ComputeError> {
+    /// Starts the process and reads the agent's address from its first line of output;
+    /// (pid, agent address, certificate expiry).
+    async fn spawn(&self, amphora_id: &str) -> Result<(u32, SocketAddr, String), ComputeError> {
         let failed = |what: &str, e: &dyn std::fmt::Display| {
             ComputeError::Failed(format!("amphora {amphora_id}: {what}: {e}"))
         };
@@ -122,7 +123,7 @@ impl Process {
             .next()
             .and_then(|a| a.parse::<SocketAddr>().ok());
         match addr {
-            Some(addr) => Ok((pid, addr)),
+            Some(addr) => Ok((pid, addr, server.not_after)),
             None => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -249,14 +250,14 @@ impl ComputeDriver for Process {
 
     fn create<'a>(&'a self, amphora_id: &'a str) -> BoxFuture<'a, Result<Placement, ComputeError>> {
         Box::pin(async move {
-            let (pid, agent) = self.spawn(amphora_id).await?;
+            let (pid, agent, cert_expiration) = self.spawn(amphora_id).await?;
             self.watch(amphora_id, pid);
             let placement = Placement {
                 compute_id: uuid::Uuid::new_v4().to_string(),
                 lb_network_ip: agent.ip().to_string(),
                 agent_port: Some(agent.port()),
                 pid: Some(pid),
-                cert_expiration: None,
+                cert_expiration: Some(cert_expiration),
             };
             let placed = Placed {
                 id: amphora_id.to_string(),
