@@ -8,7 +8,6 @@ use engine::Status;
 use model::{ListenerHealth, MemberHealth, PoolHealth};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
-use std::io::Read;
 
 /// Octavia's receiver reads datagrams of up to 64 KiB.
 pub const MAX_DATAGRAM: usize = 65_536;
@@ -164,19 +163,22 @@ impl Codec {
 
     /// Verifies first (a hex trailer, else a legacy raw digest), then inflates and parses.
     pub fn decode(&self, datagram: &[u8]) -> Result<Message, DecodeError> {
+        self.decode_with(datagram, &mut Inflater::default())
+    }
+
+    /// `decode` with an inflater kept across datagrams (setting one up costs more than
+    /// inflating a heartbeat).
+    pub fn decode_with(
+        &self,
+        datagram: &[u8],
+        inflater: &mut Inflater,
+    ) -> Result<Message, DecodeError> {
         if datagram.len() > MAX_DATAGRAM {
             return Err(DecodeError::Oversized);
         }
         let payload = self.verified_payload(datagram)?;
-        let mut json = Vec::new();
-        flate2::read::ZlibDecoder::new(payload)
-            .take(MAX_INFLATED + 1)
-            .read_to_end(&mut json)
-            .map_err(|_| DecodeError::BadCompression)?;
-        if json.len() as u64 > MAX_INFLATED {
-            return Err(DecodeError::BadCompression);
-        }
-        serde_json::from_slice(&json).map_err(|e| DecodeError::BadMessage(e.to_string()))
+        let json = inflater.inflate(payload)?;
+        serde_json::from_slice(json).map_err(|e| DecodeError::BadMessage(e.to_string()))
     }
 
     fn verified_payload<'a>(&self, datagram: &'a [u8]) -> Result<&'a [u8], DecodeError> {
@@ -195,6 +197,64 @@ impl Codec {
         hmac::verify(&self.key, payload, tag)
             .map(|_| payload)
             .map_err(|_| DecodeError::BadSignature)
+    }
+}
+
+/// A zlib inflater and its output buffer, reused from one datagram to the next.
+pub struct Inflater {
+    state: flate2::Decompress,
+    out: Vec<u8>,
+}
+
+impl Default for Inflater {
+    fn default() -> Inflater {
+        Inflater {
+            state: flate2::Decompress::new(true),
+            out: Vec::with_capacity(16 << 10),
+        }
+    }
+}
+
+impl Inflater {
+    /// The whole stream inflated, at most `MAX_INFLATED` bytes.
+    fn inflate(&mut self, payload: &[u8]) -> Result<&[u8], DecodeError> {
+        self.state.reset(true);
+        self.out.clear();
+        loop {
+            if self.out.len() == self.out.capacity() {
+                if self.out.len() as u64 >= MAX_INFLATED {
+                    return Err(DecodeError::BadCompression);
+                }
+                self.out.reserve(self.out.capacity().max(16 << 10));
+            }
+            let (consumed, produced) = (self.state.total_in() as usize, self.out.len());
+            let status = self
+                .state
+                .decompress_vec(
+                    &payload[consumed..],
+                    &mut self.out,
+                    flate2::FlushDecompress::Finish,
+                )
+                .map_err(|_| DecodeError::BadCompression)?;
+            match status {
+                flate2::Status::StreamEnd => break,
+                // Out of input before the end of the stream: truncated.
+                _ if self.state.total_in() as usize == payload.len()
+                    && self.out.len() < self.out.capacity() =>
+                {
+                    return Err(DecodeError::BadCompression)
+                }
+                // Neither input taken nor output made: it never will be.
+                _ if self.state.total_in() as usize == consumed && self.out.len() == produced => {
+                    return Err(DecodeError::BadCompression)
+                }
+                _ => {}
+            }
+        }
+        if self.out.len() as u64 > MAX_INFLATED {
+            return Err(DecodeError::BadCompression);
+        }
+        Ok(&self.out)
     }
 }
 

@@ -4,13 +4,14 @@
 //! throughput. Rounds interleave the targets; each line gives the proxy's CPU seconds, and the
 //! summary the engine/HAProxy ratios per proxy core. Last, 1,000 applies under a wrk load.
 
+use crate::bench::spawn;
 use anyhow::{bail, Context};
 use model::{
     AmphoraConfig, LbAlgorithm, ListenerConfig, ListenerProtocol, MemberConfig, PoolConfig,
     PoolProtocol,
 };
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 use tokio::io::AsyncWriteExt;
 
@@ -19,37 +20,6 @@ const TCP_MEMBER: &str = "127.0.0.1:18090";
 const ENGINE_VIP: &str = "127.22.0.1";
 const HAPROXY_VIP: &str = "127.22.0.2";
 const APPLY_VIP: &str = "127.22.0.3";
-
-/// A child process killed when dropped.
-struct Proc(Child);
-
-impl Drop for Proc {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-impl Proc {
-    fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces) start at ')'.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        (ticks(11) + ticks(12)) / hz.max(1.0)
-    }
-}
 
 #[derive(Clone, Copy, PartialEq)]
 enum Target {
@@ -267,16 +237,6 @@ fn tempfile_dir() -> anyhow::Result<std::path::PathBuf> {
     let dir = std::env::temp_dir().join(format!("ostia-bench-engine-{}", std::process::id()));
     std::fs::create_dir_all(&dir)?;
     Ok(dir)
-}
-
-fn spawn(program: impl AsRef<std::ffi::OsStr>, args: &[&str]) -> anyhow::Result<Proc> {
-    let child = Command::new(program)
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .context("spawning a bench process")?;
-    Ok(Proc(child))
 }
 
 async fn wait_port(addr: &str) -> anyhow::Result<()> {

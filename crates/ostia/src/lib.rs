@@ -3,6 +3,7 @@
 //! logic of its own.
 
 pub mod bench;
+pub mod bench_amphora;
 pub mod bench_engine;
 
 use api::{ApiConfig, AppState, NetworkDriver};
@@ -94,16 +95,28 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
     Ok(Store::open(&data_dir.join("ostia.db")).await?)
 }
 
-/// The shared `heartbeat_key` of a data dir, created on first use.
+/// The shared `heartbeat_key` of a data dir, created on first use. Processes starting
+/// together (`ostia up` and `ostia health-manager`) agree on one: the first to create the
+/// file wins, the others read it.
 pub fn heartbeat_key(data_dir: &Path) -> anyhow::Result<String> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::create_dir_all(data_dir)?;
     let path = data_dir.join("heartbeat.key");
-    if let Ok(key) = std::fs::read_to_string(&path) {
-        if !key.trim().is_empty() {
-            return Ok(key.trim().to_string());
-        }
-    }
-    let key = amphora::random_hex(32);
-    amphora::pki::write_private(&path, &key)?;
+    let staged = data_dir.join(format!(".heartbeat.key.{}", std::process::id()));
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(&staged)?;
+    f.write_all(amphora::random_hex(32).as_bytes())?;
+    drop(f);
+    // link(2) fails if the key exists: then that one is the key.
+    let _ = std::fs::hard_link(&staged, &path);
+    let _ = std::fs::remove_file(&staged);
+    let key = std::fs::read_to_string(&path)?.trim().to_string();
+    anyhow::ensure!(!key.is_empty(), "{} is empty", path.display());
     Ok(key)
 }
 
@@ -350,5 +363,21 @@ impl Running {
             "clouds:\n  ostia:\n    auth_type: none\n    load_balancer_endpoint_override: http://{}\n    network_endpoint_override: http://{}\n",
             self.api_addr, self.network_addr
         )
+    }
+}
+
+/// Many listeners and connections: the soft descriptor limit up to the hard one.
+pub fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: plain getrlimit/setrlimit on a local struct.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 && limit.rlim_cur < limit.rlim_max
+        {
+            limit.rlim_cur = limit.rlim_max;
+            libc::setrlimit(libc::RLIMIT_NOFILE, &limit);
+        }
     }
 }

@@ -162,6 +162,29 @@ enum BenchCommand {
         #[arg(long, default_value_t = 1000)]
         count: usize,
     },
+    /// POST of a full load balancer graph → ACTIVE → first 200 through the VIP.
+    Provision {
+        #[arg(long, default_value_t = 100)]
+        count: usize,
+        #[arg(long, value_enum, default_value = "inprocess")]
+        amphora: AmphoraKind,
+    },
+    /// The outage a looping client sees when an amphora process is killed (process driver).
+    Failover {
+        #[arg(long, default_value_t = 10)]
+        kills: usize,
+    },
+    /// Many load balancers in one `ostia up`: creation time, RSS, health manager CPU, VIPs.
+    Density {
+        #[arg(long, default_value_t = 10_000)]
+        count: usize,
+        /// Creates in flight at once.
+        #[arg(long, default_value_t = 16)]
+        concurrency: usize,
+        /// VIPs tried at the end.
+        #[arg(long, default_value_t = 200)]
+        sample: usize,
+    },
     /// Direct vs HAProxy vs the engine: HTTP keep-alive, HTTP close, TCP bulk (needs wrk, haproxy).
     Engine {
         #[arg(long, default_value_t = 3)]
@@ -176,6 +199,8 @@ enum BenchCommand {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Every listener of every in-process amphora holds a descriptor.
+    ostia::raise_fd_limit();
     let threads = match &cli.command {
         Command::Engine { threads, .. }
         | Command::Backend { threads, .. }
@@ -307,6 +332,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Bench {
             what: BenchCommand::Api { count },
         } => ostia::bench::api(count).await?,
+        Command::Bench {
+            what: BenchCommand::Provision { count, amphora },
+        } => ostia::bench_amphora::provision(count, amphora.into()).await?,
+        Command::Bench {
+            what: BenchCommand::Failover { kills },
+        } => ostia::bench_amphora::failover(kills).await?,
+        Command::Bench {
+            what:
+                BenchCommand::Density {
+                    count,
+                    concurrency,
+                    sample,
+                },
+        } => ostia::bench_amphora::density(count, concurrency, sample).await?,
         Command::Bench {
             what:
                 BenchCommand::Engine {

@@ -17,6 +17,12 @@ pub struct Store {
     pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
 }
 
+/// Writers take the database's write lock when they begin, not at their first write: a
+/// deferred transaction that read first and then finds another process's commit cannot
+/// upgrade and fails at once (SQLITE_BUSY), while one that waits for the lock up front is
+/// served in turn by the busy timeout.
+pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+
 /// A write transaction: everything a request changes commits together or not at all.
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Sqlite>,
@@ -54,7 +60,7 @@ impl Store {
 
     pub async fn begin(&self) -> Result<WriteTx> {
         Ok(WriteTx {
-            tx: self.write.begin().await?,
+            tx: self.write.begin_with(crate::db::BEGIN_WRITE).await?,
             touched: Default::default(),
         })
     }

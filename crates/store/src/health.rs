@@ -1,31 +1,92 @@
 //! What the health manager keeps: when each amphora last reported (Octavia's
 //! `amphora_health`), and the operating statuses it derives from the reports.
 
-use crate::{Result, Store, WriteTx};
+use crate::{Result, StatsDelta, Store, WriteTx};
 use model::OperatingStatus;
 
-/// Rows per multi-row statement (SQLite allows 32,766 bound values).
-const CHUNK: usize = 500;
+/// Rows per multi-row statement are powers of two up to this, so that a handful of
+/// statement shapes serve every batch (and stay in the prepared-statement cache). Larger
+/// is not faster: binding `$n` parameters costs time quadratic in their number.
+const MAX_CHUNK: usize = 32;
+
+/// Splits `n` rows into chunks whose sizes are powers of two.
+fn chunk_sizes(mut n: usize) -> impl Iterator<Item = usize> {
+    std::iter::from_fn(move || {
+        if n == 0 {
+            return None;
+        }
+        let size = if n >= MAX_CHUNK {
+            MAX_CHUNK
+        } else {
+            1 << (usize::BITS - 1 - n.leading_zeros())
+        };
+        n -= size;
+        Some(size)
+    })
+}
+
+/// `VALUES` placeholders for `rows` rows of `columns` columns.
+fn values(rows: usize, columns: usize) -> String {
+    (0..rows)
+        .map(|r| {
+            let cols: Vec<String> = (1..=columns)
+                .map(|c| format!("${}", r * columns + c))
+                .collect();
+            format!("({})", cols.join(", "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
 
 impl Store {
-    /// Records that these amphorae reported at these times (milliseconds since the epoch).
-    pub async fn record_heartbeats(&self, seen: &[(String, i64)]) -> Result<()> {
-        if seen.is_empty() {
+    /// What the health manager gathered since its last flush, in one transaction: when
+    /// each amphora last reported in full (milliseconds since the epoch), and listener
+    /// statistics to add (`active_connections` replaces).
+    pub async fn record_reports(&self, seen: &[(String, i64)], stats: &[StatsDelta]) -> Result<()> {
+        if seen.is_empty() && stats.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin().await?;
-        for chunk in seen.chunks(CHUNK) {
-            let values = (0..chunk.len())
-                .map(|i| format!("(${}, ${}, 0)", 2 * i + 1, 2 * i + 2))
-                .collect::<Vec<_>>()
-                .join(", ");
+        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut rest = seen;
+        for size in chunk_sizes(seen.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
             let sql = format!(
-                "INSERT INTO amphora_health (amphora_id, last_update, busy) VALUES {values} \
-                 ON CONFLICT (amphora_id) DO UPDATE SET last_update = excluded.last_update"
+                "INSERT INTO amphora_health (amphora_id, last_update) VALUES {} \
+                 ON CONFLICT (amphora_id) DO UPDATE SET last_update = excluded.last_update",
+                values(size, 2)
             );
             let mut q = sqlx::query(&sql);
             for (id, at) in chunk {
                 q = q.bind(id).bind(at);
+            }
+            q.execute(&mut *tx).await?;
+        }
+        let mut rest = stats;
+        for size in chunk_sizes(stats.len()) {
+            let (chunk, tail) = rest.split_at(size);
+            rest = tail;
+            let sql = format!(
+                "INSERT INTO listener_stats (listener_id, amphora_id, bytes_in, bytes_out, \
+                 active_connections, total_connections, request_errors) VALUES {} \
+                 ON CONFLICT (listener_id, amphora_id) DO UPDATE SET \
+                 bytes_in = listener_stats.bytes_in + excluded.bytes_in, \
+                 bytes_out = listener_stats.bytes_out + excluded.bytes_out, \
+                 active_connections = excluded.active_connections, \
+                 total_connections = listener_stats.total_connections + excluded.total_connections, \
+                 request_errors = listener_stats.request_errors + excluded.request_errors",
+                values(size, 7)
+            );
+            let mut q = sqlx::query(&sql);
+            for d in chunk {
+                q = q
+                    .bind(&d.listener_id)
+                    .bind(&d.amphora_id)
+                    .bind(d.stats.bytes_in)
+                    .bind(d.stats.bytes_out)
+                    .bind(d.stats.active_connections)
+                    .bind(d.stats.total_connections)
+                    .bind(d.stats.request_errors);
             }
             q.execute(&mut *tx).await?;
         }
@@ -118,5 +179,20 @@ impl WriteTx {
             self.touched.insert(lb_id.to_string());
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn chunks_are_powers_of_two_that_add_up() {
+        for n in [0, 1, 2, 3, 255, 256, 257, 1000] {
+            let sizes: Vec<usize> = super::chunk_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n);
+            assert!(sizes
+                .iter()
+                .all(|s| s.is_power_of_two() && *s <= super::MAX_CHUNK));
+        }
+        assert_eq!(super::chunk_sizes(7).collect::<Vec<_>>(), vec![4, 2, 1]);
     }
 }

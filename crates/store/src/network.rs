@@ -115,7 +115,7 @@ impl Store {
         }
         let net_id = uuid::Uuid::new_v4().to_string();
         let now = model::now();
-        let mut tx = self.write.begin().await?;
+        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
         sqlx::query(
             "INSERT INTO networks (id, name, project_id, created_at) VALUES ($1, $2, $3, $4)",
         )

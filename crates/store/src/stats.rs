@@ -67,34 +67,4 @@ impl Store {
             })
             .collect()
     }
-
-    /// Adds heartbeat deltas, in one transaction.
-    pub async fn add_listener_stats(&self, deltas: &[StatsDelta]) -> Result<()> {
-        if deltas.is_empty() {
-            return Ok(());
-        }
-        let mut tx = self.write.begin().await?;
-        for d in deltas {
-            sqlx::query(&format!(
-                "INSERT INTO listener_stats (listener_id, amphora_id, {COLUMNS}) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (listener_id, amphora_id) DO UPDATE SET \
-                 bytes_in = listener_stats.bytes_in + excluded.bytes_in, \
-                 bytes_out = listener_stats.bytes_out + excluded.bytes_out, \
-                 active_connections = excluded.active_connections, \
-                 total_connections = listener_stats.total_connections + excluded.total_connections, \
-                 request_errors = listener_stats.request_errors + excluded.request_errors"
-            ))
-            .bind(&d.listener_id)
-            .bind(&d.amphora_id)
-            .bind(d.stats.bytes_in)
-            .bind(d.stats.bytes_out)
-            .bind(d.stats.active_connections)
-            .bind(d.stats.total_connections)
-            .bind(d.stats.request_errors)
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
 }

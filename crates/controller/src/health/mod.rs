@@ -11,7 +11,7 @@ mod rollup;
 pub use rollup::{expects_listeners, rollup};
 
 use crate::failover;
-use amphora::heartbeat::{Codec, DecodeError, Message, MAX_DATAGRAM};
+use amphora::heartbeat::{Codec, DecodeError, Inflater, Message, MAX_DATAGRAM};
 use model::{AmphoraStatus, Kind, OperatingStatus};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -100,6 +100,11 @@ pub struct HealthManager {
     jobs: Arc<Notify>,
 }
 
+/// When each amphora last reported in full, as this manager heard it: the silent check
+/// trusts it over the database, whose copy may lag while writes queue behind other
+/// processes' (a slow flush must not fail over amphorae that are talking).
+type Recent = Arc<std::sync::Mutex<HashMap<String, i64>>>;
+
 /// Heartbeats waiting for the processor; beyond this the receiver drops (and counts).
 const QUEUE: usize = 65_536;
 const BATCH: usize = 4096;
@@ -138,20 +143,18 @@ impl HealthManager {
             self.counters.clone(),
             tx,
         ));
+        let flush = self.config.check_interval;
+        let recent = Recent::default();
         let processor = tokio::spawn(
-            Processor {
-                store: self.store.clone(),
-                counters: self.counters.clone(),
-                amphorae: HashMap::new(),
-                refreshed: None,
-            }
-            .run(rx),
+            Processor::new(self.store.clone(), self.counters.clone(), recent.clone())
+                .run(rx, flush),
         );
         let checker = tokio::spawn(check_silent(
             self.store,
             self.config,
             self.counters,
             self.jobs,
+            recent,
         ));
         let _ = stop.wait_for(|s| *s).await;
         receiver.abort();
@@ -168,12 +171,13 @@ async fn receive(
 ) {
     // One byte more than the largest datagram we accept, to see what is larger.
     let mut buf = vec![0u8; MAX_DATAGRAM + 1];
+    let mut inflater = Inflater::default();
     loop {
         let Ok((n, from)) = socket.recv_from(&mut buf).await else {
             continue;
         };
         counters.received.fetch_add(1, Relaxed);
-        match codec.decode(&buf[..n]) {
+        match codec.decode_with(&buf[..n], &mut inflater) {
             Ok(message) => {
                 if queue.try_send(message).is_err() {
                     counters.overloaded.fetch_add(1, Relaxed);
@@ -199,21 +203,79 @@ struct Processor {
     /// Amphora → its load balancer, for amphorae in service.
     amphorae: HashMap<String, String>,
     refreshed: Option<Instant>,
+    /// Gathered since the last flush: amphorae that reported in full, and stat deltas.
+    seen: HashMap<String, i64>,
+    recent: Recent,
+    stats: HashMap<(String, String), ListenerStats>,
+    /// The trees heartbeats are read against, re-read at most every `SNAPSHOT_AGE` (or
+    /// after this manager changed a status).
+    snapshot: Option<(Arc<store::Snapshot>, Instant)>,
 }
 
+/// Reading the snapshot costs a database round trip: heartbeats arriving together share
+/// one for this long.
+const SNAPSHOT_AGE: Duration = Duration::from_millis(100);
+
 impl Processor {
-    async fn run(mut self, mut queue: mpsc::Receiver<Message>) {
-        let mut batch = Vec::with_capacity(BATCH);
-        while queue.recv_many(&mut batch, BATCH).await > 0 {
-            let started = Instant::now();
-            if let Err(e) = self.process(&batch).await {
-                tracing::warn!(error = %e, "heartbeats not processed");
-            }
-            batch.clear();
-            self.counters
-                .busy_us
-                .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+    fn new(store: Store, counters: Arc<Counters>, recent: Recent) -> Processor {
+        Processor {
+            store,
+            counters,
+            amphorae: HashMap::new(),
+            refreshed: None,
+            seen: HashMap::new(),
+            recent,
+            stats: HashMap::new(),
+            snapshot: None,
         }
+    }
+
+    async fn snapshot(&mut self) -> store::Result<Arc<store::Snapshot>> {
+        match &self.snapshot {
+            Some((s, at)) if at.elapsed() < SNAPSHOT_AGE => Ok(s.clone()),
+            _ => {
+                let s = self.store.snapshot().await?;
+                self.snapshot = Some((s.clone(), Instant::now()));
+                Ok(s)
+            }
+        }
+    }
+
+    /// Statuses are written as they change; when amphorae reported and what they counted
+    /// is written every `flush` in one transaction, so that the database sees a few writes
+    /// a second however many amphorae there are.
+    async fn run(mut self, mut queue: mpsc::Receiver<Message>, flush: Duration) {
+        let mut batch = Vec::with_capacity(BATCH);
+        let mut ticker = tokio::time::interval(flush);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                n = queue.recv_many(&mut batch, BATCH) => {
+                    if n == 0 {
+                        return;
+                    }
+                    let started = Instant::now();
+                    if let Err(e) = self.process(&batch).await {
+                        tracing::warn!(error = %e, "heartbeats not processed");
+                    }
+                    batch.clear();
+                    self.busy(started);
+                }
+                _ = ticker.tick() => {
+                    let started = Instant::now();
+                    if let Err(e) = self.flush().await {
+                        tracing::warn!(error = %e, "amphora health and stats not written");
+                    }
+                    self.busy(started);
+                }
+            }
+        }
+    }
+
+    fn busy(&self, started: Instant) {
+        self.counters
+            .busy_us
+            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
     }
 
     /// Amphorae appear with every new load balancer: an unknown id reloads the map, at
@@ -238,10 +300,8 @@ impl Processor {
     }
 
     async fn process(&mut self, batch: &[Message]) -> store::Result<()> {
-        let snapshot = self.store.snapshot().await?;
+        let snapshot = self.snapshot().await?;
         let now = store::jobs::now_millis();
-        let mut seen = Vec::new();
-        let mut stats = Vec::new();
         let mut changes: HashMap<String, (String, OperatingStatus)> = HashMap::new();
         for message in batch {
             let tree = match self.lb_of(&message.id).await {
@@ -255,21 +315,22 @@ impl Processor {
             };
             self.counters.accepted.fetch_add(1, Relaxed);
             if expects_listeners(&tree).is_none_or(|n| n == message.listeners.len()) {
-                seen.push((message.id.clone(), now));
+                self.seen.insert(message.id.clone(), now);
+                if let Ok(mut recent) = self.recent.lock() {
+                    recent.insert(message.id.clone(), now);
+                }
             }
             for (listener_id, report) in &message.listeners {
                 let s = report.stats;
-                stats.push(StatsDelta {
-                    listener_id: listener_id.clone(),
-                    amphora_id: message.id.clone(),
-                    stats: ListenerStats {
-                        bytes_in: s.rx as i64,
-                        bytes_out: s.tx as i64,
-                        active_connections: s.conns as i64,
-                        total_connections: s.totconns as i64,
-                        request_errors: s.ereq as i64,
-                    },
-                });
+                let row = self
+                    .stats
+                    .entry((listener_id.clone(), message.id.clone()))
+                    .or_default();
+                row.bytes_in += s.rx as i64;
+                row.bytes_out += s.tx as i64;
+                row.active_connections = s.conns as i64;
+                row.total_connections += s.totconns as i64;
+                row.request_errors += s.ereq as i64;
             }
             let lb_id = tree.lb().id.clone();
             for (id, status) in rollup(&tree, message) {
@@ -282,9 +343,24 @@ impl Processor {
                 tx.set_operating_status(lb_id, id, *status).await?;
             }
             tx.commit().await?;
+            // The next heartbeats must see what was just written.
+            self.snapshot = None;
         }
-        self.store.record_heartbeats(&seen).await?;
-        self.store.add_listener_stats(&stats).await
+        Ok(())
+    }
+
+    async fn flush(&mut self) -> store::Result<()> {
+        let seen: Vec<(String, i64)> = self.seen.drain().collect();
+        let stats: Vec<StatsDelta> = self
+            .stats
+            .drain()
+            .map(|((listener_id, amphora_id), stats)| StatsDelta {
+                listener_id,
+                amphora_id,
+                stats,
+            })
+            .collect();
+        self.store.record_reports(&seen, &stats).await
     }
 }
 
@@ -295,6 +371,7 @@ async fn check_silent(
     config: HealthConfig,
     counters: Arc<Counters>,
     jobs: Arc<Notify>,
+    recent: Recent,
 ) {
     // Amphorae restored at start get a full timeout before anything is failed over.
     let mut ticker = tokio::time::interval_at(
@@ -305,7 +382,10 @@ async fn check_silent(
         ticker.tick().await;
         let now = store::jobs::now_millis();
         let timeout = config.heartbeat_timeout.as_millis() as i64;
-        if let Err(e) = check_once(&store, &config, &counters, &jobs, now, timeout).await {
+        if let Ok(mut recent) = recent.lock() {
+            recent.retain(|_, at| *at >= now - 10 * timeout);
+        }
+        if let Err(e) = check_once(&store, &config, &counters, &jobs, &recent, now, timeout).await {
             tracing::warn!(error = %e, "looking for silent amphorae failed");
         }
     }
@@ -316,10 +396,14 @@ async fn check_once(
     config: &HealthConfig,
     counters: &Counters,
     jobs: &Notify,
+    recent: &Recent,
     now: i64,
     timeout: i64,
 ) -> store::Result<()> {
-    let stale = store.stale_amphorae(now - timeout).await?;
+    let mut stale = store.stale_amphorae(now - timeout).await?;
+    if let Ok(recent) = recent.lock() {
+        stale.retain(|id| recent.get(id).is_none_or(|at| *at < now - timeout));
+    }
     if let Some(threshold) = config.failover_threshold {
         failover::resume_stopped(store, now - timeout).await?;
         if stale.len() >= threshold {
