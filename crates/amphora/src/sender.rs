@@ -28,6 +28,16 @@ impl HeartbeatSettings {
     }
 }
 
+thread_local! {
+    /// One compressor per runtime thread, shared by the amphorae it runs (each is a few
+    /// hundred kilobytes: one per amphora would cost gigabytes at ten thousand).
+    static DEFLATER: std::cell::RefCell<heartbeat::Deflater> = Default::default();
+}
+
+fn encode(codec: &Codec, message: &heartbeat::Message) -> Vec<u8> {
+    DEFLATER.with(|d| codec.encode_with(message, &mut d.borrow_mut()))
+}
+
 pub fn spawn(
     amphora_id: String,
     engine: Arc<Engine>,
@@ -62,7 +72,7 @@ pub fn spawn(
                 let status = engine.status().await;
                 let message = heartbeat::render(&amphora_id, seq, &status, &mut previous);
                 let target = current.targets[(seq as usize) % current.targets.len()];
-                if let Err(e) = socket.send_to(&codec.encode(&message), target).await {
+                if let Err(e) = socket.send_to(&encode(&codec, &message), target).await {
                     tracing::debug!(amphora = %amphora_id, %target, error = %e, "heartbeat not sent");
                 }
                 seq += 1;

@@ -14,6 +14,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+/// How often a latency measurement polls: fine enough to resolve milliseconds.
+const FINE: Duration = Duration::from_millis(1);
+
 /// VIPs of the benchmarks, away from `ostia up`'s default subnet.
 const BENCH_CIDR: &str = "127.50.0.0/16";
 
@@ -114,7 +117,8 @@ impl Api {
         ))
     }
 
-    async fn wait_active(&self, lb: &str, limit: Duration) -> anyhow::Result<()> {
+    /// Polls every `poll` until ACTIVE (at most `limit`).
+    async fn wait_active(&self, lb: &str, limit: Duration, poll: Duration) -> anyhow::Result<()> {
         let started = Instant::now();
         loop {
             match self.status(lb).await?.0.as_str() {
@@ -123,7 +127,7 @@ impl Api {
                 _ if started.elapsed() > limit => {
                     bail!("load balancer {lb} not ACTIVE in {limit:?}")
                 }
-                _ => tokio::time::sleep(Duration::from_millis(1)).await,
+                _ => tokio::time::sleep(poll).await,
             }
         }
     }
@@ -208,7 +212,7 @@ pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()
                 monitor.clone(),
             )
             .await?;
-        api.wait_active(&lb, Duration::from_secs(30)).await?;
+        api.wait_active(&lb, Duration::from_secs(30), FINE).await?;
         to_active.push(started.elapsed().as_secs_f64() * 1000.0);
         while !answers(vip).await {
             if started.elapsed() > Duration::from_secs(30) {
@@ -255,7 +259,7 @@ pub async fn failover(kills: usize) -> anyhow::Result<()> {
     let (lb, vip) = api
         .create_graph("bench-failover", &[web.addr], Value::Null)
         .await?;
-    api.wait_active(&lb, Duration::from_secs(30)).await?;
+    api.wait_active(&lb, Duration::from_secs(30), FINE).await?;
     println!("ostia bench failover: {kills} kill -9 of the amphora process under a client looping GET / (new connection each)");
     let mut outages = Vec::new();
     let mut failed_total = 0;
@@ -293,7 +297,7 @@ pub async fn failover(kills: usize) -> anyhow::Result<()> {
         );
         outages.push(outage.as_secs_f64() * 1000.0);
         failed_total += failed;
-        api.wait_active(&lb, Duration::from_secs(30)).await?;
+        api.wait_active(&lb, Duration::from_secs(30), FINE).await?;
     }
     println!(
         "  {} ({failed_total} failed requests in all)",
@@ -381,7 +385,8 @@ pub async fn density(count: usize, concurrency: usize, sample: usize) -> anyhow:
                 let (lb, vip) = api
                     .create_graph(&format!("d{i}"), &pair, monitor.clone())
                     .await?;
-                api.wait_active(&lb, Duration::from_secs(120)).await?;
+                api.wait_active(&lb, Duration::from_secs(120), Duration::from_millis(50))
+                    .await?;
                 made.push((lb, vip));
             }
         }));

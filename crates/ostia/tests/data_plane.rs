@@ -324,3 +324,46 @@ async fn failover_through_the_api_replaces_the_amphora_on_the_same_vip() {
     assert_eq!(fetch(vip).await.as_deref(), Some("you hit: webserver1"));
     env.stop().await;
 }
+
+/// A restart of `ostia up` brings every in-process amphora back from the store, serving
+/// before anything expects a heartbeat from it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_brings_in_process_amphorae_back_from_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = data_plane(dir.path(), ostia::AmphoraDriver::InProcess);
+    let env = start_with(dir, opts.clone()).await;
+    let web1 = backend("webserver1").await;
+    let (lb, _l, _p, _m, vip) = seed_graph(&env, 8080, &[&web1]).await;
+    assert_eq!(fetch(vip).await.as_deref(), Some("you hit: webserver1"));
+    let (_, before) = env
+        .get(&format!("/v2/octavia/amphorae?loadbalancer_id={lb}"))
+        .await;
+    let dir = env.stop().await;
+    assert!(
+        fetch(vip).await.is_none(),
+        "in-process amphorae stop with ostia up"
+    );
+
+    let env = start_with(dir, opts).await;
+    assert_eq!(
+        fetch(vip).await.as_deref(),
+        Some("you hit: webserver1"),
+        "serving as soon as ostia up is back"
+    );
+    let (_, after) = env
+        .get(&format!("/v2/octavia/amphorae?loadbalancer_id={lb}"))
+        .await;
+    assert_eq!(after["amphorae"][0]["id"], before["amphorae"][0]["id"]);
+    let lb_path = format!("/v2/lbaas/loadbalancers/{lb}");
+    env.wait_for(&lb_path, 10, |b| {
+        b["loadbalancer"]["operating_status"] == "ONLINE"
+    })
+    .await;
+    // Longer than the heartbeat timeout: it was not failed over.
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    let (_, again) = env
+        .get(&format!("/v2/octavia/amphorae?loadbalancer_id={lb}"))
+        .await;
+    assert_eq!(again["amphorae"][0]["id"], before["amphorae"][0]["id"]);
+    env.stop().await;
+}

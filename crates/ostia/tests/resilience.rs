@@ -301,7 +301,7 @@ async fn killing_the_control_plane_leaves_traffic_alone_and_a_restart_reattaches
             .port()
     };
     let (api, net) = (free(), free());
-    let mut control = up(api, net);
+    let control = Killed(up(api, net));
     let client = reqwest::Client::new();
     let base = format!("http://127.0.0.1:{api}");
     let ready = Instant::now();
@@ -343,15 +343,14 @@ async fn killing_the_control_plane_leaves_traffic_alone_and_a_restart_reattaches
     while client_loop.answered() < 5 {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
-    control.kill().unwrap();
-    control.wait().unwrap();
+    drop(control);
     let killed_at = client_loop.answered();
     tokio::time::sleep(Duration::from_secs(1)).await;
     assert!(
         client_loop.answered() > killed_at,
         "traffic flows with the control plane down"
     );
-    let mut control = up(api, net);
+    let _control = Killed(up(api, net));
     let ready = Instant::now();
     while client.get(format!("{base}/")).send().await.is_err() {
         assert!(
@@ -390,8 +389,16 @@ async fn killing_the_control_plane_leaves_traffic_alone_and_a_restart_reattaches
         );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    let _ = control.kill();
-    let _ = control.wait();
+}
+
+/// A child process killed (-9) when dropped, whatever happened before.
+struct Killed(std::process::Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// A client of an `ostia up` running as its own process.
@@ -441,4 +448,62 @@ impl Remote {
         ids.sort();
         ids
     }
+}
+
+/// Octavia's mass-failure guard: when `failover_threshold` amphorae are silent at once,
+/// none is failed over; they are FAILOVER_STOPPED, and ALLOCATED again once they talk.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_silent_amphorae_at_once_stop_failover() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ostia::Options {
+        failover_threshold: Some(2),
+        ..data_plane(dir.path(), ostia::AmphoraDriver::Process)
+    };
+    let env = start_with(dir, opts).await;
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let store = env.running.as_ref().unwrap().store.clone();
+    let mut amps = Vec::new();
+    for i in 0..2 {
+        let (s, b) = env
+            .post(
+                "/v2/lbaas/loadbalancers",
+                graph_body(&format!("lb{i}"), &env.subnet, &[&web]),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let lb = b["loadbalancer"]["id"].as_str().unwrap().to_string();
+        env.wait_lb(&lb).await;
+        amps.push(amphora(&store, &lb).await);
+    }
+    for (_, pid) in &amps {
+        unsafe {
+            libc::kill(pid.unwrap() as i32, libc::SIGSTOP);
+        }
+    }
+    for (id, _) in &amps {
+        env.wait_for(&format!("/v2/octavia/amphorae/{id}"), 10, |b| {
+            b["amphora"]["status"] == "FAILOVER_STOPPED"
+        })
+        .await;
+    }
+    for (_, pid) in &amps {
+        unsafe {
+            libc::kill(pid.unwrap() as i32, libc::SIGCONT);
+        }
+    }
+    for (id, _) in &amps {
+        env.wait_for(&format!("/v2/octavia/amphorae/{id}"), 10, |b| {
+            b["amphora"]["status"] == "ALLOCATED"
+        })
+        .await;
+    }
+    let (_, list) = env.get("/v2/octavia/amphorae").await;
+    assert_eq!(
+        list["amphorae"].as_array().unwrap().len(),
+        2,
+        "nothing was replaced: {list}"
+    );
+    env.stop().await;
 }

@@ -101,3 +101,9 @@ CREATE TABLE IF NOT EXISTS amphora_health (
     last_update INTEGER NOT NULL,
     busy INTEGER NOT NULL DEFAULT 0
 );
+
+-- New rows take MAX(seq) + 1, and children are listed by parent in creation order: both
+-- must not scan the table.
+CREATE INDEX IF NOT EXISTS resources_seq ON resources (seq);
+CREATE INDEX IF NOT EXISTS resources_parent_seq ON resources (parent_id, seq);
+CREATE INDEX IF NOT EXISTS amphora_health_stale ON amphora_health (busy, last_update);

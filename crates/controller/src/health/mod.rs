@@ -145,9 +145,11 @@ impl HealthManager {
         ));
         let flush = self.config.check_interval;
         let recent = Recent::default();
+        let (writes, to_write) = mpsc::unbounded_channel();
+        let writer = tokio::spawn(write(self.store.clone(), to_write, self.counters.clone()));
         let processor = tokio::spawn(
             Processor::new(self.store.clone(), self.counters.clone(), recent.clone())
-                .run(rx, flush),
+                .run(rx, writes, flush),
         );
         let checker = tokio::spawn(check_silent(
             self.store,
@@ -159,6 +161,7 @@ impl HealthManager {
         let _ = stop.wait_for(|s| *s).await;
         receiver.abort();
         processor.abort();
+        writer.abort();
         checker.abort();
     }
 }
@@ -210,6 +213,8 @@ struct Processor {
     /// The trees heartbeats are read against, re-read at most every `SNAPSHOT_AGE` (or
     /// after this manager changed a status).
     snapshot: Option<(Arc<store::Snapshot>, Instant)>,
+    /// Changes handed to the writer that the snapshot does not show yet.
+    sent: HashMap<String, OperatingStatus>,
 }
 
 /// Reading the snapshot costs a database round trip: heartbeats arriving together share
@@ -227,6 +232,7 @@ impl Processor {
             recent,
             stats: HashMap::new(),
             snapshot: None,
+            sent: HashMap::new(),
         }
     }
 
@@ -235,16 +241,29 @@ impl Processor {
             Some((s, at)) if at.elapsed() < SNAPSHOT_AGE => Ok(s.clone()),
             _ => {
                 let s = self.store.snapshot().await?;
+                let moved = self
+                    .snapshot
+                    .as_ref()
+                    .is_none_or(|(old, _)| old.generation() != s.generation());
+                if moved {
+                    self.sent.clear();
+                }
                 self.snapshot = Some((s.clone(), Instant::now()));
                 Ok(s)
             }
         }
     }
 
-    /// Statuses are written as they change; when amphorae reported and what they counted
-    /// is written every `flush` in one transaction, so that the database sees a few writes
-    /// a second however many amphorae there are.
-    async fn run(mut self, mut queue: mpsc::Receiver<Message>, flush: Duration) {
+    /// Reads heartbeats as they come; what they change goes to the writer, so that a
+    /// database busy with other processes never holds up hearing amphorae. When amphorae
+    /// reported and what they counted goes every `flush`, so that the database sees a few
+    /// writes a second however many amphorae there are.
+    async fn run(
+        mut self,
+        mut queue: mpsc::Receiver<Message>,
+        writes: mpsc::UnboundedSender<Write>,
+        flush: Duration,
+    ) {
         let mut batch = Vec::with_capacity(BATCH);
         let mut ticker = tokio::time::interval(flush);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -255,18 +274,18 @@ impl Processor {
                         return;
                     }
                     let started = Instant::now();
-                    if let Err(e) = self.process(&batch).await {
-                        tracing::warn!(error = %e, "heartbeats not processed");
+                    match self.process(&batch).await {
+                        Ok(changes) if !changes.is_empty() => {
+                            let _ = writes.send(Write::Statuses(changes));
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "heartbeats not processed"),
                     }
                     batch.clear();
                     self.busy(started);
                 }
                 _ = ticker.tick() => {
-                    let started = Instant::now();
-                    if let Err(e) = self.flush().await {
-                        tracing::warn!(error = %e, "amphora health and stats not written");
-                    }
-                    self.busy(started);
+                    let _ = writes.send(self.reports());
                 }
             }
         }
@@ -299,10 +318,11 @@ impl Processor {
         self.amphorae.get(amphora_id).cloned()
     }
 
-    async fn process(&mut self, batch: &[Message]) -> store::Result<()> {
+    /// Statuses that change, by object id (with its load balancer).
+    async fn process(&mut self, batch: &[Message]) -> store::Result<Changes> {
         let snapshot = self.snapshot().await?;
         let now = store::jobs::now_millis();
-        let mut changes: HashMap<String, (String, OperatingStatus)> = HashMap::new();
+        let mut changes = Changes::new();
         for message in batch {
             let tree = match self.lb_of(&message.id).await {
                 Some(lb) => snapshot.tree(&lb).cloned(),
@@ -334,22 +354,17 @@ impl Processor {
             }
             let lb_id = tree.lb().id.clone();
             for (id, status) in rollup(&tree, message) {
-                changes.insert(id, (lb_id.clone(), status));
+                if self.sent.get(&id) != Some(&status) {
+                    self.sent.insert(id.clone(), status);
+                    changes.insert(id, (lb_id.clone(), status));
+                }
             }
         }
-        if !changes.is_empty() {
-            let mut tx = self.store.begin().await?;
-            for (id, (lb_id, status)) in &changes {
-                tx.set_operating_status(lb_id, id, *status).await?;
-            }
-            tx.commit().await?;
-            // The next heartbeats must see what was just written.
-            self.snapshot = None;
-        }
-        Ok(())
+        Ok(changes)
     }
 
-    async fn flush(&mut self) -> store::Result<()> {
+    /// What was gathered since the last flush, handed over.
+    fn reports(&mut self) -> Write {
         let seen: Vec<(String, i64)> = self.seen.drain().collect();
         let stats: Vec<StatsDelta> = self
             .stats
@@ -360,9 +375,57 @@ impl Processor {
                 stats,
             })
             .collect();
-        self.store.record_reports(&seen, &stats).await
+        Write::Reports(seen, stats)
     }
 }
+
+type Changes = HashMap<String, (String, OperatingStatus)>;
+
+/// What the writer writes.
+enum Write {
+    Statuses(Changes),
+    Reports(Vec<(String, i64)>, Vec<StatsDelta>),
+}
+
+/// Writes what the processor hands over. Whatever arrives while a write waits for the
+/// database is merged and written next, in one transaction of each kind.
+async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counters: Arc<Counters>) {
+    let mut pending = Vec::new();
+    while writes.recv_many(&mut pending, usize::MAX).await > 0 {
+        let started = Instant::now();
+        let mut statuses = Changes::new();
+        let (mut seen, mut stats) = (Vec::new(), Vec::new());
+        for w in pending.drain(..) {
+            match w {
+                Write::Statuses(changes) => statuses.extend(changes),
+                Write::Reports(s, d) => {
+                    seen.extend(s);
+                    stats.extend(d);
+                }
+            }
+        }
+        if !statuses.is_empty() {
+            let written = async {
+                let mut tx = store.begin().await?;
+                for (id, (lb_id, status)) in &statuses {
+                    tx.set_operating_status(lb_id, id, *status).await?;
+                }
+                tx.commit().await
+            };
+            if let Err(e) = written.await {
+                tracing::warn!(error = %e, "operating statuses not written");
+            }
+        }
+        if let Err(e) = store.record_reports(&seen, &stats).await {
+            tracing::warn!(error = %e, "amphora health and stats not written");
+        }
+        counters
+            .busy_us
+            .fetch_add(started.elapsed().as_micros() as u64, Relaxed);
+    }
+}
+
+impl Processor {}
 
 /// Every `check_interval`: amphorae silent for `heartbeat_timeout` are failed over, unless
 /// so many are silent at once that the failure is more likely ours (the threshold).
