@@ -242,10 +242,14 @@ async fn route(
 }
 
 /// `ostia amphora --dir DIR`: serves the agent and the data plane of the amphora described
-/// in DIR until SIGTERM or SIGINT; then it stops accepting, lets open connections finish
-/// (at most the drain timeout) and returns. `announce` is told the agent's address.
-pub async fn run(dir: &Path, announce: impl FnOnce(SocketAddr)) -> std::io::Result<()> {
-    use tokio::signal::unix::{signal, SignalKind};
+/// in DIR until `stop` resolves (SIGTERM or SIGINT); then it stops accepting, lets open
+/// connections finish (at most the drain timeout) and returns. `announce` is told the
+/// agent's address.
+pub async fn run(
+    dir: &Path,
+    announce: impl FnOnce(SocketAddr),
+    stop: impl std::future::Future<Output = ()>,
+) -> std::io::Result<()> {
     let files = AgentFiles::new(dir);
     let config = files.read_config()?;
     let tls = files.tls().map_err(std::io::Error::other)?;
@@ -267,14 +271,7 @@ pub async fn run(dir: &Path, announce: impl FnOnce(SocketAddr)) -> std::io::Resu
         config,
         shutdown.clone(),
     ));
-    let (mut term, mut int) = (
-        signal(SignalKind::terminate())?,
-        signal(SignalKind::interrupt())?,
-    );
-    tokio::select! {
-        _ = term.recv() => {}
-        _ = int.recv() => {}
-    }
+    stop.await;
     tracing::info!(amphora = %amphora.id, "stopping: draining connections");
     shutdown.cancel();
     let _ = server.await;

@@ -51,9 +51,13 @@ async fn start_agent() -> Setup {
     let (tx, rx) = tokio::sync::oneshot::channel();
     let amp_dir = files.dir.clone();
     let server = tokio::spawn(async move {
-        amphora::agent::run(&amp_dir, |addr| {
-            let _ = tx.send(addr);
-        })
+        amphora::agent::run(
+            &amp_dir,
+            |addr| {
+                let _ = tx.send(addr);
+            },
+            std::future::pending(),
+        )
         .await
     });
     let addr = rx.await.unwrap();

@@ -1,12 +1,14 @@
-//! Housekeeping: purges load balancers kept as DELETED past their expiry age, and old jobs.
+//! Housekeeping: purges load balancers and amphorae kept as DELETED past their expiry age
+//! (Octavia's `load_balancer_expiry_age` and `amphora_expiry_age`), and old jobs.
 
+use model::Kind;
 use std::time::Duration;
 use store::Store;
 use tokio::sync::watch;
 
 pub struct Housekeeping {
     pub store: Store,
-    /// Octavia's `load_balancer_expiry_age` (default 7 days).
+    /// Octavia's `load_balancer_expiry_age` and `amphora_expiry_age` (default 7 days).
     pub lb_expiry: Duration,
     pub interval: Duration,
 }
@@ -19,10 +21,12 @@ fn ago(d: Duration) -> String {
 impl Housekeeping {
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         loop {
-            match self.store.purge_deleted_lbs(&ago(self.lb_expiry)).await {
-                Ok(n) if n > 0 => tracing::info!(purged = n, "purged deleted load balancers"),
-                Ok(_) => {}
-                Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+            for kind in [Kind::LoadBalancer, Kind::Amphora] {
+                match self.store.purge_deleted(kind, &ago(self.lb_expiry)).await {
+                    Ok(n) if n > 0 => tracing::info!(purged = n, %kind, "purged deleted rows"),
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "housekeeping failed"),
+                }
             }
             let _ = self
                 .store

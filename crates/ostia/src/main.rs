@@ -298,13 +298,16 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             ostia::run_health_manager(opts, stopped()).await?;
         }
         Command::Amphora { dir, .. } => {
-            amphora::agent::run(&dir, |addr| {
+            let stop = async {
+                let _ = stopped().await;
+            };
+            let announce = |addr| {
                 // The driver reads this one line; nothing else goes to stdout, which the
                 // driver stops reading (and may close by exiting).
                 println!("agent listening on {addr}");
                 silence_stdout();
-            })
-            .await?;
+            };
+            amphora::agent::run(&dir, announce, stop).await?;
         }
         Command::Engine { config, .. } => {
             let config: model::AmphoraConfig = serde_json::from_slice(&std::fs::read(&config)?)?;

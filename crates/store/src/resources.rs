@@ -115,20 +115,30 @@ impl Store {
         tree_rows(&mut conn, lb_id).await
     }
 
-    /// Load balancers kept as DELETED longer than `older_than` (an isoformat timestamp).
-    pub async fn purge_deleted_lbs(&self, older_than: &str) -> Result<u64> {
+    /// Rows of `kind` kept as DELETED longer than `older_than` (an isoformat timestamp):
+    /// load balancers past `load_balancer_expiry_age`, amphorae past `amphora_expiry_age`
+    /// (with the statistics they reported).
+    pub async fn purge_deleted(&self, kind: Kind, older_than: &str) -> Result<u64> {
         let mut tx = self.begin().await?;
-        let purged: Vec<String> = sqlx::query_scalar(
-            "DELETE FROM resources WHERE kind = 'loadbalancer' AND provisioning_status = 'DELETED' \
-             AND COALESCE(updated_at, created_at) < $1 RETURNING id",
+        let purged: Vec<(String, Option<String>)> = sqlx::query_as(
+            "DELETE FROM resources WHERE kind = $1 AND provisioning_status = 'DELETED' \
+             AND COALESCE(updated_at, created_at) < $2 RETURNING id, lb_id",
         )
+        .bind(kind.as_str())
         .bind(older_than)
         .fetch_all(&mut *tx.tx)
         .await?;
-        let n = purged.len() as u64;
-        tx.touched.extend(purged);
+        for (id, lb_id) in &purged {
+            if kind == Kind::Amphora {
+                sqlx::query("DELETE FROM listener_stats WHERE amphora_id = $1")
+                    .bind(id)
+                    .execute(&mut *tx.tx)
+                    .await?;
+            }
+            tx.touched.extend(lb_id.clone());
+        }
         tx.commit().await?;
-        Ok(n)
+        Ok(purged.len() as u64)
     }
 }
 

@@ -78,10 +78,6 @@ async fn apply(amphora: &Amphora, config: &AmphoraConfig) -> Result<Applied, Com
 }
 
 impl ComputeDriver for InProcess {
-    fn name(&self) -> &'static str {
-        "inprocess"
-    }
-
     fn heartbeats(&self) -> bool {
         true
     }

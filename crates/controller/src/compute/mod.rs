@@ -94,8 +94,6 @@ pub enum Stop {
 }
 
 pub trait ComputeDriver: Send + Sync {
-    fn name(&self) -> &'static str;
-
     /// Whether its amphorae send heartbeats (a noop amphora never does).
     fn heartbeats(&self) -> bool;
 

@@ -8,10 +8,6 @@ use model::AmphoraConfig;
 pub struct Noop;
 
 impl ComputeDriver for Noop {
-    fn name(&self) -> &'static str {
-        "noop"
-    }
-
     fn heartbeats(&self) -> bool {
         false
     }

@@ -240,10 +240,6 @@ fn reap(pid: u32) {
 }
 
 impl ComputeDriver for Process {
-    fn name(&self) -> &'static str {
-        "process"
-    }
-
     fn heartbeats(&self) -> bool {
         true
     }
