@@ -15,6 +15,8 @@ use tokio::sync::{watch, Notify};
 /// to another worker (or itself after a restart) once this runs out.
 pub const LEASE_MS: i64 = 3000;
 const POLL: Duration = Duration::from_millis(500);
+/// Jobs carried out at once.
+const JOBS_IN_FLIGHT: usize = 8;
 
 pub struct Worker {
     store: Store,
@@ -32,33 +34,41 @@ impl Worker {
             amphorae,
         }
     }
-    /// Runs until `stop` turns true.
+    /// Runs until `stop` turns true, carrying out up to `JOBS_IN_FLIGHT` jobs at once (of
+    /// different load balancers: the lock rule gives a load balancer one job at a time), so
+    /// that an amphora slow to answer holds up only its own load balancer.
     pub async fn run(self, mut stop: watch::Receiver<bool>) {
         tracing::info!(owner = %self.owner, "worker started");
+        let this = Arc::new(self);
+        let slots = Arc::new(tokio::sync::Semaphore::new(JOBS_IN_FLIGHT));
+        let mut running = tokio::task::JoinSet::new();
         loop {
-            loop {
-                match self.store.claim_job(&self.owner, LEASE_MS).await {
-                    Ok(Some(job)) => self.process(job).await,
-                    Ok(None) => break,
-                    Err(e) => {
-                        tracing::error!(error = %e, "claiming a job failed");
-                        break;
-                    }
+            while running.try_join_next().is_some() {}
+            let permit = tokio::select! {
+                p = slots.clone().acquire_owned() => p.expect("never closed"),
+                _ = stop.wait_for(|s| *s) => break,
+            };
+            match this.store.claim_job(&this.owner, LEASE_MS).await {
+                Ok(Some(job)) => {
+                    let worker = this.clone();
+                    running.spawn(async move {
+                        worker.process(job).await;
+                        drop(permit);
+                    });
+                    continue;
                 }
-                if *stop.borrow() {
-                    return;
-                }
+                Ok(None) => {}
+                Err(e) => tracing::error!(error = %e, "claiming a job failed"),
             }
+            drop(permit);
             tokio::select! {
-                _ = self.wake.notified() => {}
+                _ = this.wake.notified() => {}
                 _ = tokio::time::sleep(POLL) => {}
-                _ = stop.changed() => {}
-            }
-            if *stop.borrow() {
-                tracing::info!("worker stopped");
-                return;
+                _ = stop.wait_for(|s| *s) => break,
             }
         }
+        while running.join_next().await.is_some() {}
+        tracing::info!("worker stopped");
     }
 
     async fn process(&self, job: Job) {

@@ -507,3 +507,48 @@ async fn too_many_silent_amphorae_at_once_stop_failover() {
     );
     env.stop().await;
 }
+
+/// An amphora that does not answer within the bounded retry: the change is ERROR, its
+/// parents ACTIVE again, and the silent amphora is then failed over.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_an_amphora_cannot_take_is_an_error_and_the_amphora_is_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = data_plane(dir.path(), ostia::AmphoraDriver::Process);
+    let env = start_with(dir, opts).await;
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (lb, vip) = graph(&env, &[&web]).await;
+    let store = env.running.as_ref().unwrap().store.clone();
+    let (old, pid) = amphora(&store, &lb).await;
+    unsafe {
+        libc::kill(pid.unwrap() as i32, libc::SIGSTOP);
+    }
+    let (_, pools) = env.get("/v2/lbaas/pools").await;
+    let pool = pools["pools"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = env
+        .post(
+            &format!("/v2/lbaas/pools/{pool}/members"),
+            json!({"member": {"address": "127.0.0.1", "protocol_port": 9}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let member = b["member"]["id"].as_str().unwrap().to_string();
+    let settled = env
+        .wait_for(
+            &format!("/v2/lbaas/pools/{pool}/members/{member}"),
+            30,
+            |b| b["member"]["provisioning_status"] == "ERROR",
+        )
+        .await;
+    println!(
+        "member create against a hung amphora: {}",
+        settled["member"]["provisioning_status"]
+    );
+    let (_, p) = env.get(&format!("/v2/lbaas/pools/{pool}")).await;
+    assert_eq!(p["pool"]["provisioning_status"], "ACTIVE");
+    // Then the silent amphora is replaced and the VIP serves again.
+    let new = replaced(&env, &lb, &old, vip, 20).await;
+    assert_ne!(new, old);
+    env.stop().await;
+}

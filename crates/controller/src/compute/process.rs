@@ -55,7 +55,9 @@ impl Process {
             .client_config()
             .map_err(|e| ComputeError::Failed(e.to_string()))?;
         Ok(Process {
-            client: AgentClient::new(tls, Duration::from_secs(10)),
+            // Agents on this host answer in milliseconds: one that does not answer within
+            // seconds is hung, and the bounded retry gives up on it in about fifteen.
+            client: AgentClient::new(tls, Duration::from_secs(3)),
             opts,
             authority,
             stopping: Default::default(),
