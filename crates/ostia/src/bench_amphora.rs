@@ -17,21 +17,29 @@ use std::time::{Duration, Instant};
 /// How often a latency measurement polls: fine enough to resolve milliseconds.
 const FINE: Duration = Duration::from_millis(1);
 
-/// VIPs of the benchmarks, away from `ostia up`'s default subnet.
-const BENCH_CIDR: &str = "127.50.0.0/16";
+/// VIPs of each benchmark, away from `ostia up`'s default subnet and from each other (two
+/// benchmarks run at once must not answer for each other).
+const PROVISION_CIDR: &str = "127.50.0.0/16";
+const FAILOVER_CIDR: &str = "127.52.0.0/16";
+const DENSITY_CIDR: &str = "127.53.0.0/16";
+
+/// Names this run's backends, so that an answer is known to come through this run's VIP.
+fn tag() -> String {
+    format!("bench{}", std::process::id())
+}
 
 fn bench_dir(name: &str) -> PathBuf {
     std::env::temp_dir().join(format!("ostia-bench-{name}-{}", std::process::id()))
 }
 
-fn options(dir: &Path, driver: AmphoraDriver) -> anyhow::Result<Options> {
+fn options(dir: &Path, driver: AmphoraDriver, cidr: &str) -> anyhow::Result<Options> {
     Ok(Options {
         data_dir: dir.to_path_buf(),
         api_bind: "127.0.0.1:0".parse()?,
         network_bind: "127.0.0.1:0".parse()?,
         health_bind: "127.0.0.1:0".parse()?,
         amphora: driver,
-        local_cidr: BENCH_CIDR.parse()?,
+        local_cidr: cidr.parse()?,
         ..Options::default()
     })
 }
@@ -152,7 +160,7 @@ impl Api {
     }
 }
 
-/// `GET /` on a fresh connection: answered 200?
+/// `GET /` on a fresh connection: answered 200 by one of this run's backends?
 async fn answers(vip: SocketAddr) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
@@ -160,9 +168,10 @@ async fn answers(vip: SocketAddr) -> bool {
         c.write_all(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
             .await
             .ok()?;
-        let mut head = [0u8; 12];
-        c.read_exact(&mut head).await.ok()?;
-        Some(head.starts_with(b"HTTP/1.1 200"))
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.ok()?;
+        let answer = String::from_utf8_lossy(&answer);
+        Some(answer.starts_with("HTTP/1.1 200") && answer.contains(&tag()))
     };
     tokio::time::timeout(Duration::from_secs(2), exchange)
         .await
@@ -191,10 +200,10 @@ fn summary(name: &str, mut ms: Vec<f64>) -> String {
 
 pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()> {
     let dir = bench_dir("provision");
-    let running = crate::start(options(&dir, driver)?).await?;
+    let running = crate::start(options(&dir, driver, PROVISION_CIDR)?).await?;
     let api = Api::connect(running.api_addr, running.network_addr).await?;
-    let web1 = Backend::http("web1", "127.0.0.1:0".parse()?).await?;
-    let web2 = Backend::http("web2", "127.0.0.1:0".parse()?).await?;
+    let web1 = Backend::http(&format!("{}-web1", tag()), "127.0.0.1:0".parse()?).await?;
+    let web2 = Backend::http(&format!("{}-web2", tag()), "127.0.0.1:0".parse()?).await?;
     let monitor =
         json!({"type": "HTTP", "delay": 5, "timeout": 5, "max_retries": 2, "url_path": "/"});
     println!(
@@ -253,9 +262,9 @@ pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()
 
 pub async fn failover(kills: usize) -> anyhow::Result<()> {
     let dir = bench_dir("failover");
-    let running = crate::start(options(&dir, AmphoraDriver::Process)?).await?;
+    let running = crate::start(options(&dir, AmphoraDriver::Process, FAILOVER_CIDR)?).await?;
     let api = Api::connect(running.api_addr, running.network_addr).await?;
-    let web = Backend::http("web", "127.0.0.1:0".parse()?).await?;
+    let web = Backend::http(&format!("{}-web", tag()), "127.0.0.1:0".parse()?).await?;
     let (lb, vip) = api
         .create_graph("bench-failover", &[web.addr], Value::Null)
         .await?;
@@ -352,7 +361,7 @@ pub async fn density(count: usize, concurrency: usize, sample: usize) -> anyhow:
             "--network-bind",
             &net_addr.to_string(),
             "--vip-cidr",
-            BENCH_CIDR,
+            DENSITY_CIDR,
         ],
         Some(&dir.join("up.log")),
     )?;
@@ -361,7 +370,7 @@ pub async fn density(count: usize, concurrency: usize, sample: usize) -> anyhow:
     let mut backends = Vec::new();
     for i in 0..DENSITY_BACKENDS {
         let addr: SocketAddr = format!("127.51.0.{}:8000", i + 1).parse()?;
-        backends.push(Backend::http(&format!("web{i}"), addr).await?);
+        backends.push(Backend::http(&format!("{}-web{i}", tag()), addr).await?);
     }
     let addrs: Vec<SocketAddr> = backends.iter().map(|b| b.addr).collect();
     let monitor = json!({"type": "TCP", "delay": 10, "timeout": 5, "max_retries": 2});
