@@ -130,10 +130,20 @@ async fn replaced(env: &Env, lb: &str, old: &str, vip: SocketAddr, secs: u64) ->
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_killed_amphora_process_is_replaced_at_once_on_the_same_vip() {
+/// An Ostia with one load balancer graph serving a backend: what the failure tests start
+/// from, with its amphora (id, pid).
+struct One {
+    env: Env,
+    _web: Backend,
+    lb: String,
+    vip: SocketAddr,
+    old: String,
+    pid: Option<u32>,
+}
+
+async fn one_lb(driver: ostia::AmphoraDriver) -> One {
     let dir = tempfile::tempdir().unwrap();
-    let opts = data_plane(dir.path(), ostia::AmphoraDriver::Process);
+    let opts = data_plane(dir.path(), driver);
     let env = start_with(dir, opts).await;
     let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
         .await
@@ -141,6 +151,26 @@ async fn a_killed_amphora_process_is_replaced_at_once_on_the_same_vip() {
     let (lb, vip) = graph(&env, &[&web]).await;
     let store = env.running.as_ref().unwrap().store.clone();
     let (old, pid) = amphora(&store, &lb).await;
+    One {
+        env,
+        _web: web,
+        lb,
+        vip,
+        old,
+        pid,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_amphora_process_is_replaced_at_once_on_the_same_vip() {
+    let One {
+        env,
+        _web,
+        lb,
+        vip,
+        old,
+        pid,
+    } = one_lb(ostia::AmphoraDriver::Process).await;
     let client = Client::start(vip);
     while client.answered() < 5 {
         tokio::time::sleep(Duration::from_millis(10)).await;
@@ -166,16 +196,16 @@ async fn a_killed_amphora_process_is_replaced_at_once_on_the_same_vip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_frozen_amphora_is_failed_over_after_the_heartbeat_timeout() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = data_plane(dir.path(), ostia::AmphoraDriver::Process);
-    let timeout = opts.heartbeat_timeout;
-    let env = start_with(dir, opts).await;
-    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let (lb, vip) = graph(&env, &[&web]).await;
-    let store = env.running.as_ref().unwrap().store.clone();
-    let (old, pid) = amphora(&store, &lb).await;
+    let One {
+        env,
+        _web,
+        lb,
+        vip,
+        old,
+        pid,
+    } = one_lb(ostia::AmphoraDriver::Process).await;
+    let timeout =
+        data_plane(std::path::Path::new("."), ostia::AmphoraDriver::Process).heartbeat_timeout;
     let pid = pid.expect("a pid") as i32;
     unsafe {
         libc::kill(pid, libc::SIGSTOP);
@@ -512,15 +542,14 @@ async fn too_many_silent_amphorae_at_once_stop_failover() {
 /// parents ACTIVE again, and the silent amphora is then failed over.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_an_amphora_cannot_take_is_an_error_and_the_amphora_is_replaced() {
-    let dir = tempfile::tempdir().unwrap();
-    let opts = data_plane(dir.path(), ostia::AmphoraDriver::Process);
-    let env = start_with(dir, opts).await;
-    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap();
-    let (lb, vip) = graph(&env, &[&web]).await;
-    let store = env.running.as_ref().unwrap().store.clone();
-    let (old, pid) = amphora(&store, &lb).await;
+    let One {
+        env,
+        _web,
+        lb,
+        vip,
+        old,
+        pid,
+    } = one_lb(ostia::AmphoraDriver::Process).await;
     unsafe {
         libc::kill(pid.unwrap() as i32, libc::SIGSTOP);
     }
