@@ -104,15 +104,16 @@ async fn seed_flow(driver: ostia::AmphoraDriver) {
         b["loadbalancer"]["operating_status"] == "ONLINE"
     })
     .await;
-    assert_eq!(
-        env.operating(&format!("/v2/lbaas/listeners/{listener}"))
-            .await,
-        "ONLINE"
-    );
-    assert_eq!(
-        env.operating(&format!("/v2/lbaas/pools/{pool}")).await,
-        "ONLINE"
-    );
+    // A heartbeat sent before the last change reached the amphora may briefly show the
+    // listener OFFLINE (as in Octavia): the next one puts it right.
+    env.wait_for(&format!("/v2/lbaas/listeners/{listener}"), 5, |b| {
+        b["listener"]["operating_status"] == "ONLINE"
+    })
+    .await;
+    env.wait_for(&format!("/v2/lbaas/pools/{pool}"), 5, |b| {
+        b["pool"]["operating_status"] == "ONLINE"
+    })
+    .await;
     for m in &members {
         assert_eq!(
             env.operating(&format!("/v2/lbaas/pools/{pool}/members/{m}"))

@@ -507,28 +507,28 @@ async fn too_many_silent_amphorae_at_once_stop_failover() {
         env.wait_lb(&lb).await;
         amps.push(amphora(&store, &lb).await);
     }
-    for (_, pid) in &amps {
-        unsafe {
-            libc::kill(pid.unwrap() as i32, libc::SIGSTOP);
+    let each = |signal: i32| {
+        for (_, pid) in &amps {
+            unsafe {
+                libc::kill(pid.unwrap() as i32, signal);
+            }
         }
-    }
-    for (id, _) in &amps {
-        env.wait_for(&format!("/v2/octavia/amphorae/{id}"), 10, |b| {
-            b["amphora"]["status"] == "FAILOVER_STOPPED"
-        })
-        .await;
-    }
-    for (_, pid) in &amps {
-        unsafe {
-            libc::kill(pid.unwrap() as i32, libc::SIGCONT);
+    };
+    let all_become = |status: &'static str| {
+        let (env, amps) = (&env, &amps);
+        async move {
+            for (id, _) in amps {
+                env.wait_for(&format!("/v2/octavia/amphorae/{id}"), 10, |b| {
+                    b["amphora"]["status"] == status
+                })
+                .await;
+            }
         }
-    }
-    for (id, _) in &amps {
-        env.wait_for(&format!("/v2/octavia/amphorae/{id}"), 10, |b| {
-            b["amphora"]["status"] == "ALLOCATED"
-        })
-        .await;
-    }
+    };
+    each(libc::SIGSTOP);
+    all_become("FAILOVER_STOPPED").await;
+    each(libc::SIGCONT);
+    all_become("ALLOCATED").await;
     let (_, list) = env.get("/v2/octavia/amphorae").await;
     assert_eq!(
         list["amphorae"].as_array().unwrap().len(),

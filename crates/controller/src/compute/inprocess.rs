@@ -32,6 +32,11 @@ impl InProcess {
         self.amphorae.lock().expect("not poisoned").get(id).cloned()
     }
 
+    fn running(&self, id: &str) -> Result<Arc<Amphora>, ComputeError> {
+        self.get(id)
+            .ok_or_else(|| ComputeError::Unreachable(format!("amphora {id} is not running")))
+    }
+
     fn start(&self, id: &str) -> Arc<Amphora> {
         let amphora = Arc::new(Amphora::start(
             id,
@@ -99,9 +104,7 @@ impl ComputeDriver for InProcess {
         config: &'a AmphoraConfig,
     ) -> BoxFuture<'a, Result<Applied, ComputeError>> {
         Box::pin(async move {
-            let running = self.get(&amphora.id).ok_or_else(|| {
-                ComputeError::Unreachable(format!("amphora {} is not running", amphora.id))
-            })?;
+            let running = self.running(&amphora.id)?;
             apply(&running, config).await
         })
     }
@@ -137,9 +140,7 @@ impl ComputeDriver for InProcess {
 
     fn configure<'a>(&'a self, amphora: &'a Placed) -> BoxFuture<'a, Result<(), ComputeError>> {
         Box::pin(async move {
-            let running = self.get(&amphora.id).ok_or_else(|| {
-                ComputeError::Unreachable(format!("amphora {} is not running", amphora.id))
-            })?;
+            let running = self.running(&amphora.id)?;
             running.configure(self.settings.clone());
             Ok(())
         })
