@@ -8,6 +8,8 @@ Environment:
   OSTIA_BIN      path to the ostia binary   (default ~/.cache/ostia-target/debug/ostia)
   OPENSTACK      path to `openstack`         (default ~/.cache/ostia-venv/bin/openstack)
   OSTIA_AMPHORA  compute driver: inprocess (default) or process
+  OSTIA_AUTH     builtin (default): password auth with the clouds.yaml `ostia up` writes,
+                 no endpoint overrides; noauth: `auth_type: none` with endpoint overrides
 
 Prints `ok - ...` / `not ok - ...` per check and a final `N passed, N failed` line;
 exits 1 if anything failed. Python 3 stdlib only.
@@ -31,6 +33,7 @@ OSTIA_BIN = os.environ.get("OSTIA_BIN") or os.path.join(HOME, ".cache/ostia-targ
 OPENSTACK = os.environ.get("OPENSTACK") or os.path.join(HOME, ".cache/ostia-venv/bin/openstack")
 
 AMPHORA = os.environ.get("OSTIA_AMPHORA", "inprocess")
+AUTH = os.environ.get("OSTIA_AUTH", "builtin")
 
 CMD_TIMEOUT = 60      # seconds per CLI invocation
 WAIT_TIMEOUT = 15     # seconds per "wait until ..." loop
@@ -63,6 +66,10 @@ class Env:
         while self.net_port == self.api_port:
             self.net_port = free_port()
         self.health_port = free_port(socket.SOCK_DGRAM)
+        self.identity_port = free_port()
+        while self.identity_port in (self.api_port, self.net_port):
+            self.identity_port = free_port()
+        self.token = None
         self.api = "http://127.0.0.1:%d" % self.api_port
         self.net = "http://127.0.0.1:%d" % self.net_port
         self.log_path = os.path.join(tmp, "ostia.log")
@@ -119,9 +126,12 @@ def cli(*args, json=True):
 
 
 def http_get(url):
-    """GET url -> (status, parsed-json-or-text)."""
+    """GET url -> (status, parsed-json-or-text), with the admin's token when there is one."""
+    req = urllib.request.Request(url)
+    if ENV.token:
+        req.add_header("X-Auth-Token", ENV.token)
     try:
-        with urllib.request.urlopen(url, timeout=10) as r:
+        with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read().decode()
             status = r.status
     except urllib.error.HTTPError as e:
@@ -241,6 +251,8 @@ def start_server():
          "--api-bind", "127.0.0.1:%d" % ENV.api_port,
          "--network-bind", "127.0.0.1:%d" % ENV.net_port,
          "--health-bind", "127.0.0.1:%d" % ENV.health_port,
+         "--identity-bind", "127.0.0.1:%d" % ENV.identity_port,
+         "--auth", AUTH,
          "--amphora", AMPHORA],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     log.close()
@@ -249,18 +261,30 @@ def start_server():
         if ENV.proc.poll() is not None:
             return (True, "exited rc=%s" % ENV.proc.returncode)
         st, body = http_get(ENV.api + "/")
-        st2, _ = http_get(ENV.net + "/v2.0/subnets")
+        st2, _ = http_get(ENV.net + "/")
         return (st == 200 and st2 == 200, "api=%s net=%s" % (st, st2))
     ok, detail = wait_for("server ready", probe, timeout=15, interval=0.2)
     alive = ENV.proc.poll() is None
     if not check("ostia up answers GET / on API and network ports", ok and alive, detail):
         return False
-    with open(ENV.clouds, "w") as f:
-        f.write("clouds:\n"
-                "  ostia:\n"
-                "    auth_type: none\n"
-                "    load_balancer_endpoint_override: %s\n"
-                "    network_endpoint_override: %s\n" % (ENV.api, ENV.net))
+    if AUTH == "builtin":
+        # Only what `ostia up` printed: the clouds.yaml in the data dir, used as it is.
+        ENV.clouds = os.path.join(ENV.data_dir, "clouds.yaml")
+        mode = os.stat(ENV.clouds).st_mode & 0o777
+        check("ostia up writes clouds.yaml readable by its owner only", mode == 0o600, oct(mode))
+        text = open(ENV.clouds).read()
+        check("clouds.yaml uses password auth without endpoint overrides",
+              "password:" in text and "override" not in text, text.replace(password_of(text), "***"))
+        ENV.token = admin_token(text)
+        if not check("the admin of clouds.yaml gets a token", ENV.token is not None):
+            return False
+    else:
+        with open(ENV.clouds, "w") as f:
+            f.write("clouds:\n"
+                    "  ostia:\n"
+                    "    auth_type: none\n"
+                    "    load_balancer_endpoint_override: %s\n"
+                    "    network_endpoint_override: %s\n" % (ENV.api, ENV.net))
     st, body = http_get(ENV.net + "/v2.0/subnets?name=ostia-local-subnet")
     subnets = body.get("subnets") if isinstance(body, dict) else None
     if not check("network API lists ostia-local-subnet", st == 200 and subnets and len(subnets) == 1,
@@ -268,6 +292,26 @@ def start_server():
         return False
     ENV.subnet = subnets[0]["id"]
     return True
+
+
+def password_of(clouds_yaml):
+    m = re.search(r'password: "?([^"\n]+)"?', clouds_yaml)
+    return m.group(1) if m else ""
+
+
+def admin_token(clouds_yaml):
+    """A project-scoped token for the clouds.yaml's admin, from its auth_url."""
+    url = re.search(r"auth_url: (\S+)", clouds_yaml).group(1)
+    body = {"auth": {"identity": {"methods": ["password"], "password": {"user": {
+        "name": "admin", "domain": {"name": "Default"}, "password": password_of(clouds_yaml)}}},
+        "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}}
+    req = urllib.request.Request(url + "/auth/tokens", data=json.dumps(body).encode(),
+                                 headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as r:
+            return r.headers.get("X-Subject-Token")
+    except (urllib.error.URLError, OSError):
+        return None
 
 
 def stop_server():

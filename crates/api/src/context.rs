@@ -4,7 +4,8 @@ use axum::http::HeaderMap;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct RequestContext {
-    pub project_id: String,
+    /// The project the caller's token is scoped to; None for an unscoped token.
+    pub project_id: Option<String>,
     pub user_id: Option<String>,
     pub roles: Vec<String>,
     /// In `noauth` every caller is an administrator, as in Octavia.
@@ -27,8 +28,10 @@ impl RequestContext {
             })
         };
         RequestContext {
-            project_id: header(&["x-project-id", "x-tenant-id", "x-tenant"])
-                .unwrap_or_else(|| default_project.to_string()),
+            project_id: Some(
+                header(&["x-project-id", "x-tenant-id", "x-tenant"])
+                    .unwrap_or_else(|| default_project.to_string()),
+            ),
             user_id: header(&["x-user-id", "x-user"]),
             roles: header(&["x-roles"])
                 .map(|r| r.split(',').map(|s| s.trim().to_string()).collect())
@@ -37,8 +40,20 @@ impl RequestContext {
         }
     }
 
-    /// May this caller act on objects of `project`?
-    pub fn may_access(&self, project: Option<&str>) -> bool {
-        self.is_admin || project == Some(self.project_id.as_str())
+    /// The context of a validated token.
+    pub fn of(principal: &identity::Principal) -> RequestContext {
+        RequestContext {
+            project_id: principal.project_id.clone(),
+            user_id: Some(principal.user_id.clone()),
+            roles: principal.role_names(),
+            is_admin: false,
+        }
+    }
+
+    /// The caller's project, or 403 for an unscoped token (Octavia needs a project).
+    pub fn project(&self) -> crate::error::ApiResult<&str> {
+        self.project_id
+            .as_deref()
+            .ok_or_else(crate::error::ApiError::forbidden)
     }
 }

@@ -131,6 +131,22 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
     let q = Query::parse(parts.uri.query());
     let store = &state.store;
     let ok = |v: Value| Ok(axum::Json(v).into_response());
+    // Version discovery is open, as in Neutron; everything else needs the caller.
+    let ctx = if segments.is_empty() {
+        None
+    } else {
+        match crate::server::context(state, &parts.headers).await {
+            Ok(ctx) => Some(ctx),
+            Err(refused) => return Ok(refused),
+        }
+    };
+    // Ports of other projects are invisible, except to administrators.
+    let visible = |p: &Port| {
+        ctx.as_ref().is_some_and(|c| {
+            c.allows(crate::policy::Rule::Admin, None)
+                || c.project_id.as_deref() == Some(&p.project_id)
+        })
+    };
     match (&parts.method, segments.as_slice()) {
         (&Method::GET, []) => ok(json!({"versions": [{"id": "v2.0", "status": "CURRENT",
             "links": [{"href": format!("http://{host}/v2.0/"), "rel": "self"}]}]})),
@@ -176,10 +192,16 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
             }
         }
         (&Method::GET, ["v2.0", "ports"]) => {
-            let items = store.ports().await?.iter().map(port_json).collect();
+            let items = store
+                .ports()
+                .await?
+                .iter()
+                .filter(|p| visible(p))
+                .map(port_json)
+                .collect();
             ok(json!({"ports": filter_list(items, &q)}))
         }
-        (&Method::GET, ["v2.0", "ports", id]) => match store.port(id).await? {
+        (&Method::GET, ["v2.0", "ports", id]) => match store.port(id).await?.filter(visible) {
             Some(p) => ok(json!({"port": port_json(&p)})),
             None => Ok(neutron_error(
                 StatusCode::NOT_FOUND,
@@ -191,11 +213,12 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
             let bytes = axum::body::to_bytes(body, 1 << 20)
                 .await
                 .map_err(|_| ApiError::bad_request("Request is too large."))?;
-            create_port(state, &bytes, &parts.headers).await
+            let ctx = ctx.as_ref().expect("authenticated above");
+            create_port(state, &bytes, ctx).await
         }
         (&Method::DELETE, ["v2.0", "ports", id]) => {
             let mut tx = store.begin().await?;
-            let found = tx.port(id).await?;
+            let found = tx.port(id).await?.filter(visible);
             match found {
                 None => Ok(neutron_error(
                     StatusCode::NOT_FOUND,
@@ -227,7 +250,7 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
 async fn create_port(
     state: &AppState,
     bytes: &[u8],
-    headers: &axum::http::HeaderMap,
+    ctx: &crate::RequestContext,
 ) -> Result<Response, ApiError> {
     let bad = |m: &str| neutron_error(StatusCode::BAD_REQUEST, "BadRequest", m.to_string());
     let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
@@ -248,7 +271,6 @@ async fn create_port(
         .and_then(|f| f.get("ip_address"))
         .and_then(Value::as_str);
     let name = port.get("name").and_then(Value::as_str).unwrap_or_default();
-    let ctx = crate::RequestContext::noauth(headers, &state.config.default_project);
     let mut tx = state.store.begin().await?;
     let subnets = tx.network_subnets(network_id).await?;
     let subnet = match subnet_id {
@@ -268,7 +290,13 @@ async fn create_port(
         None => None,
     };
     match tx
-        .allocate_port(&subnet, ip, name, "", &ctx.project_id)
+        .allocate_port(
+            &subnet,
+            ip,
+            name,
+            "",
+            ctx.project_id.as_deref().unwrap_or_default(),
+        )
         .await?
     {
         Ok(p) => {

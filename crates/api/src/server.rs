@@ -6,7 +6,7 @@ use crate::listing::Query;
 use crate::{ApiConfig, RequestContext};
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderValue, Method, Request, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use model::Kind;
 use serde_json::json;
@@ -21,6 +21,37 @@ pub struct AppState {
     pub config: Arc<ApiConfig>,
     /// Woken after every committed job, so the worker starts at once.
     pub jobs: Arc<Notify>,
+    /// Who is calling: `noauth` headers, or a token of the built-in identity or of Keystone.
+    pub auth: identity::Authenticator,
+}
+
+/// The request's context, or the response that refuses it: 401 with keystonemiddleware's body
+/// and where to authenticate, or 503 when Keystone cannot be asked.
+pub async fn context(state: &AppState, headers: &HeaderMap) -> Result<RequestContext, Response> {
+    let token = headers.get("x-auth-token").and_then(|v| v.to_str().ok());
+    match state.auth.authenticate(token).await {
+        Ok(None) => Ok(RequestContext::noauth(
+            headers,
+            &state.config.default_project,
+        )),
+        Ok(Some(principal)) => Ok(RequestContext::of(&principal)),
+        Err(rejected) => {
+            let status = match rejected {
+                identity::Rejected::Unauthorized => StatusCode::UNAUTHORIZED,
+                identity::Rejected::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+            };
+            let title = status.canonical_reason().unwrap_or("Error");
+            let body = json!({"error": {"code": status.as_u16(), "title": title,
+                                        "message": rejected.to_string()}});
+            let mut response = (status, axum::Json(body)).into_response();
+            if let Some(uri) = state.auth.identity_uri() {
+                if let Ok(v) = HeaderValue::from_str(&format!("Keystone uri=\"{uri}\"")) {
+                    response.headers_mut().insert("www-authenticate", v);
+                }
+            }
+            Err(response)
+        }
+    }
 }
 
 pub fn not_found() -> ApiError {
@@ -144,7 +175,16 @@ async fn handle(state: &AppState, request: Request<Body>) -> ApiResult<Response>
     let raw_path = parts.uri.path();
     let path = raw_path.strip_suffix(".json").unwrap_or(raw_path);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
-    let ctx = RequestContext::noauth(&parts.headers, &state.config.default_project);
+    if segments.is_empty() {
+        return match parts.method {
+            Method::GET | Method::HEAD => Ok(axum::Json(versions(&origin)).into_response()),
+            _ => Err(handlers::method_not_allowed()),
+        };
+    }
+    let ctx = match context(state, &parts.headers).await {
+        Ok(ctx) => ctx,
+        Err(refused) => return Ok(refused),
+    };
     let req = Req {
         method: parts.method.clone(),
         query: Query::parse(parts.uri.query()),
@@ -153,10 +193,6 @@ async fn handle(state: &AppState, request: Request<Body>) -> ApiResult<Response>
         ctx,
     };
     match segments.as_slice() {
-        [] => match req.method {
-            Method::GET | Method::HEAD => Ok(axum::Json(versions(&origin)).into_response()),
-            _ => Err(handlers::method_not_allowed()),
-        },
         ["v2" | "v2.0"] => Ok(axum::Json(json!("v2")).into_response()),
         ["v2" | "v2.0", "octavia", "amphorae", rest @ ..] => {
             handlers::admin::amphorae(state, &req, rest).await

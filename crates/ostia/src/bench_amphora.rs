@@ -38,6 +38,8 @@ fn options(dir: &Path, driver: AmphoraDriver, cidr: &str) -> anyhow::Result<Opti
         api_bind: "127.0.0.1:0".parse()?,
         network_bind: "127.0.0.1:0".parse()?,
         health_bind: "127.0.0.1:0".parse()?,
+        identity_bind: "127.0.0.1:0".parse()?,
+        auth: crate::AuthMode::NoAuth,
         amphora: driver,
         local_cidr: cidr.parse()?,
         ..Options::default()
@@ -351,6 +353,8 @@ pub async fn density(count: usize, concurrency: usize, sample: usize) -> anyhow:
         &exe,
         &[
             "up",
+            "--auth",
+            "noauth",
             "--data-dir",
             &data,
             "--no-health-manager",

@@ -2,11 +2,13 @@
 //! network API, worker with its compute driver, health manager and housekeeping. Holds no
 //! logic of its own.
 
+pub mod auth;
 pub mod bench;
 pub mod bench_amphora;
 pub mod bench_engine;
 
-use api::{ApiConfig, AppState, NetworkDriver};
+use api::{ApiConfig, AppState, NetworkDriver, QuotaDefaults};
+pub use auth::AuthMode;
 use controller::compute::{ComputeDriver, InProcess, Noop, Process, ProcessOptions};
 use controller::health::Counters;
 use controller::housekeeping::Housekeeping;
@@ -53,6 +55,11 @@ pub struct Options {
     pub amphora_exe: Option<PathBuf>,
     /// How long connections of a stopped listener or amphora may finish.
     pub drain_timeout: Duration,
+    pub auth: AuthMode,
+    /// The built-in identity service (with `AuthMode::Builtin`).
+    pub identity_bind: SocketAddr,
+    pub token_ttl: Duration,
+    pub quota_defaults: QuotaDefaults,
 }
 
 impl Default for Options {
@@ -73,6 +80,10 @@ impl Default for Options {
             local_cidr: store::network::LOCAL_CIDR.parse().expect("literal"),
             amphora_exe: None,
             drain_timeout: Duration::from_secs(30),
+            auth: AuthMode::Builtin,
+            identity_bind: "127.0.0.1:5000".parse().expect("literal"),
+            token_ttl: Duration::from_secs(3600),
+            quota_defaults: QuotaDefaults::default(),
         }
     }
 }
@@ -81,6 +92,10 @@ impl Default for Options {
 pub struct Running {
     pub api_addr: SocketAddr,
     pub network_addr: SocketAddr,
+    /// The built-in identity service, when it runs.
+    pub identity_addr: Option<SocketAddr>,
+    /// `<data-dir>/clouds.yaml` with the bootstrap admin's password (built-in identity).
+    pub clouds_yaml_path: Option<PathBuf>,
     pub health_addr: Option<SocketAddr>,
     pub store: Store,
     /// The health manager's datagram counters, when it runs here.
@@ -99,25 +114,7 @@ pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
 /// together (`ostia up` and `ostia health-manager`) agree on one: the first to create the
 /// file wins, the others read it.
 pub fn heartbeat_key(data_dir: &Path) -> anyhow::Result<String> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    std::fs::create_dir_all(data_dir)?;
-    let path = data_dir.join("heartbeat.key");
-    let staged = data_dir.join(format!(".heartbeat.key.{}", std::process::id()));
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(&staged)?;
-    f.write_all(amphora::random_hex(32).as_bytes())?;
-    drop(f);
-    // link(2) fails if the key exists: then that one is the key.
-    let _ = std::fs::hard_link(&staged, &path);
-    let _ = std::fs::remove_file(&staged);
-    let key = std::fs::read_to_string(&path)?.trim().to_string();
-    anyhow::ensure!(!key.is_empty(), "{} is empty", path.display());
-    Ok(key)
+    auth::secret_file(data_dir, "heartbeat.key", 32)
 }
 
 /// Binds a TCP service, saying which one and how to move it when the address is taken.
@@ -274,6 +271,23 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let key = heartbeat_key(&opts.data_dir)?;
     let api_listener = bind(opts.api_bind, "load-balancer API", "--api-bind").await?;
     let net_listener = bind(opts.network_bind, "network API", "--network-bind").await?;
+    let builtin = match &opts.auth {
+        AuthMode::Builtin => {
+            let listener = bind(opts.identity_bind, "identity API", "--identity-bind").await?;
+            let endpoints = auth::Endpoints {
+                identity: listener.local_addr()?,
+                api: api_listener.local_addr()?,
+                network: net_listener.local_addr()?,
+            };
+            Some(auth::builtin(&store, &opts.data_dir, listener, endpoints, opts.token_ttl).await?)
+        }
+        _ => None,
+    };
+    let authenticator = match (&opts.auth, &builtin) {
+        (AuthMode::Builtin, Some(b)) => identity::Authenticator::Builtin(b.identity.clone()),
+        (AuthMode::Keystone { url }, _) => auth::keystone(url),
+        _ => identity::Authenticator::NoAuth,
+    };
     let wake = Arc::new(Notify::new());
     let health = if opts.health_manager {
         Some(bind_health(&opts, &store, key.clone(), &wake).await?)
@@ -302,9 +316,11 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         config: Arc::new(ApiConfig {
             default_project: opts.default_project.clone(),
             network_driver: opts.network_driver,
+            quota_defaults: opts.quota_defaults.clone(),
             ..ApiConfig::default()
         }),
         jobs: wake.clone(),
+        auth: authenticator,
     };
     let shutdown = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -325,6 +341,19 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             tracing::error!(error = %e, "network API stopped");
         }
     }));
+    let (identity_addr, clouds_yaml_path) = match builtin {
+        Some(b) => {
+            let addr = b.listener.local_addr()?;
+            let rx = stopped.clone();
+            tasks.push(tokio::spawn(async move {
+                if let Err(e) = identity::http::serve(b.listener, b.identity, shutdown(rx)).await {
+                    tracing::error!(error = %e, "identity API stopped");
+                }
+            }));
+            (Some(addr), b.clouds_yaml)
+        }
+        None => (None, None),
+    };
     let hk = Housekeeping {
         store: store.clone(),
         lb_expiry: Duration::from_secs(7 * 86_400),
@@ -334,6 +363,8 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     Ok(Running {
         api_addr,
         network_addr,
+        identity_addr,
+        clouds_yaml_path,
         health_addr,
         store,
         heartbeats,

@@ -30,6 +30,49 @@ enum NetDriver {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum AuthKind {
+    /// Ostia's own Keystone-compatible identity (tokens, users, projects, roles) on
+    /// --identity-bind; writes <data-dir>/clouds.yaml with the admin password at first start.
+    Builtin,
+    /// Validate tokens against a real Keystone (--keystone-url).
+    Keystone,
+    /// No tokens: project from X-Project-Id, every caller an administrator.
+    Noauth,
+}
+
+/// Octavia's `[auth] / [quotas]` settings of `ostia up`.
+#[derive(clap::Args, Clone)]
+struct AuthArgs {
+    /// Who callers are.
+    #[arg(long, value_enum, default_value = "builtin")]
+    auth: AuthKind,
+    /// Keystone's endpoint, for --auth keystone (e.g. http://127.0.0.1:5000/v3).
+    #[arg(long, required_if_eq("auth", "keystone"))]
+    keystone_url: Option<String>,
+    /// Where the built-in identity API listens.
+    #[arg(long, default_value = "127.0.0.1:5000")]
+    identity_bind: SocketAddr,
+    /// Lifetime of tokens of the built-in identity, in seconds.
+    #[arg(long, default_value = "3600", value_parser = seconds)]
+    token_ttl: Duration,
+    /// Default quotas of projects without their own (-1: unlimited).
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_load_balancer_quota: i64,
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_listener_quota: i64,
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_pool_quota: i64,
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_member_quota: i64,
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_health_monitor_quota: i64,
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_l7policy_quota: i64,
+    #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
+    default_l7rule_quota: i64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum AmphoraKind {
     /// One engine per amphora inside the Ostia process (fast start).
     Inprocess,
@@ -74,6 +117,8 @@ struct HealthArgs {
     failover_threshold: Option<usize>,
 }
 
+// Parsed once per process: the size of the largest variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Command {
     /// Start Ostia: API, network API, worker, health manager, housekeeping, on a local SQLite
@@ -104,6 +149,8 @@ enum Command {
         no_health_manager: bool,
         #[command(flatten)]
         health: HealthArgs,
+        #[command(flatten)]
+        auth: AuthArgs,
     },
     /// Run only the worker against a data dir.
     Worker {
@@ -245,6 +292,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             no_worker,
             no_health_manager,
             health,
+            auth,
         } => {
             let opts = ostia::Options {
                 data_dir,
@@ -259,12 +307,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 amphora: amphora.into(),
                 health_manager: !no_health_manager,
                 local_cidr: vip_cidr,
+                auth: match auth.auth {
+                    AuthKind::Builtin => ostia::AuthMode::Builtin,
+                    AuthKind::Keystone => ostia::AuthMode::Keystone {
+                        url: auth.keystone_url.clone().unwrap_or_default(),
+                    },
+                    AuthKind::Noauth => ostia::AuthMode::NoAuth,
+                },
+                identity_bind: auth.identity_bind,
+                token_ttl: auth.token_ttl,
+                quota_defaults: api::QuotaDefaults {
+                    loadbalancer: auth.default_load_balancer_quota,
+                    listener: auth.default_listener_quota,
+                    pool: auth.default_pool_quota,
+                    member: auth.default_member_quota,
+                    healthmonitor: auth.default_health_monitor_quota,
+                    l7policy: auth.default_l7policy_quota,
+                    l7rule: auth.default_l7rule_quota,
+                },
                 ..health_options(&health)
             };
             let running = ostia::start(opts.clone()).await?;
             println!("Ostia is up.");
             println!("  load-balancer API: http://{}", running.api_addr);
             println!("  network API:       http://{}", running.network_addr);
+            if let Some(addr) = running.identity_addr {
+                println!("  identity API:      http://{addr}/v3");
+            }
             if let Some(addr) = running.health_addr {
                 println!("  heartbeats:        udp://{addr}");
             }
@@ -272,8 +341,27 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "  data:              {}",
                 opts.data_dir.join("ostia.db").display()
             );
-            println!("\nclouds.yaml (use with: OS_CLOUD=ostia openstack loadbalancer list):\n");
-            println!("{}", running.clouds_yaml());
+            match (&opts.auth, &running.clouds_yaml_path) {
+                (ostia::AuthMode::Builtin, Some(path)) => println!(
+                    "  clouds.yaml:       {} (admin's password; mode 0600)\n\n\
+                     Try: OS_CLIENT_CONFIG_FILE={} OS_CLOUD=ostia openstack loadbalancer list",
+                    path.display(),
+                    path.display()
+                ),
+                (ostia::AuthMode::Builtin, None) => println!(
+                    "  clouds.yaml:       missing from the data dir; the admin password was \
+                     only ever written there"
+                ),
+                (ostia::AuthMode::Keystone { url }, _) => {
+                    println!("  tokens:            validated by Keystone at {url}")
+                }
+                (ostia::AuthMode::NoAuth, _) => {
+                    println!(
+                        "\nclouds.yaml (use with: OS_CLOUD=ostia openstack loadbalancer list):\n"
+                    );
+                    println!("{}", running.clouds_yaml());
+                }
+            }
             stopped().await?;
             println!("stopping");
             running.shutdown().await;

@@ -163,8 +163,6 @@ async fn child_validation_rules() {
     .await;
     expect(&env, "POST", pools, json!({"pool": {"listener_id": lid, "protocol": "UDP", "lb_algorithm": "ROUND_ROBIN"}}), 400,
         "Validation failure: The pool protocol 'UDP' is invalid while the listener protocol is 'HTTP'.").await;
-    expect(&env, "POST", pools, json!({"pool": {"loadbalancer_id": lb, "protocol": "HTTP", "lb_algorithm": "SOURCE_IP_PORT"}}), 501,
-        "Provider 'amphora' does not support a requested option: Amphora provider does not support SOURCE_IP_PORT algorithm.").await;
     expect(&env, "POST", pools, json!({"pool": {"loadbalancer_id": lb, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "session_persistence": {"type": "APP_COOKIE"}}}), 400,
         "Validation failure: Field \"cookie_name\" must be specified when using the \"APP_COOKIE\" session persistence type.").await;
     expect(&env, "POST", pools, json!({"pool": {"loadbalancer_id": lb, "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "session_persistence": {"type": "SOURCE_IP", "persistence_timeout": 5}}}), 400,

@@ -486,24 +486,25 @@ async fn algorithms_and_session_persistence() {
     let body = sp_pool("HTTP", "RANDOM", Value::Null);
     r.bad_enum(POOLS, body, ["lb_algorithm", "RANDOM"], &ALGORITHMS)
         .await;
-    // The API accepts SOURCE_IP_PORT; the amphora driver refuses it (501, api_validation.rs),
-    // the no-op provider does not.
-    let noop = json!({"loadbalancer": {"vip_subnet_id": r.env.subnet, "provider": "noop_driver"}});
-    let (s, b) = r.env.post("/v2/lbaas/loadbalancers", noop).await;
-    let noop = b["loadbalancer"]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
-    assert_eq!(s, 201, "{b}");
-    r.env.wait_lb(&noop).await;
-    let mut body = pool("loadbalancer_id", &noop, "HTTP");
-    body["pool"]["lb_algorithm"] = json!("SOURCE_IP_PORT");
-    let (s, b) = r.env.post(POOLS, body).await;
-    assert_eq!(
-        (s, &b["pool"]["lb_algorithm"]),
-        (201, &json!("SOURCE_IP_PORT"))
-    );
-    r.env.wait_lb(&noop).await;
+    // Both providers accept SOURCE_IP_PORT: the engine balances on address and port.
+    for provider in ["amphora", "noop_driver"] {
+        let lb = json!({"loadbalancer": {"vip_subnet_id": r.env.subnet, "provider": provider}});
+        let (s, b) = r.env.post("/v2/lbaas/loadbalancers", lb).await;
+        let lb = b["loadbalancer"]["id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
+        assert_eq!(s, 201, "{b}");
+        r.env.wait_lb(&lb).await;
+        let mut body = pool("loadbalancer_id", &lb, "HTTP");
+        body["pool"]["lb_algorithm"] = json!("SOURCE_IP_PORT");
+        let (s, b) = r.env.post(POOLS, body).await;
+        assert_eq!(
+            (s, &b["pool"]["lb_algorithm"]),
+            (201, &json!("SOURCE_IP_PORT"))
+        );
+        r.env.wait_lb(&lb).await;
+    }
     r.checks += 1;
 
     for pp in POOL_PROTOCOLS {

@@ -23,6 +23,8 @@ pub fn options(dir: &std::path::Path) -> ostia::Options {
         api_bind: "127.0.0.1:0".parse().unwrap(),
         network_bind: "127.0.0.1:0".parse().unwrap(),
         health_bind: "127.0.0.1:0".parse().unwrap(),
+        identity_bind: "127.0.0.1:0".parse().unwrap(),
+        auth: ostia::AuthMode::NoAuth,
         amphora: ostia::AmphoraDriver::Noop,
         ..ostia::Options::default()
     }

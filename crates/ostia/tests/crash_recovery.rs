@@ -16,7 +16,13 @@ fn free_port() -> u16 {
 
 fn spawn(dir: &std::path::Path, api: u16, net: u16, extra: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_ostia"))
-        .args(["up", "--data-dir", dir.to_str().unwrap()])
+        .args([
+            "up",
+            "--auth",
+            "noauth",
+            "--data-dir",
+            dir.to_str().unwrap(),
+        ])
         .args([
             "--api-bind",
             &format!("127.0.0.1:{api}"),

@@ -83,6 +83,8 @@ fn a_taken_port_is_named_with_the_flag_that_moves_it() {
     let out = Command::new(OSTIA)
         .args([
             "up",
+            "--auth",
+            "noauth",
             "--amphora",
             "noop",
             "--health-bind",

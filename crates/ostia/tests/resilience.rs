@@ -305,6 +305,8 @@ async fn killing_the_control_plane_leaves_traffic_alone_and_a_restart_reattaches
         std::process::Command::new(env!("CARGO_BIN_EXE_ostia"))
             .args([
                 "up",
+                "--auth",
+                "noauth",
                 "--amphora",
                 "process",
                 "--heartbeat-interval",

@@ -107,3 +107,44 @@ CREATE TABLE IF NOT EXISTS amphora_health (
 CREATE INDEX IF NOT EXISTS resources_seq ON resources (seq);
 CREATE INDEX IF NOT EXISTS resources_parent_seq ON resources (parent_id, seq);
 CREATE INDEX IF NOT EXISTS amphora_health_stale ON amphora_health (busy, last_update);
+
+-- The built-in identity service (Keystone v3 subset). Only the Default domain exists; `extra`
+-- holds the attributes Keystone echoes but does not interpret (description, email, …).
+CREATE TABLE IF NOT EXISTS id_projects (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    domain_id TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    extra TEXT NOT NULL,
+    UNIQUE (domain_id, name)
+);
+CREATE TABLE IF NOT EXISTS id_users (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    domain_id TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    extra TEXT NOT NULL,
+    -- argon2 PHC string; never the password.
+    password_hash TEXT,
+    default_project_id TEXT,
+    UNIQUE (domain_id, name)
+);
+CREATE TABLE IF NOT EXISTS id_roles (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    domain_id TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    extra TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS id_assignments (
+    project_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    role_id TEXT NOT NULL,
+    PRIMARY KEY (user_id, project_id, role_id)
+);
+CREATE INDEX IF NOT EXISTS id_assignments_project ON id_assignments (project_id);
+-- Tokens revoked before their expiry (by audit id); rows go when the token would have expired.
+CREATE TABLE IF NOT EXISTS id_revocations (
+    audit_id TEXT PRIMARY KEY,
+    expires_at INTEGER NOT NULL
+);

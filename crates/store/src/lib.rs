@@ -1,11 +1,13 @@
 //! Persistence for Ostia: objects, load-balancer trees, the job queue, the built-in network
-//! service's ports, quotas and listener statistics, in SQLite through sqlx runtime queries
-//! (`$1` placeholders, so the same SQL serves PostgreSQL).
+//! service's ports, quotas, listener statistics and the built-in identity's projects, users
+//! and roles, in SQLite through sqlx runtime queries (`$1` placeholders, so the same SQL
+//! serves PostgreSQL).
 //!
 //! Owns the schema and every query. Must not know HTTP or talk to data planes.
 
 mod db;
 pub mod health;
+pub mod identity;
 pub mod jobs;
 pub mod network;
 pub mod quotas;

@@ -2,6 +2,7 @@
 //! availability zones and their profiles, amphorae.
 
 use super::*;
+use crate::policy::Rule;
 use crate::schema::decode;
 use crate::specs;
 
@@ -30,7 +31,11 @@ pub fn quota_key(kind: Kind) -> &'static str {
     }
 }
 
-fn quota_body(stored: Option<&Map<String, Value>>, fill_defaults: bool) -> Map<String, Value> {
+/// A quota record on the wire; unset limits show `defaults` when given, null otherwise.
+fn quota_body(
+    stored: Option<&Map<String, Value>>,
+    defaults: Option<&crate::QuotaDefaults>,
+) -> Map<String, Value> {
     let mut out = Map::new();
     for key in QUOTA_KEYS {
         let canonical = match key {
@@ -42,10 +47,9 @@ fn quota_body(stored: Option<&Map<String, Value>>, fill_defaults: bool) -> Map<S
             .and_then(|s| s.get(canonical))
             .cloned()
             .unwrap_or(Value::Null);
-        let v = if v.is_null() && fill_defaults {
-            json!(-1)
-        } else {
-            v
+        let v = match defaults {
+            Some(d) if v.is_null() => json!(d.get(canonical)),
+            _ => v,
         };
         out.insert(key.to_string(), v);
     }
@@ -55,31 +59,48 @@ fn quota_body(stored: Option<&Map<String, Value>>, fill_defaults: bool) -> Map<S
 pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
     match (&req.method, rest) {
         (&Method::GET, []) => {
-            let wanted = req.query.get("project_id");
+            let scope = req.ctx.list_scope(
+                Rule::ReadQuota,
+                Rule::ReadQuotaGlobal,
+                req.query.get("project_id"),
+            )?;
             let mut items = Vec::new();
             for (project, stored) in state.store.quotas().await? {
-                if wanted.is_some_and(|w| w != project) || !req.ctx.may_access(Some(&project)) {
+                if scope.as_deref().is_some_and(|p| p != project) {
                     continue;
                 }
-                let mut q = quota_body(Some(&stored), false);
+                let mut q = quota_body(Some(&stored), None);
                 q.insert("project_id".into(), json!(project));
-                items.push(Value::Object(q));
+                items.push(q);
             }
-            Ok(axum::Json(json!({"quotas": items, "quotas_links": []})).into_response())
+            let body = listing::respond(
+                items,
+                &[],
+                &req.query,
+                "quotas",
+                Some("quotas_links"),
+                &req.url,
+                state.config.max_limit,
+            )?;
+            Ok(axum::Json(body).into_response())
         }
         (&Method::GET, [project]) => {
             check_project(req, project)?;
             let stored = state.store.quota(project).await?;
-            Ok(axum::Json(json!({"quota": quota_body(stored.as_ref(), true)})).into_response())
+            Ok(axum::Json(
+                json!({"quota": quota_body(stored.as_ref(), Some(&state.config.quota_defaults))}),
+            )
+            .into_response())
         }
         (&Method::GET, [project, "default" | "defaults"]) => {
             check_project(req, project)?;
-            Ok(axum::Json(json!({"quota": quota_body(None, true)})).into_response())
+            Ok(
+                axum::Json(json!({"quota": quota_body(None, Some(&state.config.quota_defaults))}))
+                    .into_response(),
+            )
         }
         (&Method::PUT, [project]) => {
-            if !req.ctx.is_admin {
-                return Err(ApiError::forbidden());
-            }
+            req.ctx.authorize(Rule::WriteQuota, Some(project))?;
             let attrs = decode(&req.body, "quotas", "quota", specs::QUOTA_PUT)?;
             let mut tx = state.store.begin().await?;
             let mut stored = tx.quota(project).await?.unwrap_or_default();
@@ -95,14 +116,14 @@ pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Res
             tx.commit().await?;
             Ok((
                 StatusCode::ACCEPTED,
-                axum::Json(json!({"quota": quota_body(Some(&stored), true)})),
+                axum::Json(
+                    json!({"quota": quota_body(Some(&stored), Some(&state.config.quota_defaults))}),
+                ),
             )
                 .into_response())
         }
         (&Method::DELETE, [project]) => {
-            if !req.ctx.is_admin {
-                return Err(ApiError::forbidden());
-            }
+            req.ctx.authorize(Rule::WriteQuota, Some(project))?;
             let mut tx = state.store.begin().await?;
             if !tx.delete_quota(project).await? {
                 return Err(ApiError::not_found_named("Quotas", project));
@@ -116,11 +137,13 @@ pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Res
 }
 
 fn check_project(req: &Req, project: &str) -> ApiResult<()> {
-    if req.ctx.may_access(Some(project)) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden())
-    }
+    req.ctx.authorize(Rule::ReadQuota, Some(project))
+}
+
+/// Flavors, zones and providers belong to no project: Octavia checks them against the
+/// caller's own.
+fn authorize_own(req: &Req, rule: Rule) -> ApiResult<()> {
+    req.ctx.authorize(rule, req.ctx.project_id.as_deref())
 }
 
 const PROVIDERS: &[(&str, &str)] = &[
@@ -186,8 +209,12 @@ pub async fn providers(_state: &AppState, req: &Req, rest: &[&str]) -> ApiResult
             .collect()
     };
     match rest {
-        [] => Ok(axum::Json(json!({"providers": list(PROVIDERS.to_vec())})).into_response()),
+        [] => {
+            authorize_own(req, Rule::Read)?;
+            Ok(axum::Json(json!({"providers": list(PROVIDERS.to_vec())})).into_response())
+        }
         [provider, what @ ("flavor_capabilities" | "availability_zone_capabilities")] => {
+            authorize_own(req, Rule::Admin)?;
             if !PROVIDERS.iter().any(|(n, _)| n == provider) {
                 return Err(ApiError::bad_request(format!(
                     "Provider '{provider}' is not enabled."
@@ -323,8 +350,10 @@ pub async fn standalone(
     let c = collection(kind);
     let writes_admin = matches!(req.method, Method::POST | Method::PUT | Method::DELETE);
     let profile_kind = matches!(kind, Kind::FlavorProfile | Kind::AvailabilityZoneProfile);
-    if (writes_admin || profile_kind) && !req.ctx.is_admin {
-        return Err(ApiError::forbidden());
+    if writes_admin || profile_kind {
+        authorize_own(req, Rule::Admin)?;
+    } else {
+        authorize_own(req, Rule::Read)?;
     }
     match (&req.method, rest) {
         (&Method::GET, []) => {
@@ -504,9 +533,7 @@ async fn get_standalone(state: &AppState, kind: Kind, id: &str) -> ApiResult<Res
 }
 
 pub async fn amphorae(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
-    if !req.ctx.is_admin {
-        return Err(ApiError::forbidden());
-    }
+    authorize_own(req, Rule::Admin)?;
     let live = |r: &Resource| r.provisioning_status != DELETED;
     match (&req.method, rest) {
         (&Method::GET, []) => {

@@ -24,6 +24,7 @@ fn name_of(pool: &Map<String, Value>) -> ApiResult<String> {
 }
 
 pub async fn create(
+    state: &AppState,
     tx: &mut WriteTx,
     tree: &mut Tree,
     listeners: Option<Value>,
@@ -103,8 +104,8 @@ pub async fn create(
         }
     }
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(tx, Kind::Pool, &project, definitions.len() as i64).await?;
-    check_quota(tx, Kind::Listener, &project, listeners.len() as i64).await?;
+    check_quota(state, tx, Kind::Pool, &project, definitions.len() as i64).await?;
+    check_quota(state, tx, Kind::Listener, &project, listeners.len() as i64).await?;
 
     // Pools first, with their members and monitor.
     let mut pool_ids: Vec<(String, String)> = Vec::new();
@@ -120,12 +121,12 @@ pub async fn create(
         let pool_id = pool.id.clone();
         tree.insert(pool);
         if let Some(Value::Object(hm)) = monitor {
-            check_quota(tx, Kind::HealthMonitor, &project, 1).await?;
+            check_quota(state, tx, Kind::HealthMonitor, &project, 1).await?;
             let hm = super::healthmonitor::prepare(tree, &pool_id, hm)?;
             tree.insert(hm);
         }
         if let Some(Value::Array(members)) = members {
-            check_quota(tx, Kind::Member, &project, members.len() as i64).await?;
+            check_quota(state, tx, Kind::Member, &project, members.len() as i64).await?;
             for m in members {
                 if let Value::Object(m) = m {
                     let member = super::member::prepare(tree, &pool_id, m)?;

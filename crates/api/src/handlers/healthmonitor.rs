@@ -150,7 +150,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     let mut tree = find_tx(&mut tx, Kind::Pool, &pool_id).await?;
     authorize(req, &tree)?;
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(&mut tx, Kind::HealthMonitor, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::HealthMonitor, &project, 1).await?;
     let hm = prepare(&tree, &pool_id, attrs)?;
     super::member::lock_pool(&mut tree, &pool_id)?;
     let id = hm.id.clone();

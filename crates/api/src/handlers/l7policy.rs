@@ -219,7 +219,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     let mut tree = find_tx(&mut tx, Kind::Listener, &listener_id).await?;
     authorize(req, &tree)?;
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(&mut tx, Kind::L7Policy, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::L7Policy, &project, 1).await?;
     let policy = prepare(&tree, &listener_id, attrs)?;
     lock_lb_for_child(&mut tree)?;
     mark_pending(&mut tree, std::slice::from_ref(&listener_id));

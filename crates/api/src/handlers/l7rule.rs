@@ -221,7 +221,7 @@ async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Respo
     let mut tree = find_tx(&mut tx, Kind::L7Policy, policy_id).await?;
     authorize(req, &tree)?;
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(&mut tx, Kind::L7Rule, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::L7Rule, &project, 1).await?;
     let rule = prepare(&tree, policy_id, attrs)?;
     lock_policy(&mut tree, policy_id)?;
     let id = rule.id.clone();

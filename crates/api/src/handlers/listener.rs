@@ -365,7 +365,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     let mut tree = find_tx(&mut tx, Kind::LoadBalancer, &lb_id).await?;
     authorize(req, &tree)?;
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(&mut tx, Kind::Listener, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::Listener, &project, 1).await?;
     let listener = prepare(&tree, attrs)?;
     lock_lb_for_child(&mut tree)?;
     let id = listener.id.clone();

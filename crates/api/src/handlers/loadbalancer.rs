@@ -1,6 +1,7 @@
 //! `/v2/lbaas/loadbalancers`.
 
 use super::*;
+use crate::policy::Rule;
 use crate::schema::decode;
 use crate::specs;
 use crate::vip;
@@ -39,11 +40,9 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     let mut attrs = decode(&req.body, "load_balancer", "loadbalancer", specs::LB_POST)?;
     let project = match attrs.remove("project_id") {
         Some(Value::String(p)) if !p.is_empty() => p,
-        _ => req.ctx.project_id.clone(),
+        _ => req.ctx.project()?.to_string(),
     };
-    if !req.ctx.may_access(Some(&project)) {
-        return Err(ApiError::forbidden());
-    }
+    req.ctx.authorize(Rule::Write, Some(&project))?;
     if ["vip_port_id", "vip_network_id", "vip_subnet_id"]
         .iter()
         .all(|k| attrs.get(*k).map(Value::is_null).unwrap_or(true))
@@ -66,7 +65,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
             )));
         }
     }
-    check_quota(&mut tx, Kind::LoadBalancer, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::LoadBalancer, &project, 1).await?;
 
     let mut lb = Resource::new(Kind::LoadBalancer, new_id());
     lb.lb_id = Some(lb.id.clone());
@@ -102,7 +101,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     lb.attrs = attrs;
     let mut tree = Tree::from_rows(vec![]);
     tree.insert(lb.clone());
-    super::graph::create(&mut tx, &mut tree, listeners, pools).await?;
+    super::graph::create(state, &mut tx, &mut tree, listeners, pools).await?;
     let id = lb.id.clone();
     commit_job(state, tx, &tree, JobAction::Create, Kind::LoadBalancer, &id).await?;
     Ok(one(
@@ -274,7 +273,7 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
 async fn failover(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::LoadBalancer, id).await?;
-    authorize(req, &tree)?;
+    authorize_rule(req, &tree, Rule::Admin)?;
     let status = tree.lb().provisioning_status.clone();
     if status != ACTIVE && status != ERROR {
         return Err(ApiError::lb_pending(&status, id));

@@ -1,6 +1,7 @@
 //! `/v2/lbaas/pools/{pool_id}/members`, including the batch update.
 
 use super::*;
+use crate::policy::Rule;
 use crate::schema::{decode, decode_list};
 use crate::specs;
 use std::net::IpAddr;
@@ -16,7 +17,7 @@ pub async fn route(
     match (&req.method, rest) {
         (&Method::GET, []) => {
             let (tree, _) = find(state, Kind::Pool, pool_id).await?;
-            authorize(req, &tree)?;
+            authorize_rule(req, &tree, Rule::ReadOrService)?;
             list_tree_kind(state, req, Kind::Member, Some(pool_id)).await
         }
         (&Method::POST, []) => create(state, req, pool_id).await,
@@ -128,7 +129,7 @@ async fn create(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Respons
     authorize(req, &tree)?;
     check_subnet(state, &mut tx, &attrs).await?;
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(&mut tx, Kind::Member, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::Member, &project, 1).await?;
     let member = prepare(&tree, pool_id, attrs)?;
     lock_pool(&mut tree, pool_id)?;
     let id = member.id.clone();
@@ -263,7 +264,7 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
     let project = tree.lb().project_id.clone().unwrap_or_default();
     let net_new = creates.len() as i64 - deletes.len() as i64;
     if net_new > 0 {
-        check_quota(&mut tx, Kind::Member, &project, net_new).await?;
+        check_quota(state, &mut tx, Kind::Member, &project, net_new).await?;
     }
     lock_pool(&mut tree, pool_id)?;
     for attrs in creates {

@@ -13,6 +13,7 @@ pub mod pool;
 
 use crate::error::{ApiError, ApiResult};
 use crate::listing::{self, Query};
+use crate::policy::Rule;
 use crate::render;
 use crate::{AppState, RequestContext};
 use axum::http::{Method, StatusCode};
@@ -104,13 +105,19 @@ pub async fn find_tx(tx: &mut WriteTx, kind: Kind, id: &str) -> ApiResult<Tree> 
     Ok(tree)
 }
 
-/// Checks that the caller may act on the tree's project.
+/// The one authorization point of an action on a load balancer's tree: reads need
+/// `load-balancer:read`, changes `load-balancer:write`, on the load balancer's project.
 pub fn authorize(req: &Req, tree: &Tree) -> ApiResult<()> {
-    if req.ctx.may_access(tree.lb().project_id.as_deref()) {
-        Ok(())
-    } else {
-        Err(ApiError::forbidden())
-    }
+    let rule = match req.method {
+        Method::GET | Method::HEAD => Rule::Read,
+        _ => Rule::Write,
+    };
+    authorize_rule(req, tree, rule)
+}
+
+/// The same with an explicit rule (failover is admin-only, member lists admit `service`).
+pub fn authorize_rule(req: &Req, tree: &Tree, rule: Rule) -> ApiResult<()> {
+    req.ctx.authorize(rule, tree.lb().project_id.as_deref())
 }
 
 /// The lock rule for a change below the load balancer: the load balancer must be ACTIVE and
@@ -159,11 +166,23 @@ pub async fn list_tree_kind(
     kind: Kind,
     parent: Option<&str>,
 ) -> ApiResult<Response> {
+    // Below a parent the caller was authorized on the parent; top-level lists follow
+    // Octavia's get_all / get_all-global.
+    let scope = match parent {
+        Some(_) => None,
+        None => req
+            .ctx
+            .list_scope(Rule::Read, Rule::ReadGlobal, req.query.get("project_id"))?,
+    };
     let snapshot = state.store.snapshot().await?;
     let mut objects = Vec::new();
     for (tree, r) in snapshot.objects(kind, parent) {
         let lb = tree.lb();
-        if lb.provisioning_status == DELETED || !req.ctx.may_access(lb.project_id.as_deref()) {
+        if lb.provisioning_status == DELETED
+            || scope
+                .as_deref()
+                .is_some_and(|p| lb.project_id.as_deref() != Some(p))
+        {
             continue;
         }
         let mut obj = render::in_tree(tree, r);
@@ -265,16 +284,21 @@ pub fn new_child(
     r
 }
 
-/// Quota check for creating `count` objects of `kind` in a project: only explicit limits
-/// are enforced (defaults are unlimited).
-pub async fn check_quota(tx: &mut WriteTx, kind: Kind, project: &str, count: i64) -> ApiResult<()> {
-    let Some(quota) = tx.quota(project).await? else {
-        return Ok(());
-    };
+/// Quota check for creating `count` objects of `kind` in a project: the project's own limit,
+/// else the default; -1 is unlimited (Octavia's QuotaException).
+pub async fn check_quota(
+    state: &AppState,
+    tx: &mut WriteTx,
+    kind: Kind,
+    project: &str,
+    count: i64,
+) -> ApiResult<()> {
     let key = crate::handlers::admin::quota_key(kind);
-    let Some(limit) = quota.get(key).and_then(Value::as_i64) else {
-        return Ok(());
-    };
+    let limit = tx
+        .quota(project)
+        .await?
+        .and_then(|q| q.get(key).and_then(Value::as_i64))
+        .unwrap_or_else(|| state.config.quota_defaults.get(key));
     if limit < 0 {
         return Ok(());
     }

@@ -86,17 +86,6 @@ fn persistence_object(sp: &Map<String, Value>) -> Value {
            "persistence_granularity": sp.get("persistence_granularity").cloned().unwrap_or(Value::Null)})
 }
 
-fn check_algorithm(tree: &Tree, algorithm: &str) -> ApiResult<()> {
-    let provider = tree.lb().str("provider").unwrap_or("amphora");
-    if algorithm == "SOURCE_IP_PORT" && provider != "noop_driver" {
-        return Err(ApiError::unsupported_option(
-            provider,
-            "Amphora provider does not support SOURCE_IP_PORT algorithm.",
-        ));
-    }
-    Ok(())
-}
-
 fn tls_defaults(attrs: &mut Map<String, Value>) {
     let tls = attrs
         .get("tls_enabled")
@@ -200,13 +189,6 @@ pub fn prepare(
         super::listener::check_tls_versions(attrs.get("tls_versions"))?;
         super::listener::check_alpn_list(attrs.get("alpn_protocols"))?;
     }
-    check_algorithm(
-        tree,
-        attrs
-            .get("lb_algorithm")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    )?;
     default_admin(&mut attrs, "admin_state_up");
     default_tags(&mut attrs);
     tls_defaults(&mut attrs);
@@ -242,7 +224,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         }
     }
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(&mut tx, Kind::Pool, &project, 1).await?;
+    check_quota(state, &mut tx, Kind::Pool, &project, 1).await?;
     let pool = prepare(&tree, attrs, listener_id.as_deref())?;
     lock_lb_for_child(&mut tree)?;
     if let Some(l) = &listener_id {
@@ -291,9 +273,6 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     }
     super::listener::check_tls_versions(update.get("tls_versions"))?;
     super::listener::check_alpn_list(update.get("alpn_protocols"))?;
-    if let Some(algorithm) = update.get("lb_algorithm").and_then(Value::as_str) {
-        check_algorithm(&tree, algorithm)?;
-    }
     let tls = update
         .get("tls_enabled")
         .and_then(Value::as_bool)
