@@ -12,7 +12,7 @@ pub struct Env {
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub subnet: String,
-    _reaper: Reaper,
+    pub _reaper: Reaper,
 }
 
 /// Options for a test instance on ephemeral ports: API suites use the noop amphora driver

@@ -1,0 +1,656 @@
+//! The built-in identity and Octavia's policy, as users of two projects meet them: tokens from
+//! the password in clouds.yaml, projects that cannot see each other, readers that cannot
+//! write, quotas, refused tokens, bad logins, and users and tokens that survive a restart.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+use std::time::{Duration, Instant};
+
+/// A running Ostia with the built-in identity, and a client that carries a token.
+struct Cloud {
+    env: Env,
+    identity: String,
+}
+
+fn builtin(dir: &std::path::Path) -> ostia::Options {
+    ostia::Options {
+        auth: ostia::AuthMode::Builtin,
+        ..options(dir)
+    }
+}
+
+impl Cloud {
+    async fn start(opts: ostia::Options, dir: tempfile::TempDir) -> Cloud {
+        let running = ostia::start(opts).await.expect("ostia starts");
+        let identity = format!("http://{}/v3", running.identity_addr.unwrap());
+        let api = format!("http://{}", running.api_addr);
+        let net = format!("http://{}", running.network_addr);
+        let env = Env {
+            running: Some(running),
+            api,
+            net,
+            client: reqwest::Client::new(),
+            subnet: String::new(),
+            _reaper: Reaper(dir.path().to_path_buf()),
+            dir,
+        };
+        Cloud { env, identity }
+    }
+
+    /// `(status, X-Subject-Token, body)` of a password login.
+    async fn login(
+        &self,
+        user: &str,
+        password: &str,
+        project: Option<&str>,
+    ) -> (u16, String, Value) {
+        let mut auth = json!({"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"name": "Default"}, "password": password}}}});
+        if let Some(p) = project {
+            auth["scope"] = json!({"project": {"name": p, "domain": {"id": "default"}}});
+        }
+        let r = self
+            .env
+            .client
+            .post(format!("{}/auth/tokens", self.identity))
+            .json(&json!({ "auth": auth }))
+            .send()
+            .await
+            .unwrap();
+        let status = r.status().as_u16();
+        let token = r
+            .headers()
+            .get("x-subject-token")
+            .map(|v| v.to_str().unwrap().to_string())
+            .unwrap_or_default();
+        (status, token, r.json().await.unwrap_or(Value::Null))
+    }
+
+    async fn token(&self, user: &str, password: &str, project: &str) -> String {
+        let (s, token, b) = self.login(user, password, Some(project)).await;
+        assert_eq!(s, 201, "{user} logs in: {b}");
+        token
+    }
+
+    async fn call(
+        &self,
+        token: &str,
+        method: &str,
+        url: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let url = if url.starts_with("http") {
+            url.to_string()
+        } else {
+            format!("{}{url}", self.env.api)
+        };
+        let mut r = self
+            .env
+            .client
+            .request(method.parse().unwrap(), url)
+            .header("X-Auth-Token", token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let r = r.send().await.unwrap();
+        let status = r.status().as_u16();
+        (status, r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// Creates project, user and role assignment through the identity admin API.
+    async fn user(
+        &self,
+        admin: &str,
+        name: &str,
+        project: &str,
+        roles: &[&str],
+    ) -> (String, String) {
+        let base = &self.identity;
+        let (_, found) = self
+            .call(
+                admin,
+                "GET",
+                &format!("{base}/projects?name={project}"),
+                None,
+            )
+            .await;
+        let project_id = match found["projects"][0]["id"].as_str() {
+            Some(id) => id.to_string(),
+            None => {
+                let (s, b) = self
+                    .call(
+                        admin,
+                        "POST",
+                        &format!("{base}/projects"),
+                        Some(json!({"project": {"name": project}})),
+                    )
+                    .await;
+                assert_eq!(s, 201, "{b}");
+                b["project"]["id"].as_str().unwrap().to_string()
+            }
+        };
+        let (s, b) = self
+            .call(
+                admin,
+                "POST",
+                &format!("{base}/users"),
+                Some(json!({"user": {"name": name, "password": format!("{name}-pw")}})),
+            )
+            .await;
+        assert_eq!(s, 201, "{b}");
+        let user_id = b["user"]["id"].as_str().unwrap().to_string();
+        for role in roles {
+            let (_, b) = self
+                .call(admin, "GET", &format!("{base}/roles?name={role}"), None)
+                .await;
+            let role_id = b["roles"][0]["id"].as_str().expect("role exists");
+            let (s, b) = self
+                .call(
+                    admin,
+                    "PUT",
+                    &format!("{base}/projects/{project_id}/users/{user_id}/roles/{role_id}"),
+                    None,
+                )
+                .await;
+            assert_eq!(s, 204, "{b}");
+        }
+        (project_id, user_id)
+    }
+
+    async fn subnet(&self, token: &str) -> String {
+        let (s, b) = self
+            .call(
+                token,
+                "GET",
+                &format!("{}/v2.0/subnets?name=ostia-local-subnet", self.env.net),
+                None,
+            )
+            .await;
+        assert_eq!(s, 200, "{b}");
+        b["subnets"][0]["id"].as_str().unwrap().to_string()
+    }
+
+    async fn wait_active(&self, token: &str, lb: &str) {
+        let start = Instant::now();
+        loop {
+            let (s, b) = self
+                .call(token, "GET", &format!("/v2/lbaas/loadbalancers/{lb}"), None)
+                .await;
+            assert_eq!(s, 200, "{b}");
+            if b["loadbalancer"]["provisioning_status"] == "ACTIVE" {
+                return;
+            }
+            assert!(start.elapsed() < Duration::from_secs(10), "{b}");
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+}
+
+/// The admin password `ostia up` wrote, from clouds.yaml (which only its owner may read).
+fn admin_password(dir: &std::path::Path) -> String {
+    use std::os::unix::fs::PermissionsExt;
+    let path = dir.join("clouds.yaml");
+    let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600, "clouds.yaml is private");
+    let text = std::fs::read_to_string(path).unwrap();
+    assert!(
+        text.contains("auth_url: http://127.0.0.1:") && !text.contains("override"),
+        "{text}"
+    );
+    let line = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("password: "))
+        .unwrap();
+    line.trim_matches('"').to_string()
+}
+
+const LBS: &str = "/v2/lbaas/loadbalancers";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn projects_cannot_see_or_touch_each_other_and_readers_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = Cloud::start(builtin(dir.path()), dir).await;
+    let password = admin_password(cloud.env.dir.path());
+    let admin = cloud.token("admin", &password, "admin").await;
+    let (project_a, _) = cloud.user(&admin, "alice", "team-a", &["member"]).await;
+    let (project_b, _) = cloud.user(&admin, "bob", "team-b", &["member"]).await;
+    cloud.user(&admin, "rita", "team-a", &["reader"]).await;
+    let alice = cloud.token("alice", "alice-pw", "team-a").await;
+    let bob = cloud.token("bob", "bob-pw", "team-b").await;
+    let rita = cloud.token("rita", "rita-pw", "team-a").await;
+    let subnet = cloud.subnet(&alice).await;
+
+    // A member creates in their project; the LB belongs to it.
+    let (s, b) = cloud
+        .call(
+            &alice,
+            "POST",
+            LBS,
+            Some(json!({"loadbalancer": {"name": "a1", "vip_subnet_id": subnet}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["loadbalancer"]["project_id"], json!(project_a));
+    let lb = b["loadbalancer"]["id"].as_str().unwrap().to_string();
+    cloud.wait_active(&alice, &lb).await;
+
+    // A reader of the same project sees it but cannot create, change or delete.
+    let (s, _) = cloud.call(&rita, "GET", &format!("{LBS}/{lb}"), None).await;
+    assert_eq!(s, 200);
+    let (s, b) = cloud
+        .call(
+            &rita,
+            "POST",
+            LBS,
+            Some(json!({"loadbalancer": {"vip_subnet_id": subnet}})),
+        )
+        .await;
+    assert_eq!(
+        (s, fault(&b)),
+        (403, "Policy does not allow this request to be performed.")
+    );
+    let (s, _) = cloud
+        .call(
+            &rita,
+            "PUT",
+            &format!("{LBS}/{lb}"),
+            Some(json!({"loadbalancer": {"name": "x"}})),
+        )
+        .await;
+    assert_eq!(s, 403);
+
+    // Another project's member: not in lists, and every action on it refused, as Octavia
+    // refuses it (403 PolicyForbidden, which its conformance suite asserts).
+    let (s, b) = cloud.call(&bob, "GET", LBS, None).await;
+    assert_eq!(s, 200);
+    assert_eq!(b["loadbalancers"], json!([]), "bob sees nothing of team-a");
+    let (s, _) = cloud
+        .call(&bob, "GET", &format!("{LBS}?project_id={project_a}"), None)
+        .await;
+    assert_eq!(s, 403, "asking for another project's list");
+    for (method, path, body) in [
+        ("GET", format!("{LBS}/{lb}"), None),
+        ("GET", format!("{LBS}/{lb}/status"), None),
+        (
+            "PUT",
+            format!("{LBS}/{lb}"),
+            Some(json!({"loadbalancer": {"name": "stolen"}})),
+        ),
+        ("DELETE", format!("{LBS}/{lb}?cascade=true"), None),
+        ("PUT", format!("{LBS}/{lb}/failover"), None),
+        (
+            "POST",
+            "/v2/lbaas/listeners".to_string(),
+            Some(
+                json!({"listener": {"loadbalancer_id": lb, "protocol": "HTTP", "protocol_port": 80}}),
+            ),
+        ),
+    ] {
+        let (s, b) = cloud.call(&bob, method, &path, body).await;
+        assert_eq!(s, 403, "{method} {path}: {b}");
+    }
+    // Nor can a member create into another project by naming it.
+    let (s, _) = cloud
+        .call(
+            &bob,
+            "POST",
+            LBS,
+            Some(json!({"loadbalancer": {"vip_subnet_id": subnet, "project_id": project_a}})),
+        )
+        .await;
+    assert_eq!(s, 403);
+    let (s, b) = cloud
+        .call(&alice, "GET", &format!("{LBS}/{lb}"), None)
+        .await;
+    assert_eq!(
+        (s, &b["loadbalancer"]["name"]),
+        (200, &json!("a1")),
+        "unchanged"
+    );
+    // Quotas: a member may read their own, not set them; the admin can.
+    let (s, _) = cloud
+        .call(&bob, "GET", &format!("/v2/lbaas/quotas/{project_b}"), None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = cloud
+        .call(
+            &bob,
+            "PUT",
+            &format!("/v2/lbaas/quotas/{project_b}"),
+            Some(json!({"quota": {"load_balancer": 5}})),
+        )
+        .await;
+    assert_eq!(s, 403);
+    // The administrator sees every project and may fail over.
+    let (s, b) = cloud.call(&admin, "GET", LBS, None).await;
+    assert_eq!((s, b["loadbalancers"].as_array().unwrap().len()), (200, 1));
+    let (s, _) = cloud
+        .call(&admin, "GET", "/v2/octavia/amphorae", None)
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = cloud
+        .call(&alice, "GET", "/v2/octavia/amphorae", None)
+        .await;
+    assert_eq!(s, 403, "amphorae are admin-only");
+
+    // A quota of one load balancer refuses the second, with Octavia's text.
+    let (s, b) = cloud
+        .call(
+            &admin,
+            "PUT",
+            &format!("/v2/lbaas/quotas/{project_a}"),
+            Some(json!({"quota": {"load_balancer": 1}})),
+        )
+        .await;
+    assert_eq!(s, 202, "{b}");
+    let (s, b) = cloud
+        .call(
+            &alice,
+            "POST",
+            LBS,
+            Some(json!({"loadbalancer": {"vip_subnet_id": subnet}})),
+        )
+        .await;
+    assert_eq!(
+        (s, fault(&b)),
+        (403, "Quota has been met for resources: Load Balancer")
+    );
+    cloud.env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn missing_forged_revoked_expired_and_disabled_tokens_get_401() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ostia::Options {
+        token_ttl: Duration::from_secs(2),
+        ..builtin(dir.path())
+    };
+    let cloud = Cloud::start(opts, dir).await;
+    let admin = cloud
+        .token("admin", &admin_password(cloud.env.dir.path()), "admin")
+        .await;
+    let (_, carol_id) = cloud.user(&admin, "carol", "team-c", &["member"]).await;
+
+    let r = cloud
+        .env
+        .client
+        .get(format!("{}{LBS}", cloud.env.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(
+        challenge.starts_with("Keystone uri=\"http://127.0.0.1:"),
+        "{challenge}"
+    );
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(
+        body["error"]["message"],
+        "The request you have made requires authentication."
+    );
+
+    let carol = cloud.token("carol", "carol-pw", "team-c").await;
+    let (s, _) = cloud.call(&carol, "GET", LBS, None).await;
+    assert_eq!(s, 200);
+    // One character changed in the claims: the signature no longer matches.
+    let mut forged = carol.clone().into_bytes();
+    forged[10] = if forged[10] == b'A' { b'B' } else { b'A' };
+    let forged = String::from_utf8(forged).unwrap();
+    let (s, _) = cloud.call(&forged, "GET", LBS, None).await;
+    assert_eq!(s, 401);
+    let (s, _) = cloud.call(&"x".repeat(3000), "GET", LBS, None).await;
+    assert_eq!(s, 401, "an oversized token");
+
+    // Revoked: refused at once, on the LB API and the network API alike.
+    let second = cloud.token("carol", "carol-pw", "team-c").await;
+    let r = cloud
+        .env
+        .client
+        .delete(format!("{}/auth/tokens", cloud.identity))
+        .header("X-Auth-Token", &admin)
+        .header("X-Subject-Token", &second)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 204);
+    let (s, _) = cloud.call(&second, "GET", LBS, None).await;
+    assert_eq!(s, 401);
+    let (s, _) = cloud
+        .call(
+            &second,
+            "GET",
+            &format!("{}/v2.0/subnets", cloud.env.net),
+            None,
+        )
+        .await;
+    assert_eq!(s, 401);
+    let (s, _) = cloud.call(&carol, "GET", LBS, None).await;
+    assert_eq!(s, 200, "revoking one token leaves the others");
+
+    // Expired: the two-second lifetime runs out.
+    let start = Instant::now();
+    loop {
+        let (s, _) = cloud.call(&carol, "GET", LBS, None).await;
+        if s == 401 {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "the token outlives its expiry"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+
+    // A disabled user's fresh token stops working at once.
+    let admin = cloud
+        .token("admin", &admin_password(cloud.env.dir.path()), "admin")
+        .await;
+    let carol = cloud.token("carol", "carol-pw", "team-c").await;
+    let (s, _) = cloud
+        .call(
+            &admin,
+            "PATCH",
+            &format!("{}/users/{carol_id}", cloud.identity),
+            Some(json!({"user": {"enabled": false}})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let (s, _) = cloud.call(&carol, "GET", LBS, None).await;
+    assert_eq!(s, 401);
+    let (s, _, _) = cloud.login("carol", "carol-pw", Some("team-c")).await;
+    assert_eq!(s, 401);
+    cloud.env.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_logins_are_clear_4xx_and_do_not_tell_which_part_was_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let cloud = Cloud::start(builtin(dir.path()), dir).await;
+    let password = admin_password(cloud.env.dir.path());
+    let url = format!("{}/auth/tokens", cloud.identity);
+    for body in [
+        "not json",
+        "{}",
+        r#"{"auth": 1}"#,
+        r#"{"auth": {"identity": {"methods": ["password"]}}}"#,
+        r#"{"auth": {"identity": {"methods": ["password"], "password": {"user": {"name": "admin", "password": "x"}}}}}"#,
+        r#"{"auth": {"identity": {"methods": ["totp"]}}}"#,
+        r#"{"auth": {"identity": {"methods": ["password"], "password": {"user": {"id": "x", "password": 5}}}}}"#,
+    ] {
+        let r = cloud
+            .env
+            .client
+            .post(&url)
+            .header("content-type", "application/json")
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 400, "{body}");
+    }
+    let (wrong, _, wrong_body) = cloud.login("admin", "wrong", None).await;
+    let (unknown, _, unknown_body) = cloud.login("nobody", "wrong", None).await;
+    assert_eq!((wrong, unknown), (401, 401));
+    assert_eq!(
+        wrong_body, unknown_body,
+        "the same answer for a wrong password and an unknown user"
+    );
+
+    // 10,000 failed logins in a row for one name: after a few the name is locked (429, with
+    // when to retry); the service keeps answering everyone else quickly.
+    let started = Instant::now();
+    let mut statuses = std::collections::BTreeMap::new();
+    for _ in 0..10_000 {
+        let (s, _, _) = cloud.login("victim", "guess", None).await;
+        *statuses.entry(s).or_insert(0) += 1;
+    }
+    let spent = started.elapsed();
+    assert_eq!(statuses.get(&401), Some(&5), "{statuses:?}");
+    assert_eq!(statuses.get(&429), Some(&9_995), "{statuses:?}");
+    let (s, _, b) = cloud.login("victim", "guess", None).await;
+    assert_eq!(s, 429);
+    assert!(
+        b["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("try again in"),
+        "{b}"
+    );
+    let t = Instant::now();
+    let (s, _, _) = cloud.login("admin", &password, Some("admin")).await;
+    assert_eq!(s, 201, "another user still logs in");
+    println!(
+        "10000 failed logins took {:.1} s; a good login right after {:.0} ms",
+        spent.as_secs_f64(),
+        t.elapsed().as_secs_f64() * 1000.0
+    );
+    cloud.env.stop().await;
+}
+
+/// A real `ostia up` process: the password never reaches the database or the log, and users
+/// and tokens outlive a restart.
+#[test]
+fn a_restart_keeps_users_and_tokens_and_no_password_is_stored_in_clear() {
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let port = |kind: &str| {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let p = l.local_addr().unwrap().port();
+        drop(l);
+        format!("127.0.0.1:{p}{kind}")
+    };
+    let (api, net, idp) = (port(""), port(""), port(""));
+    let log = dir.path().join("ostia.log");
+    let up = || {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ostia"))
+            .args(["up", "--amphora", "noop", "--health-bind", "127.0.0.1:0"])
+            .args([
+                "--api-bind",
+                &api,
+                "--network-bind",
+                &net,
+                "--identity-bind",
+                &idp,
+            ])
+            .arg("--data-dir")
+            .arg(dir.path().join("data"))
+            .env("RUST_LOG", "debug")
+            .stdout(Stdio::null())
+            .stderr(
+                std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(&log)
+                    .unwrap(),
+            )
+            .spawn()
+            .unwrap();
+        let start = Instant::now();
+        let clouds = dir.path().join("data").join("clouds.yaml");
+        while std::net::TcpStream::connect(&idp).is_err() || !clouds.exists() {
+            assert!(child.try_wait().unwrap().is_none(), "ostia up exited");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "identity never answered"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        child
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let client = reqwest::Client::new();
+    let login = |user: &str, password: &str| {
+        let body = json!({"auth": {"identity": {"methods": ["password"], "password": {"user": {
+            "name": user, "domain": {"id": "default"}, "password": password}}},
+            "scope": {"project": {"name": "admin", "domain": {"name": "Default"}}}}});
+        rt.block_on(async {
+            let r = client
+                .post(format!("http://{idp}/v3/auth/tokens"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status().as_u16(), 201);
+            r.headers()["x-subject-token"].to_str().unwrap().to_string()
+        })
+    };
+    let lbs = |token: &str| {
+        rt.block_on(async {
+            client
+                .get(format!("http://{api}{LBS}"))
+                .header("X-Auth-Token", token)
+                .send()
+                .await
+                .unwrap()
+                .status()
+                .as_u16()
+        })
+    };
+
+    let mut first = up();
+    let password = admin_password(&dir.path().join("data"));
+    let token = login("admin", &password);
+    assert_eq!(lbs(&token), 200);
+    let _ = Command::new("kill").arg(first.id().to_string()).status();
+    first.wait().unwrap();
+
+    let mut second = up();
+    assert_eq!(
+        lbs(&token),
+        200,
+        "a token issued before the restart still works"
+    );
+    assert_eq!(
+        admin_password(&dir.path().join("data")),
+        password,
+        "the bootstrap ran once"
+    );
+    login("admin", &password);
+    let _ = Command::new("kill").arg(second.id().to_string()).status();
+    second.wait().unwrap();
+
+    for entry in std::fs::read_dir(dir.path().join("data")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.file_name().unwrap() == "clouds.yaml" || path.is_dir() {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let found = bytes
+            .windows(password.len())
+            .any(|w| w == password.as_bytes());
+        assert!(!found, "the password is in {} in clear", path.display());
+    }
+    let logged = std::fs::read_to_string(&log).unwrap();
+    assert!(
+        logged.contains("identity request"),
+        "the log has the identity requests"
+    );
+    assert!(!logged.contains(&password), "the password is in the log");
+    assert!(!logged.contains(&token), "a token is in the log");
+}
