@@ -10,6 +10,8 @@ pub struct RequestContext {
     pub roles: Vec<String>,
     /// In `noauth` every caller is an administrator, as in Octavia.
     pub is_admin: bool,
+    /// Whether the `load-balancer_*` roles count (`--policy advanced`).
+    pub advanced_roles: bool,
 }
 
 impl RequestContext {
@@ -37,16 +39,18 @@ impl RequestContext {
                 .map(|r| r.split(',').map(|s| s.trim().to_string()).collect())
                 .unwrap_or_default(),
             is_admin: true,
+            advanced_roles: false,
         }
     }
 
     /// The context of a validated token.
-    pub fn of(principal: &identity::Principal) -> RequestContext {
+    pub fn of(principal: &identity::Principal, advanced_roles: bool) -> RequestContext {
         RequestContext {
             project_id: principal.project_id.clone(),
             user_id: Some(principal.user_id.clone()),
             roles: principal.role_names(),
             is_admin: false,
+            advanced_roles,
         }
     }
 

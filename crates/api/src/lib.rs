@@ -40,6 +40,17 @@ pub struct ApiConfig {
     pub body_limit: usize,
     /// `[quotas] default_*_quota`: the limit of a project without its own (-1: unlimited).
     pub quota_defaults: QuotaDefaults,
+    pub policy: PolicyModel,
+}
+
+/// Which roles Octavia's policy knows (`--policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PolicyModel {
+    /// Octavia's defaults: Keystone's admin, member and reader roles.
+    #[default]
+    KeystoneDefaultRoles,
+    /// Also the `load-balancer_admin|member|observer|global_observer|quota_admin` roles.
+    Advanced,
 }
 
 /// Default quota per object kind, keyed as Octavia's quota records are.
@@ -91,6 +102,7 @@ impl Default for ApiConfig {
             max_limit: 1000,
             body_limit: 114_688,
             quota_defaults: QuotaDefaults::default(),
+            policy: PolicyModel::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Octavia's default policy (reference §7): the keystone default roles (admin, member, reader
-//! with a project match) and the advanced `load-balancer_*` roles, OR-ed as Octavia does when
-//! both are enabled. One check per API action.
+//! with a project match), and with `--policy advanced` also the `load-balancer_*` roles, OR-ed
+//! in as Octavia does with `enforce_new_defaults = False`. One check per API action.
 
 use crate::error::{ApiError, ApiResult};
 use crate::RequestContext;
@@ -25,6 +25,9 @@ pub enum Rule {
 
 impl RequestContext {
     fn has(&self, role: &str) -> bool {
+        if role.starts_with("load-balancer_") && !self.advanced_roles {
+            return false;
+        }
         self.roles.iter().any(|r| r.eq_ignore_ascii_case(role))
     }
 
@@ -112,6 +115,7 @@ mod tests {
             user_id: Some("u".into()),
             roles: roles.iter().map(|r| r.to_string()).collect(),
             is_admin: false,
+            advanced_roles: true,
         }
     }
 
@@ -144,6 +148,11 @@ mod tests {
         assert!(advanced.allows(Rule::Write, Some("a")));
         let observer = ctx("z", &["load-balancer_global_observer"]);
         assert!(observer.allows(Rule::Read, Some("b")) && !observer.allows(Rule::Write, Some("b")));
+        let strict = RequestContext {
+            advanced_roles: false,
+            ..ctx("a", &["load-balancer_admin", "load-balancer_member"])
+        };
+        assert!(!strict.allows(Rule::Write, Some("a")) && !strict.allows(Rule::Admin, None));
         let nobody = ctx("a", &["some-role"]);
         assert!(!nobody.allows(Rule::Read, Some("a")));
         assert!(nobody

@@ -34,7 +34,10 @@ pub async fn context(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
             headers,
             &state.config.default_project,
         )),
-        Ok(Some(principal)) => Ok(RequestContext::of(&principal)),
+        Ok(Some(principal)) => Ok(RequestContext::of(
+            &principal,
+            state.config.policy == crate::PolicyModel::Advanced,
+        )),
         Err(rejected) => {
             let status = match rejected {
                 identity::Rejected::Unauthorized => StatusCode::UNAUTHORIZED,

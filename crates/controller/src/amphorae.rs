@@ -269,9 +269,10 @@ fn new_record(tree: &Tree) -> Resource {
     for (k, v) in [
         ("compute_id", json!(null)),
         ("lb_network_ip", json!(null)),
-        ("vrrp_ip", json!(null)),
+        // The amphora binds the VIP itself: its own port is the VIP's port.
+        ("vrrp_ip", lb.get("vip_address").clone()),
         ("ha_ip", lb.get("vip_address").clone()),
-        ("vrrp_port_id", json!(null)),
+        ("vrrp_port_id", lb.get("vip_port_id").clone()),
         ("ha_port_id", lb.get("vip_port_id").clone()),
         ("cert_expiration", json!(expiry)),
         ("cert_busy", json!(false)),

@@ -7,7 +7,7 @@ pub mod bench;
 pub mod bench_amphora;
 pub mod bench_engine;
 
-use api::{ApiConfig, AppState, NetworkDriver, QuotaDefaults};
+use api::{ApiConfig, AppState, NetworkDriver, PolicyModel, QuotaDefaults};
 pub use auth::AuthMode;
 use controller::compute::{ComputeDriver, InProcess, Noop, Process, ProcessOptions};
 use controller::health::Counters;
@@ -60,6 +60,7 @@ pub struct Options {
     pub identity_bind: SocketAddr,
     pub token_ttl: Duration,
     pub quota_defaults: QuotaDefaults,
+    pub policy: PolicyModel,
 }
 
 impl Default for Options {
@@ -84,6 +85,7 @@ impl Default for Options {
             identity_bind: "127.0.0.1:5000".parse().expect("literal"),
             token_ttl: Duration::from_secs(3600),
             quota_defaults: QuotaDefaults::default(),
+            policy: PolicyModel::default(),
         }
     }
 }
@@ -317,6 +319,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             default_project: opts.default_project.clone(),
             network_driver: opts.network_driver,
             quota_defaults: opts.quota_defaults.clone(),
+            policy: opts.policy,
             ..ApiConfig::default()
         }),
         jobs: wake.clone(),

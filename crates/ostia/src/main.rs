@@ -52,6 +52,10 @@ struct AuthArgs {
     /// Where the built-in identity API listens.
     #[arg(long, default_value = "127.0.0.1:5000")]
     identity_bind: SocketAddr,
+    /// Octavia's policy: `default` (Keystone's admin/member/reader roles) or `advanced` (also
+    /// the load-balancer_* roles).
+    #[arg(long, value_enum, default_value = "default")]
+    policy: PolicyKind,
     /// Lifetime of tokens of the built-in identity, in seconds.
     #[arg(long, default_value = "3600", value_parser = seconds)]
     token_ttl: Duration,
@@ -70,6 +74,12 @@ struct AuthArgs {
     default_l7policy_quota: i64,
     #[arg(long, default_value_t = -1, allow_negative_numbers = true)]
     default_l7rule_quota: i64,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum PolicyKind {
+    Default,
+    Advanced,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -316,6 +326,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
                 identity_bind: auth.identity_bind,
                 token_ttl: auth.token_ttl,
+                policy: match auth.policy {
+                    PolicyKind::Default => api::PolicyModel::KeystoneDefaultRoles,
+                    PolicyKind::Advanced => api::PolicyModel::Advanced,
+                },
                 quota_defaults: api::QuotaDefaults {
                     loadbalancer: auth.default_load_balancer_quota,
                     listener: auth.default_listener_quota,

@@ -357,13 +357,13 @@ pub async fn standalone(
     }
     match (&req.method, rest) {
         (&Method::GET, []) => {
-            let objects = state
-                .store
-                .list(kind, None)
-                .await?
-                .iter()
-                .map(render::standalone)
-                .collect();
+            let mut rows = state.store.list(kind, None).await?;
+            // Octavia's default order is (created_at, id) where the model has them: these
+            // have no created_at, so id; zones are keyed by name and keep insertion order.
+            if kind != Kind::AvailabilityZone {
+                rows.sort_by(|a, b| a.id.cmp(&b.id));
+            }
+            let objects = rows.iter().map(render::standalone).collect();
             let body = listing::respond(
                 objects,
                 &[],
