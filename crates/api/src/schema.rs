@@ -28,8 +28,18 @@ pub enum Ty {
     CidrList,
     /// Mapping of string to string (insert_headers).
     StrDict,
-    Obj(&'static [Field]),
-    ObjList(&'static [Field]),
+    Obj(&'static Spec),
+    ObjList(&'static Spec),
+}
+
+/// A request type: groups of fields, in WSME's attribute order. Types share groups.
+#[derive(Debug)]
+pub struct Spec(pub &'static [&'static [Field]]);
+
+impl Spec {
+    pub fn fields(&self) -> impl Iterator<Item = &'static Field> {
+        self.0.iter().flat_map(|group| group.iter())
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -121,7 +131,7 @@ pub fn decode(
     body: &[u8],
     argname: &str,
     envelope: &str,
-    fields: &[Field],
+    fields: &Spec,
 ) -> ApiResult<Map<String, Value>> {
     let value: Value = parse_json(body, argname)?;
     let whole = value.clone();
@@ -155,7 +165,7 @@ pub fn decode_list(
     body: &[u8],
     argname: &str,
     envelope: &str,
-    fields: &[Field],
+    fields: &Spec,
 ) -> ApiResult<Vec<Map<String, Value>>> {
     let value: Value = parse_json(body, argname)?;
     let whole = value.clone();
@@ -238,16 +248,16 @@ fn wrong_type(field: &str, v: &Value, expected: &str) -> ApiError {
 
 fn decode_object(
     mut input: Map<String, Value>,
-    fields: &[Field],
+    fields: &Spec,
 ) -> Result<Map<String, Value>, DecodeError> {
     // `tenant_id` is an alias of `project_id` wherever the type has one.
-    if fields.iter().any(|f| f.name == "project_id") {
+    if fields.fields().any(|f| f.name == "project_id") {
         if let Some(tenant) = input.remove("tenant_id") {
             input.entry("project_id").or_insert(tenant);
         }
     }
     let mut out = Map::new();
-    for field in fields {
+    for field in fields.fields() {
         match input.remove(field.name) {
             None if field.mandatory => return Err(ApiError::mandatory(field.name).into()),
             None => {}

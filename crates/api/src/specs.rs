@@ -1,6 +1,6 @@
 //! The request types of every resource (Octavia's `octavia/api/v2/types/*.py`) as field specs.
 
-use crate::schema::{f, m, Field, Ty::*};
+use crate::schema::{f, m, Field, Spec, Ty::*};
 use model::protocol::*;
 
 const NAME: Field = f("name", Str(255));
@@ -99,14 +99,12 @@ pub fn check_alpn(s: &str) -> Result<(), String> {
     }
 }
 
-macro_rules! spec {
-    ($name:ident = [$($field:expr),* $(,)?]) => {
-        pub const $name: &[Field] = &[$($field),*];
-    };
-}
+// Each request type is a list of field groups in WSME's attribute order; a group that several
+// types share is written once and named.
 
 // Members.
-const MEMBER_COMMON: [Field; 9] = [
+const MEMBER_ADDRESS: &[Field] = &[m("address", Ip), m("protocol_port", PORT)];
+const MEMBER_COMMON: &[Field] = &[
     NAME,
     ADMIN,
     f("weight", Int(0, 256)),
@@ -117,51 +115,30 @@ const MEMBER_COMMON: [Field; 9] = [
     TAGS,
     f("request_sriov", Bool),
 ];
-spec!(
-    MEMBER_POST = [
-        m("address", Ip),
-        m("protocol_port", PORT),
-        MEMBER_COMMON[0],
-        MEMBER_COMMON[1],
-        MEMBER_COMMON[2],
-        MEMBER_COMMON[3],
-        MEMBER_COMMON[4],
-        MEMBER_COMMON[5],
-        MEMBER_COMMON[6],
-        MEMBER_COMMON[7],
-        MEMBER_COMMON[8],
-        PROJECT,
-    ]
-);
-spec!(
-    MEMBER_SINGLE = [
-        m("address", Ip),
-        m("protocol_port", PORT),
-        MEMBER_COMMON[0],
-        MEMBER_COMMON[1],
-        MEMBER_COMMON[2],
-        MEMBER_COMMON[3],
-        MEMBER_COMMON[4],
-        MEMBER_COMMON[5],
-        MEMBER_COMMON[6],
-        MEMBER_COMMON[7],
-        MEMBER_COMMON[8],
-    ]
-);
-spec!(
-    MEMBER_PUT = [
-        NAME,
-        ADMIN,
-        f("weight", Int(0, 256)),
-        f("backup", Bool),
-        f("monitor_port", PORT),
-        f("monitor_address", Ip),
-        TAGS,
-    ]
-);
+pub const MEMBER_POST: Spec = Spec(&[MEMBER_ADDRESS, MEMBER_COMMON, &[PROJECT]]);
+pub const MEMBER_SINGLE: Spec = Spec(&[MEMBER_ADDRESS, MEMBER_COMMON]);
+pub const MEMBER_PUT: Spec = Spec(&[&[
+    NAME,
+    ADMIN,
+    f("weight", Int(0, 256)),
+    f("backup", Bool),
+    f("monitor_port", PORT),
+    f("monitor_address", Ip),
+    TAGS,
+]]);
 
 // Health monitors.
-const HM_OPTIONAL: [Field; 8] = [
+const HM_TIMING: &[Field] = &[
+    m("delay", Int(0, i64::MAX)),
+    m("timeout", Int(0, i64::MAX)),
+    m("max_retries", Int(1, 10)),
+];
+const HM_TIMING_PUT: &[Field] = &[
+    f("delay", Int(0, i64::MAX)),
+    f("timeout", Int(0, i64::MAX)),
+    f("max_retries", Int(1, 10)),
+];
+const HM_OPTIONAL: &[Field] = &[
     f("max_retries_down", Int(1, 10)),
     f("http_method", Enum(HTTP_METHODS)),
     f("url_path", StrCheck(2048, check_url_path)),
@@ -170,78 +147,34 @@ const HM_OPTIONAL: [Field; 8] = [
     f("domain_name", StrCheck(255, check_domain_name)),
     NAME,
     ADMIN,
+    TAGS,
 ];
-spec!(
-    HM_POST = [
-        m("pool_id", Uuid),
-        m("type", Enum(HM_TYPES)),
-        m("delay", Int(0, i64::MAX)),
-        m("timeout", Int(0, i64::MAX)),
-        m("max_retries", Int(1, 10)),
-        HM_OPTIONAL[0],
-        HM_OPTIONAL[1],
-        HM_OPTIONAL[2],
-        HM_OPTIONAL[3],
-        HM_OPTIONAL[4],
-        HM_OPTIONAL[5],
-        HM_OPTIONAL[6],
-        HM_OPTIONAL[7],
-        TAGS,
-        PROJECT,
-    ]
-);
-spec!(
-    HM_SINGLE = [
-        m("type", Enum(HM_TYPES)),
-        m("delay", Int(0, i64::MAX)),
-        m("timeout", Int(0, i64::MAX)),
-        m("max_retries", Int(1, 10)),
-        HM_OPTIONAL[0],
-        HM_OPTIONAL[1],
-        HM_OPTIONAL[2],
-        HM_OPTIONAL[3],
-        HM_OPTIONAL[4],
-        HM_OPTIONAL[5],
-        HM_OPTIONAL[6],
-        HM_OPTIONAL[7],
-        TAGS,
-    ]
-);
-spec!(
-    HM_PUT = [
-        f("delay", Int(0, i64::MAX)),
-        f("timeout", Int(0, i64::MAX)),
-        f("max_retries", Int(1, 10)),
-        HM_OPTIONAL[0],
-        HM_OPTIONAL[1],
-        HM_OPTIONAL[2],
-        HM_OPTIONAL[3],
-        HM_OPTIONAL[4],
-        HM_OPTIONAL[5],
-        HM_OPTIONAL[6],
-        HM_OPTIONAL[7],
-        TAGS,
-    ]
-);
+const HM_TYPE: &[Field] = &[m("type", Enum(HM_TYPES))];
+pub const HM_POST: Spec = Spec(&[
+    &[m("pool_id", Uuid)],
+    HM_TYPE,
+    HM_TIMING,
+    HM_OPTIONAL,
+    &[PROJECT],
+]);
+pub const HM_SINGLE: Spec = Spec(&[HM_TYPE, HM_TIMING, HM_OPTIONAL]);
+pub const HM_PUT: Spec = Spec(&[HM_TIMING_PUT, HM_OPTIONAL]);
 
 // Pools.
-spec!(
-    SESSION_PERSISTENCE = [
-        m("type", Enum(SESSION_PERSISTENCE_TYPES)),
-        f("cookie_name", StrCheck(255, check_cookie_name)),
-        f("persistence_timeout", Int(i64::MIN, i64::MAX)),
-        f("persistence_granularity", Ip),
-    ]
-);
-spec!(
-    SESSION_PERSISTENCE_PUT = [
-        f("type", Enum(SESSION_PERSISTENCE_TYPES)),
-        f("cookie_name", StrCheck(255, check_cookie_name)),
-        f("persistence_timeout", Int(i64::MIN, i64::MAX)),
-        f("persistence_granularity", Ip),
-    ]
-);
-const POOL_TLS: [Field; 7] = [
+const PERSISTENCE_DETAILS: &[Field] = &[
+    f("cookie_name", StrCheck(255, check_cookie_name)),
+    f("persistence_timeout", Int(i64::MIN, i64::MAX)),
+    f("persistence_granularity", Ip),
+];
+pub const SESSION_PERSISTENCE: Spec = Spec(&[
+    &[m("type", Enum(SESSION_PERSISTENCE_TYPES))],
+    PERSISTENCE_DETAILS,
+]);
+pub const SESSION_PERSISTENCE_PUT: Spec = Spec(&[
+    &[f("type", Enum(SESSION_PERSISTENCE_TYPES))],
+    PERSISTENCE_DETAILS,
+]);
+const POOL_TLS: &[Field] = &[
     f("tls_enabled", Bool),
     f("tls_container_ref", Str(255)),
     f("ca_tls_container_ref", Str(255)),
@@ -250,67 +183,51 @@ const POOL_TLS: [Field; 7] = [
     f("tls_versions", StrList(32)),
     f("alpn_protocols", StrListCheck(32, check_alpn)),
 ];
-spec!(
-    POOL_POST = [
+const POOL_DESCRIBED: &[Field] = &[
+    NAME,
+    DESCRIPTION,
+    ADMIN,
+    f("session_persistence", Obj(&SESSION_PERSISTENCE)),
+];
+pub const POOL_POST: Spec = Spec(&[
+    &[
         f("loadbalancer_id", Uuid),
         f("listener_id", Uuid),
         m("protocol", Enum(POOL_PROTOCOLS)),
         m("lb_algorithm", Enum(LB_ALGORITHMS)),
-        NAME,
-        DESCRIPTION,
-        ADMIN,
-        f("session_persistence", Obj(SESSION_PERSISTENCE)),
-        TAGS,
-        POOL_TLS[0],
-        POOL_TLS[1],
-        POOL_TLS[2],
-        POOL_TLS[3],
-        POOL_TLS[4],
-        POOL_TLS[5],
-        POOL_TLS[6],
-        PROJECT,
-    ]
-);
-spec!(
-    POOL_SINGLE = [
+    ],
+    POOL_DESCRIBED,
+    &[TAGS],
+    POOL_TLS,
+    &[PROJECT],
+]);
+pub const POOL_SINGLE: Spec = Spec(&[
+    &[
         f("protocol", Enum(POOL_PROTOCOLS)),
         f("lb_algorithm", Enum(LB_ALGORITHMS)),
-        NAME,
-        DESCRIPTION,
-        ADMIN,
-        f("session_persistence", Obj(SESSION_PERSISTENCE)),
-        f("healthmonitor", Obj(HM_SINGLE)),
-        f("members", ObjList(MEMBER_SINGLE)),
+    ],
+    POOL_DESCRIBED,
+    &[
+        f("healthmonitor", Obj(&HM_SINGLE)),
+        f("members", ObjList(&MEMBER_SINGLE)),
         TAGS,
-        POOL_TLS[0],
-        POOL_TLS[1],
-        POOL_TLS[2],
-        POOL_TLS[3],
-        POOL_TLS[4],
-        POOL_TLS[5],
-        POOL_TLS[6],
-    ]
-);
-spec!(
-    POOL_PUT = [
+    ],
+    POOL_TLS,
+]);
+pub const POOL_PUT: Spec = Spec(&[
+    &[
         NAME,
         DESCRIPTION,
         ADMIN,
         f("lb_algorithm", Enum(LB_ALGORITHMS)),
-        f("session_persistence", Obj(SESSION_PERSISTENCE_PUT)),
+        f("session_persistence", Obj(&SESSION_PERSISTENCE_PUT)),
         TAGS,
-        POOL_TLS[0],
-        POOL_TLS[1],
-        POOL_TLS[2],
-        POOL_TLS[3],
-        POOL_TLS[4],
-        POOL_TLS[5],
-        POOL_TLS[6],
-    ]
-);
+    ],
+    POOL_TLS,
+]);
 
 // L7 rules and policies.
-const RULE_FIELDS: [Field; 7] = [
+const RULE_FIELDS: &[Field] = &[
     m("type", Enum(L7_RULE_TYPES)),
     m("compare_type", Enum(L7_COMPARE_TYPES)),
     f("key", StrCheck(255, check_single_line)),
@@ -319,99 +236,53 @@ const RULE_FIELDS: [Field; 7] = [
     ADMIN,
     TAGS,
 ];
-spec!(
-    RULE_POST = [
-        RULE_FIELDS[0],
-        RULE_FIELDS[1],
-        RULE_FIELDS[2],
-        RULE_FIELDS[3],
-        RULE_FIELDS[4],
-        RULE_FIELDS[5],
-        RULE_FIELDS[6],
-        PROJECT,
-    ]
-);
-spec!(
-    RULE_SINGLE = [
-        RULE_FIELDS[0],
-        RULE_FIELDS[1],
-        RULE_FIELDS[2],
-        RULE_FIELDS[3],
-        RULE_FIELDS[4],
-        RULE_FIELDS[5],
-        RULE_FIELDS[6],
-    ]
-);
-spec!(
-    RULE_PUT = [
-        f("type", Enum(L7_RULE_TYPES)),
-        f("compare_type", Enum(L7_COMPARE_TYPES)),
-        f("key", StrCheck(255, check_single_line)),
-        f("value", StrCheck(255, check_single_line)),
-        f("invert", Bool),
-        ADMIN,
-        TAGS,
-    ]
-);
-const POLICY_COMMON: [Field; 8] = [
+pub const RULE_POST: Spec = Spec(&[RULE_FIELDS, &[PROJECT]]);
+pub const RULE_SINGLE: Spec = Spec(&[RULE_FIELDS]);
+pub const RULE_PUT: Spec = Spec(&[&[
+    f("type", Enum(L7_RULE_TYPES)),
+    f("compare_type", Enum(L7_COMPARE_TYPES)),
+    f("key", StrCheck(255, check_single_line)),
+    f("value", StrCheck(255, check_single_line)),
+    f("invert", Bool),
+    ADMIN,
+    TAGS,
+]]);
+const POLICY_REDIRECT: &[Field] = &[
     f("redirect_url", StrCheck(255, check_url)),
     f("redirect_prefix", StrCheck(255, check_url)),
     f("redirect_http_code", IntEnum(REDIRECT_CODES)),
     f("position", Int(1, 2_147_483_647)),
-    NAME,
-    DESCRIPTION,
-    ADMIN,
-    TAGS,
 ];
-spec!(
-    POLICY_POST = [
+const POLICY_DESCRIBED: &[Field] = &[NAME, DESCRIPTION, ADMIN, TAGS];
+const POLICY_RULES: &[Field] = &[f("rules", ObjList(&RULE_SINGLE))];
+pub const POLICY_POST: Spec = Spec(&[
+    &[
         m("listener_id", Uuid),
         m("action", Enum(L7_ACTIONS)),
         f("redirect_pool_id", Uuid),
-        POLICY_COMMON[0],
-        POLICY_COMMON[1],
-        POLICY_COMMON[2],
-        POLICY_COMMON[3],
-        f("rules", ObjList(RULE_SINGLE)),
-        POLICY_COMMON[4],
-        POLICY_COMMON[5],
-        POLICY_COMMON[6],
-        POLICY_COMMON[7],
-        PROJECT,
-    ]
-);
-spec!(
-    POLICY_SINGLE = [
+    ],
+    POLICY_REDIRECT,
+    POLICY_RULES,
+    POLICY_DESCRIBED,
+    &[PROJECT],
+]);
+pub const POLICY_SINGLE: Spec = Spec(&[
+    &[
         m("action", Enum(L7_ACTIONS)),
-        f("redirect_pool", Obj(POOL_SINGLE)),
-        POLICY_COMMON[0],
-        POLICY_COMMON[1],
-        POLICY_COMMON[2],
-        POLICY_COMMON[3],
-        f("rules", ObjList(RULE_SINGLE)),
-        POLICY_COMMON[4],
-        POLICY_COMMON[5],
-        POLICY_COMMON[6],
-        POLICY_COMMON[7],
-    ]
-);
-spec!(
-    POLICY_PUT = [
-        f("action", Enum(L7_ACTIONS)),
-        f("redirect_pool_id", Uuid),
-        POLICY_COMMON[0],
-        POLICY_COMMON[1],
-        POLICY_COMMON[2],
-        POLICY_COMMON[3],
-        POLICY_COMMON[4],
-        POLICY_COMMON[5],
-        POLICY_COMMON[6],
-        POLICY_COMMON[7],
-    ]
-);
+        f("redirect_pool", Obj(&POOL_SINGLE)),
+    ],
+    POLICY_REDIRECT,
+    POLICY_RULES,
+    POLICY_DESCRIBED,
+]);
+pub const POLICY_PUT: Spec = Spec(&[
+    &[f("action", Enum(L7_ACTIONS)), f("redirect_pool_id", Uuid)],
+    POLICY_REDIRECT,
+    POLICY_DESCRIBED,
+]);
 
 // Listeners.
-const LISTENER_COMMON: [Field; 24] = [
+const LISTENER_COMMON: &[Field] = &[
     NAME,
     DESCRIPTION,
     ADMIN,
@@ -435,155 +306,106 @@ const LISTENER_COMMON: [Field; 24] = [
     f("hsts_max_age", Int(0, i64::MAX)),
     f("hsts_include_subdomains", Bool),
     f("hsts_preload", Bool),
-    PROJECT,
 ];
-const fn listener_spec<const N: usize>(head: [Field; 3]) -> [Field; N] {
-    let mut out = [NAME; N];
-    let mut i = 0;
-    while i < 3 {
-        out[i] = head[i];
-        i += 1;
-    }
-    let mut j = 0;
-    while j < 24 {
-        out[3 + j] = LISTENER_COMMON[j];
-        j += 1;
-    }
-    out
-}
-pub const LISTENER_POST: &[Field] = &listener_spec::<27>([
-    m("loadbalancer_id", Uuid),
+const LISTENER_PORT: &[Field] = &[
     m("protocol", Enum(LISTENER_PROTOCOLS)),
     m("protocol_port", PORT),
+];
+pub const LISTENER_POST: Spec = Spec(&[
+    &[m("loadbalancer_id", Uuid)],
+    LISTENER_PORT,
+    LISTENER_COMMON,
+    &[PROJECT],
 ]);
-const LISTENER_SINGLE_ARR: [Field; 26] = {
-    let base: [Field; 27] = listener_spec::<27>([
-        m("protocol", Enum(LISTENER_PROTOCOLS)),
-        m("protocol_port", PORT),
-        f("default_pool", Obj(POOL_SINGLE)),
-    ]);
-    // Drop project_id (the last field) and add l7policies in its place.
-    let mut out = [NAME; 26];
-    let mut i = 0;
-    while i < 26 {
-        out[i] = base[i];
-        i += 1;
-    }
-    out[25] = f("l7policies", ObjList(POLICY_SINGLE));
-    out
-};
-pub const LISTENER_SINGLE: &[Field] = &LISTENER_SINGLE_ARR;
-const LISTENER_PUT_ARR: [Field; 23] = {
-    let mut out = [NAME; 23];
-    let mut i = 0;
-    while i < 23 {
-        out[i] = LISTENER_COMMON[i];
-        i += 1;
-    }
-    out
-};
-pub const LISTENER_PUT: &[Field] = &LISTENER_PUT_ARR;
+pub const LISTENER_SINGLE: Spec = Spec(&[
+    LISTENER_PORT,
+    &[f("default_pool", Obj(&POOL_SINGLE))],
+    LISTENER_COMMON,
+    &[f("l7policies", ObjList(&POLICY_SINGLE))],
+]);
+pub const LISTENER_PUT: Spec = Spec(&[LISTENER_COMMON]);
 
 // Load balancers.
-spec!(
-    ADDITIONAL_VIP = [
-        m("subnet_id", Uuid),
-        f("ip_address", Ip),
-        f("port_id", Uuid)
-    ]
-);
-spec!(
-    LB_POST = [
-        NAME,
-        DESCRIPTION,
-        ADMIN,
-        f("vip_address", Ip),
-        f("vip_port_id", Uuid),
-        f("vip_subnet_id", Uuid),
-        f("vip_network_id", Uuid),
-        f("vip_qos_policy_id", Uuid),
-        f("vip_sg_ids", UuidList),
-        f("additional_vips", ObjList(ADDITIONAL_VIP)),
-        PROJECT,
-        f("listeners", ObjList(LISTENER_SINGLE)),
-        f("pools", ObjList(POOL_SINGLE)),
-        f("provider", Str(64)),
-        f("flavor_id", Uuid),
-        f("availability_zone", Str(255)),
-        TAGS,
-    ]
-);
-spec!(
-    LB_PUT = [
-        NAME,
-        DESCRIPTION,
-        f("vip_qos_policy_id", Uuid),
-        ADMIN,
-        f("vip_sg_ids", UuidList),
-        TAGS,
-    ]
-);
+pub const ADDITIONAL_VIP: Spec = Spec(&[&[
+    m("subnet_id", Uuid),
+    f("ip_address", Ip),
+    f("port_id", Uuid),
+]]);
+pub const LB_POST: Spec = Spec(&[&[
+    NAME,
+    DESCRIPTION,
+    ADMIN,
+    f("vip_address", Ip),
+    f("vip_port_id", Uuid),
+    f("vip_subnet_id", Uuid),
+    f("vip_network_id", Uuid),
+    f("vip_qos_policy_id", Uuid),
+    f("vip_sg_ids", UuidList),
+    f("additional_vips", ObjList(&ADDITIONAL_VIP)),
+    PROJECT,
+    f("listeners", ObjList(&LISTENER_SINGLE)),
+    f("pools", ObjList(&POOL_SINGLE)),
+    f("provider", Str(64)),
+    f("flavor_id", Uuid),
+    f("availability_zone", Str(255)),
+    TAGS,
+]]);
+pub const LB_PUT: Spec = Spec(&[&[
+    NAME,
+    DESCRIPTION,
+    f("vip_qos_policy_id", Uuid),
+    ADMIN,
+    f("vip_sg_ids", UuidList),
+    TAGS,
+]]);
 
 // Quotas.
 const QUOTA: crate::schema::Ty = Int(-1, 2_000_000_000);
-spec!(
-    QUOTA_PUT = [
-        f("loadbalancer", QUOTA),
-        f("load_balancer", QUOTA),
-        f("listener", QUOTA),
-        f("member", QUOTA),
-        f("pool", QUOTA),
-        f("healthmonitor", QUOTA),
-        f("health_monitor", QUOTA),
-        f("l7policy", QUOTA),
-        f("l7rule", QUOTA),
-    ]
-);
+pub const QUOTA_PUT: Spec = Spec(&[&[
+    f("loadbalancer", QUOTA),
+    f("load_balancer", QUOTA),
+    f("listener", QUOTA),
+    f("member", QUOTA),
+    f("pool", QUOTA),
+    f("healthmonitor", QUOTA),
+    f("health_monitor", QUOTA),
+    f("l7policy", QUOTA),
+    f("l7rule", QUOTA),
+]]);
 
 // Flavors and availability zones.
-spec!(
-    FLAVOR_POST = [
-        m("name", Str(255)),
-        DESCRIPTION,
-        f("enabled", Bool),
-        m("flavor_profile_id", Uuid)
-    ]
-);
-spec!(FLAVOR_PUT = [NAME, DESCRIPTION, f("enabled", Bool)]);
-spec!(
-    FLAVORPROFILE_POST = [
-        m("name", Str(255)),
-        m("provider_name", Str(255)),
-        m("flavor_data", Str(4096))
-    ]
-);
-spec!(
-    FLAVORPROFILE_PUT = [
-        NAME,
-        f("provider_name", Str(255)),
-        f("flavor_data", Str(4096))
-    ]
-);
-spec!(
-    AZ_POST = [
-        m("name", Str(255)),
-        DESCRIPTION,
-        f("enabled", Bool),
-        m("availability_zone_profile_id", Uuid),
-    ]
-);
-spec!(AZ_PUT = [DESCRIPTION, f("enabled", Bool)]);
-spec!(
-    AZPROFILE_POST = [
-        m("name", Str(255)),
-        m("provider_name", Str(255)),
-        m("availability_zone_data", Str(4096)),
-    ]
-);
-spec!(
-    AZPROFILE_PUT = [
-        NAME,
-        f("provider_name", Str(255)),
-        f("availability_zone_data", Str(4096))
-    ]
-);
+const ENABLED: Field = f("enabled", Bool);
+pub const FLAVOR_POST: Spec = Spec(&[&[
+    m("name", Str(255)),
+    DESCRIPTION,
+    ENABLED,
+    m("flavor_profile_id", Uuid),
+]]);
+pub const FLAVOR_PUT: Spec = Spec(&[&[NAME, DESCRIPTION, ENABLED]]);
+pub const FLAVORPROFILE_POST: Spec = Spec(&[&[
+    m("name", Str(255)),
+    m("provider_name", Str(255)),
+    m("flavor_data", Str(4096)),
+]]);
+pub const FLAVORPROFILE_PUT: Spec = Spec(&[&[
+    NAME,
+    f("provider_name", Str(255)),
+    f("flavor_data", Str(4096)),
+]]);
+pub const AZ_POST: Spec = Spec(&[&[
+    m("name", Str(255)),
+    DESCRIPTION,
+    ENABLED,
+    m("availability_zone_profile_id", Uuid),
+]]);
+pub const AZ_PUT: Spec = Spec(&[&[DESCRIPTION, ENABLED]]);
+pub const AZPROFILE_POST: Spec = Spec(&[&[
+    m("name", Str(255)),
+    m("provider_name", Str(255)),
+    m("availability_zone_data", Str(4096)),
+]]);
+pub const AZPROFILE_PUT: Spec = Spec(&[&[
+    NAME,
+    f("provider_name", Str(255)),
+    f("availability_zone_data", Str(4096)),
+]]);

@@ -101,7 +101,7 @@ pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Res
         }
         (&Method::PUT, [project]) => {
             req.ctx.authorize(Rule::WriteQuota, Some(project))?;
-            let attrs = decode(&req.body, "quotas", "quota", specs::QUOTA_PUT)?;
+            let attrs = decode(&req.body, "quotas", "quota", &specs::QUOTA_PUT)?;
             let mut tx = state.store.begin().await?;
             let mut stored = tx.quota(project).await?.unwrap_or_default();
             for (key, value) in attrs {
@@ -259,8 +259,8 @@ fn validate_profile_data(
 
 /// Which standalone collection a path names, with its POST/PUT specs and WSME names.
 struct Collection {
-    post: &'static [crate::schema::Field],
-    put: &'static [crate::schema::Field],
+    post: &'static crate::schema::Spec,
+    put: &'static crate::schema::Spec,
     argname: &'static str,
     /// The attribute naming the profile (flavors, zones), and the profile's kind.
     profile: Option<(&'static str, Kind)>,
@@ -269,20 +269,20 @@ struct Collection {
 fn collection(kind: Kind) -> Collection {
     match kind {
         Kind::Flavor => Collection {
-            post: specs::FLAVOR_POST,
-            put: specs::FLAVOR_PUT,
+            post: &specs::FLAVOR_POST,
+            put: &specs::FLAVOR_PUT,
             argname: "flavor_",
             profile: Some(("flavor_profile_id", Kind::FlavorProfile)),
         },
         Kind::FlavorProfile => Collection {
-            post: specs::FLAVORPROFILE_POST,
-            put: specs::FLAVORPROFILE_PUT,
+            post: &specs::FLAVORPROFILE_POST,
+            put: &specs::FLAVORPROFILE_PUT,
             argname: "flavor_profile_",
             profile: None,
         },
         Kind::AvailabilityZone => Collection {
-            post: specs::AZ_POST,
-            put: specs::AZ_PUT,
+            post: &specs::AZ_POST,
+            put: &specs::AZ_PUT,
             argname: "availability_zone_",
             profile: Some((
                 "availability_zone_profile_id",
@@ -290,8 +290,8 @@ fn collection(kind: Kind) -> Collection {
             )),
         },
         _ => Collection {
-            post: specs::AZPROFILE_POST,
-            put: specs::AZPROFILE_PUT,
+            post: &specs::AZPROFILE_POST,
+            put: &specs::AZPROFILE_PUT,
             argname: "availability_zone_profile_",
             profile: None,
         },

@@ -139,7 +139,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         &req.body,
         "health_monitor_",
         "healthmonitor",
-        specs::HM_POST,
+        &specs::HM_POST,
     )?;
     let pool_id = attrs
         .get("pool_id")
@@ -173,7 +173,12 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "health_monitor_", "healthmonitor", specs::HM_PUT)?;
+    let update = decode(
+        &req.body,
+        "health_monitor_",
+        "healthmonitor",
+        &specs::HM_PUT,
+    )?;
     for key in ["delay", "timeout", "max_retries"] {
         if update.get(key) == Some(&Value::Null) {
             return Err(ApiError::invalid_option("None", key));

@@ -208,7 +208,7 @@ pub fn prepare(
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let mut attrs = decode(&req.body, "l7policy_", "l7policy", specs::POLICY_POST)?;
+    let mut attrs = decode(&req.body, "l7policy_", "l7policy", &specs::POLICY_POST)?;
     let listener_id = attrs
         .get("listener_id")
         .and_then(Value::as_str)
@@ -241,7 +241,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut update = decode(&req.body, "l7policy_", "l7policy", specs::POLICY_PUT)?;
+    let mut update = decode(&req.body, "l7policy_", "l7policy", &specs::POLICY_PUT)?;
     sanitize(&mut update, false)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::L7Policy, id).await?;

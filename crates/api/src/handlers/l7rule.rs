@@ -216,7 +216,7 @@ fn lock_policy(tree: &mut Tree, policy_id: &str) -> ApiResult<()> {
 }
 
 async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "rule_", "rule", specs::RULE_POST)?;
+    let attrs = decode(&req.body, "rule_", "rule", &specs::RULE_POST)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::L7Policy, policy_id).await?;
     authorize(req, &tree)?;
@@ -236,7 +236,7 @@ async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Respo
 }
 
 async fn update(state: &AppState, req: &Req, policy_id: &str, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "l7rule_", "rule", specs::RULE_PUT)?;
+    let update = decode(&req.body, "l7rule_", "rule", &specs::RULE_PUT)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::L7Policy, policy_id).await?;
     authorize(req, &tree)?;

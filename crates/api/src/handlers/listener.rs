@@ -355,7 +355,7 @@ pub fn prepare(tree: &Tree, mut attrs: Map<String, Value>) -> ApiResult<Resource
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "listener_", "listener", specs::LISTENER_POST)?;
+    let attrs = decode(&req.body, "listener_", "listener", &specs::LISTENER_POST)?;
     let lb_id = attrs
         .get("loadbalancer_id")
         .and_then(Value::as_str)
@@ -380,7 +380,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "listener_", "listener", specs::LISTENER_PUT)?;
+    let update = decode(&req.body, "listener_", "listener", &specs::LISTENER_PUT)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::Listener, id).await?;
     authorize(req, &tree)?;

@@ -37,7 +37,7 @@ async fn show(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let mut attrs = decode(&req.body, "load_balancer", "loadbalancer", specs::LB_POST)?;
+    let mut attrs = decode(&req.body, "load_balancer", "loadbalancer", &specs::LB_POST)?;
     let project = match attrs.remove("project_id") {
         Some(Value::String(p)) if !p.is_empty() => p,
         _ => req.ctx.project()?.to_string(),
@@ -216,7 +216,7 @@ async fn allocate_additional(
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "load_balancer", "loadbalancer", specs::LB_PUT)?;
+    let attrs = decode(&req.body, "load_balancer", "loadbalancer", &specs::LB_PUT)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::LoadBalancer, id).await?;
     authorize(req, &tree)?;

@@ -123,7 +123,7 @@ pub fn lock_pool(tree: &mut Tree, pool_id: &str) -> ApiResult<()> {
 }
 
 async fn create(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "member_", "member", specs::MEMBER_POST)?;
+    let attrs = decode(&req.body, "member_", "member", &specs::MEMBER_POST)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::Pool, pool_id).await?;
     authorize(req, &tree)?;
@@ -160,7 +160,7 @@ const NULL_DEFAULTS: fn() -> Vec<(&'static str, Value)> = || {
 };
 
 async fn update(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "member_", "member", specs::MEMBER_PUT)?;
+    let update = decode(&req.body, "member_", "member", &specs::MEMBER_PUT)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::Pool, pool_id).await?;
     authorize(req, &tree)?;
@@ -194,7 +194,7 @@ async fn delete(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResu
 /// `PUT /pools/{id}/members`: the list becomes the pool's members, matched on
 /// (address, protocol_port); with `additive_only` nothing is removed.
 async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response> {
-    let members = decode_list(&req.body, "members_", "members", specs::MEMBER_POST)?;
+    let members = decode_list(&req.body, "members_", "members", &specs::MEMBER_POST)?;
     let additive = req
         .query
         .get("additive_only")

@@ -197,7 +197,7 @@ pub fn prepare(
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "pool_", "pool", specs::POOL_POST)?;
+    let attrs = decode(&req.body, "pool_", "pool", &specs::POOL_POST)?;
     let lb_id = attrs
         .get("loadbalancer_id")
         .and_then(Value::as_str)
@@ -244,7 +244,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "pool_", "pool", specs::POOL_PUT)?;
+    let update = decode(&req.body, "pool_", "pool", &specs::POOL_PUT)?;
     let mut tx = state.store.begin().await?;
     let mut tree = find_tx(&mut tx, Kind::Pool, id).await?;
     authorize(req, &tree)?;
