@@ -1,5 +1,6 @@
 //! `/v2/lbaas/healthmonitors`.
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::schema::decode;
 use crate::specs;
@@ -146,30 +147,14 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, &pool_id).await?;
-    authorize(req, &tree)?;
-    let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(state, &mut tx, Kind::HealthMonitor, &project, 1).await?;
-    let hm = prepare(&tree, &pool_id, attrs)?;
-    super::member::lock_pool(&mut tree, &pool_id)?;
-    let id = hm.id.clone();
-    tree.insert(hm.clone());
-    commit_job(
-        state,
-        tx,
-        &tree,
-        JobAction::Create,
-        Kind::HealthMonitor,
-        &id,
-    )
+    let c = Change::create(Kind::HealthMonitor, Kind::Pool, &pool_id);
+    let (tree, hm) = change(state, req, c, |tree| {
+        let hm = prepare(tree, &pool_id, attrs)?;
+        super::member::lock_pool(tree, &pool_id)?;
+        Ok(flow::insert(tree, hm))
+    })
     .await?;
-    Ok(one(
-        Kind::HealthMonitor,
-        render::in_tree(&tree, &hm),
-        &req.query,
-        StatusCode::CREATED,
-    ))
+    Ok(answer(req, JobAction::Create, &tree, &hm))
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
@@ -184,10 +169,18 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
             return Err(ApiError::invalid_option("None", key));
         }
     }
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::HealthMonitor, id).await?;
-    authorize(req, &tree)?;
-    let mut hm = tree.get(id).cloned().expect("found above");
+    let (tree, hm) = change(
+        state,
+        req,
+        Change::update(Kind::HealthMonitor, id),
+        |tree| updated(tree, id, &update),
+    )
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &hm))
+}
+
+fn updated(tree: &mut Tree, id: &str, update: &Map<String, Value>) -> ApiResult<Resource> {
+    let mut hm = tree.get(id).cloned().expect("found with its tree");
     let pool_id = hm.parent_id.clone().unwrap_or_default();
     let kind = hm.str("type").unwrap_or_default().to_string();
     let pool_protocol = tree
@@ -211,32 +204,26 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
         ("tags", json!([])),
         ("admin_state_up", json!(false)),
     ];
-    apply_update(&mut hm, &update, &defaults);
+    apply_update(&mut hm, update, &defaults);
     validate(&pool_protocol, &kind, &hm.attrs, false)?;
-    super::member::lock_pool(&mut tree, &pool_id)?;
-    hm.set_status(PENDING_UPDATE);
-    *tree.get_mut(id).expect("present") = hm.clone();
-    commit_job(state, tx, &tree, JobAction::Update, Kind::HealthMonitor, id).await?;
-    Ok(one(
-        Kind::HealthMonitor,
-        render::in_tree(&tree, &hm),
-        &req.query,
-        StatusCode::OK,
-    ))
+    super::member::lock_pool(tree, &pool_id)?;
+    Ok(flow::replace(tree, hm))
 }
 
 async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::HealthMonitor, id).await?;
-    authorize(req, &tree)?;
-    let pool_id = tree
-        .get(id)
-        .and_then(|h| h.parent_id.clone())
-        .unwrap_or_default();
-    super::member::lock_pool(&mut tree, &pool_id)?;
-    tree.get_mut(id)
-        .expect("present")
-        .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::HealthMonitor, id).await?;
+    change(
+        state,
+        req,
+        Change::delete(Kind::HealthMonitor, id),
+        |tree| {
+            let pool_id = tree
+                .get(id)
+                .and_then(|h| h.parent_id.clone())
+                .unwrap_or_default();
+            super::member::lock_pool(tree, &pool_id)?;
+            Ok(flow::remove(tree, id))
+        },
+    )
+    .await?;
     Ok(no_content())
 }

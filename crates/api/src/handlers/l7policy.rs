@@ -1,5 +1,6 @@
 //! `/v2/lbaas/l7policies` (rules are in `l7rule`).
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::schema::decode;
 use crate::specs;
@@ -215,77 +216,59 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         .unwrap_or_default()
         .to_string();
     let rules = attrs.remove("rules");
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Listener, &listener_id).await?;
-    authorize(req, &tree)?;
-    let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(state, &mut tx, Kind::L7Policy, &project, 1).await?;
-    let policy = prepare(&tree, &listener_id, attrs)?;
-    lock_lb_for_child(&mut tree)?;
-    mark_pending(&mut tree, std::slice::from_ref(&listener_id));
-    let id = policy.id.clone();
-    let position = policy.int("position").unwrap_or(i64::MAX);
-    tree.insert(policy);
-    place(&mut tree, &listener_id, &id, position);
-    if let Some(Value::Array(rules)) = rules {
-        super::l7rule::create_all(&mut tree, &id, rules)?;
-    }
-    commit_job(state, tx, &tree, JobAction::Create, Kind::L7Policy, &id).await?;
-    let policy = tree.get(&id).expect("inserted");
-    Ok(one(
-        Kind::L7Policy,
-        render::in_tree(&tree, policy),
-        &req.query,
-        StatusCode::CREATED,
-    ))
+    let c = Change::create(Kind::L7Policy, Kind::Listener, &listener_id);
+    let (tree, policy) = change(state, req, c, |tree| {
+        let policy = prepare(tree, &listener_id, attrs)?;
+        lock_lb_for_child(tree)?;
+        mark_pending(tree, std::slice::from_ref(&listener_id));
+        let position = policy.int("position").unwrap_or(i64::MAX);
+        let id = flow::insert(tree, policy).id;
+        place(tree, &listener_id, &id, position);
+        if let Some(Value::Array(rules)) = rules {
+            super::l7rule::create_all(tree, &id, rules)?;
+        }
+        Ok(tree.get(&id).cloned().expect("inserted"))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Create, &tree, &policy))
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let mut update = decode(&req.body, "l7policy_", "l7policy", &specs::POLICY_PUT)?;
     sanitize(&mut update, false)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::L7Policy, id).await?;
-    authorize(req, &tree)?;
-    let mut policy = tree.get(id).cloned().expect("found above");
-    let listener_id = policy.parent_id.clone().unwrap_or_default();
-    let protocol = check_listener(&tree, &listener_id)?;
-    check_redirect_pool(&tree, &protocol, &update)?;
-    apply_update(
-        &mut policy,
-        &update,
-        &[("tags", json!([])), ("admin_state_up", json!(false))],
-    );
-    lock_lb_for_child(&mut tree)?;
-    mark_pending(&mut tree, std::slice::from_ref(&listener_id));
-    policy.set_status(PENDING_UPDATE);
-    let position = policy.int("position").unwrap_or(i64::MAX);
-    *tree.get_mut(id).expect("present") = policy;
-    if update.contains_key("position") {
-        place(&mut tree, &listener_id, id, position);
-    }
-    commit_job(state, tx, &tree, JobAction::Update, Kind::L7Policy, id).await?;
-    let policy = tree.get(id).expect("present");
-    Ok(one(
-        Kind::L7Policy,
-        render::in_tree(&tree, policy),
-        &req.query,
-        StatusCode::OK,
-    ))
+    let (tree, policy) = change(state, req, Change::update(Kind::L7Policy, id), |tree| {
+        let mut policy = tree.get(id).cloned().expect("found with its tree");
+        let listener_id = policy.parent_id.clone().unwrap_or_default();
+        let protocol = check_listener(tree, &listener_id)?;
+        check_redirect_pool(tree, &protocol, &update)?;
+        apply_update(
+            &mut policy,
+            &update,
+            &[("tags", json!([])), ("admin_state_up", json!(false))],
+        );
+        lock_lb_for_child(tree)?;
+        mark_pending(tree, std::slice::from_ref(&listener_id));
+        let position = policy.int("position").unwrap_or(i64::MAX);
+        flow::replace(tree, policy);
+        if update.contains_key("position") {
+            place(tree, &listener_id, id, position);
+        }
+        Ok(tree.get(id).cloned().expect("present"))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &policy))
 }
 
 async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::L7Policy, id).await?;
-    authorize(req, &tree)?;
-    let listener_id = tree
-        .get(id)
-        .and_then(|p| p.parent_id.clone())
-        .unwrap_or_default();
-    lock_lb_for_child(&mut tree)?;
-    mark_pending(&mut tree, std::slice::from_ref(&listener_id));
-    tree.get_mut(id)
-        .expect("present")
-        .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::L7Policy, id).await?;
+    change(state, req, Change::delete(Kind::L7Policy, id), |tree| {
+        let listener_id = tree
+            .get(id)
+            .and_then(|p| p.parent_id.clone())
+            .unwrap_or_default();
+        lock_lb_for_child(tree)?;
+        mark_pending(tree, std::slice::from_ref(&listener_id));
+        Ok(flow::remove(tree, id))
+    })
+    .await?;
     Ok(no_content())
 }

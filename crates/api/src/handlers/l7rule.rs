@@ -1,5 +1,6 @@
 //! `/v2/lbaas/l7policies/{id}/rules` (envelope `rule` / `rules`).
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::schema::decode;
 use crate::specs;
@@ -217,61 +218,45 @@ fn lock_policy(tree: &mut Tree, policy_id: &str) -> ApiResult<()> {
 
 async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Response> {
     let attrs = decode(&req.body, "rule_", "rule", &specs::RULE_POST)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::L7Policy, policy_id).await?;
-    authorize(req, &tree)?;
-    let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(state, &mut tx, Kind::L7Rule, &project, 1).await?;
-    let rule = prepare(&tree, policy_id, attrs)?;
-    lock_policy(&mut tree, policy_id)?;
-    let id = rule.id.clone();
-    tree.insert(rule.clone());
-    commit_job(state, tx, &tree, JobAction::Create, Kind::L7Rule, &id).await?;
-    Ok(one(
-        Kind::L7Rule,
-        render::in_tree(&tree, &rule),
-        &req.query,
-        StatusCode::CREATED,
-    ))
+    let c = Change::create(Kind::L7Rule, Kind::L7Policy, policy_id);
+    let (tree, rule) = change(state, req, c, |tree| {
+        let rule = prepare(tree, policy_id, attrs)?;
+        lock_policy(tree, policy_id)?;
+        Ok(flow::insert(tree, rule))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Create, &tree, &rule))
 }
 
 async fn update(state: &AppState, req: &Req, policy_id: &str, id: &str) -> ApiResult<Response> {
     let update = decode(&req.body, "l7rule_", "rule", &specs::RULE_PUT)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::L7Policy, policy_id).await?;
-    authorize(req, &tree)?;
-    let mut rule = rule_of(&tree, policy_id, id)?;
-    apply_update(
-        &mut rule,
-        &update,
-        &[
-            ("invert", json!(false)),
-            ("tags", json!([])),
-            ("admin_state_up", json!(false)),
-        ],
-    );
-    validate(&rule.attrs)?;
-    lock_policy(&mut tree, policy_id)?;
-    rule.set_status(PENDING_UPDATE);
-    *tree.get_mut(id).expect("present") = rule.clone();
-    commit_job(state, tx, &tree, JobAction::Update, Kind::L7Rule, id).await?;
-    Ok(one(
-        Kind::L7Rule,
-        render::in_tree(&tree, &rule),
-        &req.query,
-        StatusCode::OK,
-    ))
+    let c = Change::update(Kind::L7Rule, id).through(Kind::L7Policy, policy_id);
+    let (tree, rule) = change(state, req, c, |tree| {
+        let mut rule = rule_of(tree, policy_id, id)?;
+        apply_update(
+            &mut rule,
+            &update,
+            &[
+                ("invert", json!(false)),
+                ("tags", json!([])),
+                ("admin_state_up", json!(false)),
+            ],
+        );
+        validate(&rule.attrs)?;
+        lock_policy(tree, policy_id)?;
+        Ok(flow::replace(tree, rule))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &rule))
 }
 
 async fn delete(state: &AppState, req: &Req, policy_id: &str, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::L7Policy, policy_id).await?;
-    authorize(req, &tree)?;
-    rule_of(&tree, policy_id, id)?;
-    lock_policy(&mut tree, policy_id)?;
-    tree.get_mut(id)
-        .expect("present")
-        .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::L7Rule, id).await?;
+    let c = Change::delete(Kind::L7Rule, id).through(Kind::L7Policy, policy_id);
+    change(state, req, c, |tree| {
+        rule_of(tree, policy_id, id)?;
+        lock_policy(tree, policy_id)?;
+        Ok(flow::remove(tree, id))
+    })
+    .await?;
     Ok(no_content())
 }

@@ -1,5 +1,6 @@
 //! `/v2/lbaas/listeners`.
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::schema::decode;
 use crate::specs;
@@ -361,30 +362,29 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::LoadBalancer, &lb_id).await?;
-    authorize(req, &tree)?;
-    let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(state, &mut tx, Kind::Listener, &project, 1).await?;
-    let listener = prepare(&tree, attrs)?;
-    lock_lb_for_child(&mut tree)?;
-    let id = listener.id.clone();
-    tree.insert(listener.clone());
-    commit_job(state, tx, &tree, JobAction::Create, Kind::Listener, &id).await?;
-    Ok(one(
-        Kind::Listener,
-        render::in_tree(&tree, &listener),
-        &req.query,
-        StatusCode::CREATED,
-    ))
+    let c = Change::create(Kind::Listener, Kind::LoadBalancer, &lb_id);
+    let (tree, listener) = change(state, req, c, |tree| {
+        let listener = prepare(tree, attrs)?;
+        lock_lb_for_child(tree)?;
+        Ok(flow::insert(tree, listener))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Create, &tree, &listener))
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let update = decode(&req.body, "listener_", "listener", &specs::LISTENER_PUT)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Listener, id).await?;
-    authorize(req, &tree)?;
-    let mut listener = tree.get(id).cloned().expect("found above");
+    let (tree, listener) = change(state, req, Change::update(Kind::Listener, id), |tree| {
+        updated(tree, id, &update)
+    })
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &listener))
+}
+
+/// The listener after a PUT: null resets to Octavia's defaults, then the merged listener is
+/// validated as a new one would be.
+fn updated(tree: &mut Tree, id: &str, update: &Map<String, Value>) -> ApiResult<Resource> {
+    let mut listener = tree.get(id).cloned().expect("found with its tree");
     let protocol = listener.str("protocol").unwrap_or_default().to_string();
     let tls = protocol == "TERMINATED_HTTPS";
     let mut defaults: Vec<(&str, Value)> = TIMEOUT_DEFAULTS
@@ -425,31 +425,20 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
             },
         ),
     ]);
-    apply_update(&mut listener, &update, &defaults);
+    apply_update(&mut listener, update, &defaults);
     if matches!(listener.attrs.get("allowed_cidrs"), Some(Value::Array(a)) if a.is_empty()) {
         listener.set("allowed_cidrs", Value::Null);
     }
-    validate(&tree, id, &protocol, &listener.attrs)?;
-    lock_lb_for_child(&mut tree)?;
-    listener.set_status(PENDING_UPDATE);
-    *tree.get_mut(id).expect("present") = listener.clone();
-    commit_job(state, tx, &tree, JobAction::Update, Kind::Listener, id).await?;
-    Ok(one(
-        Kind::Listener,
-        render::in_tree(&tree, &listener),
-        &req.query,
-        StatusCode::OK,
-    ))
+    validate(tree, id, &protocol, &listener.attrs)?;
+    lock_lb_for_child(tree)?;
+    Ok(flow::replace(tree, listener))
 }
 
 async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Listener, id).await?;
-    authorize(req, &tree)?;
-    lock_lb_for_child(&mut tree)?;
-    tree.get_mut(id)
-        .expect("present")
-        .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::Listener, id).await?;
+    change(state, req, Change::delete(Kind::Listener, id), |tree| {
+        lock_lb_for_child(tree)?;
+        Ok(flow::remove(tree, id))
+    })
+    .await?;
     Ok(no_content())
 }

@@ -1,5 +1,6 @@
 //! `/v2/lbaas/loadbalancers`.
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::policy::Rule;
 use crate::schema::decode;
@@ -217,32 +218,34 @@ async fn allocate_additional(
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let attrs = decode(&req.body, "load_balancer", "loadbalancer", &specs::LB_PUT)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::LoadBalancer, id).await?;
-    authorize(req, &tree)?;
-    let status = tree.lb().provisioning_status.clone();
-    if status != ACTIVE {
-        return Err(ApiError::lb_pending(&status, id));
+    let (tree, lb) = change(state, req, Change::update(Kind::LoadBalancer, id), |tree| {
+        let status = tree.lb().provisioning_status.clone();
+        if status != ACTIVE {
+            return Err(ApiError::lb_pending(&status, id));
+        }
+        let mut lb = tree.lb().clone();
+        apply_update(
+            &mut lb,
+            &attrs,
+            &[
+                ("vip_sg_ids", json!([])),
+                ("tags", json!([])),
+                ("admin_state_up", json!(false)),
+            ],
+        );
+        Ok(flow::replace(tree, lb))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &lb))
+}
+
+/// A delete or failover needs the load balancer settled (ACTIVE or ERROR).
+fn settled(tree: &Tree, id: &str) -> ApiResult<()> {
+    let status = &tree.lb().provisioning_status;
+    if status != ACTIVE && status != ERROR {
+        return Err(ApiError::lb_pending(status, id));
     }
-    let lb = tree.lb_mut();
-    apply_update(
-        lb,
-        &attrs,
-        &[
-            ("vip_sg_ids", json!([])),
-            ("tags", json!([])),
-            ("admin_state_up", json!(false)),
-        ],
-    );
-    lb.set_status(PENDING_UPDATE);
-    let lb = lb.clone();
-    commit_job(state, tx, &tree, JobAction::Update, Kind::LoadBalancer, id).await?;
-    Ok(one(
-        Kind::LoadBalancer,
-        render::in_tree(&tree, &lb),
-        &req.query,
-        StatusCode::OK,
-    ))
+    Ok(())
 }
 
 async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
@@ -251,42 +254,31 @@ async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
         .get("cascade")
         .map(crate::listing::bool_from_string)
         .unwrap_or(false);
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::LoadBalancer, id).await?;
-    authorize(req, &tree)?;
-    let has_children =
-        tree.of_kind(Kind::Listener).next().is_some() || tree.of_kind(Kind::Pool).next().is_some();
-    if has_children && !cascade {
-        return Err(ApiError::validation(format!(
-            "Cannot delete Load Balancer {id} - it has children"
-        )));
-    }
-    let status = tree.lb().provisioning_status.clone();
-    if status != ACTIVE && status != ERROR {
-        return Err(ApiError::lb_pending(&status, id));
-    }
-    tree.lb_mut().set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::LoadBalancer, id).await?;
+    change(state, req, Change::delete(Kind::LoadBalancer, id), |tree| {
+        let has_children = tree.of_kind(Kind::Listener).next().is_some()
+            || tree.of_kind(Kind::Pool).next().is_some();
+        if has_children && !cascade {
+            return Err(ApiError::validation(format!(
+                "Cannot delete Load Balancer {id} - it has children"
+            )));
+        }
+        settled(tree, id)?;
+        Ok(flow::remove(tree, id))
+    })
+    .await?;
     Ok(no_content())
 }
 
 async fn failover(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::LoadBalancer, id).await?;
-    authorize_rule(req, &tree, Rule::Admin)?;
-    let status = tree.lb().provisioning_status.clone();
-    if status != ACTIVE && status != ERROR {
-        return Err(ApiError::lb_pending(&status, id));
-    }
-    tree.lb_mut().set_status(PENDING_UPDATE);
-    commit_job(
-        state,
-        tx,
-        &tree,
-        JobAction::Failover,
-        Kind::LoadBalancer,
-        id,
-    )
+    let c = Change {
+        action: JobAction::Failover,
+        rule: Some(Rule::Admin),
+        ..Change::update(Kind::LoadBalancer, id)
+    };
+    change(state, req, c, |tree| {
+        settled(tree, id)?;
+        Ok(flow::replace(tree, tree.lb().clone()))
+    })
     .await?;
     Ok(accepted())
 }

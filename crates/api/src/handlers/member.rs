@@ -1,5 +1,6 @@
 //! `/v2/lbaas/pools/{pool_id}/members`, including the batch update.
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::policy::Rule;
 use crate::schema::{decode, decode_list};
@@ -124,23 +125,21 @@ pub fn lock_pool(tree: &mut Tree, pool_id: &str) -> ApiResult<()> {
 
 async fn create(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response> {
     let attrs = decode(&req.body, "member_", "member", &specs::MEMBER_POST)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, pool_id).await?;
-    authorize(req, &tree)?;
-    check_subnet(state, &mut tx, &attrs).await?;
-    let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(state, &mut tx, Kind::Member, &project, 1).await?;
-    let member = prepare(&tree, pool_id, attrs)?;
-    lock_pool(&mut tree, pool_id)?;
-    let id = member.id.clone();
-    tree.insert(member.clone());
-    commit_job(state, tx, &tree, JobAction::Create, Kind::Member, &id).await?;
-    Ok(one(
-        Kind::Member,
-        render::in_tree(&tree, &member),
-        &req.query,
-        StatusCode::CREATED,
-    ))
+    let mut open = flow::open(
+        state,
+        req,
+        Change::create(Kind::Member, Kind::Pool, pool_id),
+    )
+    .await?;
+    check_subnet(state, &mut open.tx, &attrs).await?;
+    let (tree, member) = open
+        .finish(state, |tree| {
+            let member = prepare(tree, pool_id, attrs)?;
+            lock_pool(tree, pool_id)?;
+            Ok(flow::insert(tree, member))
+        })
+        .await?;
+    Ok(answer(req, JobAction::Create, &tree, &member))
 }
 
 fn member_of(tree: &Tree, pool_id: &str, id: &str) -> ApiResult<Resource> {
@@ -161,33 +160,25 @@ const NULL_DEFAULTS: fn() -> Vec<(&'static str, Value)> = || {
 
 async fn update(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResult<Response> {
     let update = decode(&req.body, "member_", "member", &specs::MEMBER_PUT)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, pool_id).await?;
-    authorize(req, &tree)?;
-    let mut member = member_of(&tree, pool_id, id)?;
-    lock_pool(&mut tree, pool_id)?;
-    apply_update(&mut member, &update, &NULL_DEFAULTS());
-    member.set_status(PENDING_UPDATE);
-    *tree.get_mut(id).expect("present") = member.clone();
-    commit_job(state, tx, &tree, JobAction::Update, Kind::Member, id).await?;
-    Ok(one(
-        Kind::Member,
-        render::in_tree(&tree, &member),
-        &req.query,
-        StatusCode::OK,
-    ))
+    let c = Change::update(Kind::Member, id).through(Kind::Pool, pool_id);
+    let (tree, member) = change(state, req, c, |tree| {
+        let mut member = member_of(tree, pool_id, id)?;
+        lock_pool(tree, pool_id)?;
+        apply_update(&mut member, &update, &NULL_DEFAULTS());
+        Ok(flow::replace(tree, member))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &member))
 }
 
 async fn delete(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, pool_id).await?;
-    authorize(req, &tree)?;
-    member_of(&tree, pool_id, id)?;
-    lock_pool(&mut tree, pool_id)?;
-    tree.get_mut(id)
-        .expect("present")
-        .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::Member, id).await?;
+    let c = Change::delete(Kind::Member, id).through(Kind::Pool, pool_id);
+    change(state, req, c, |tree| {
+        member_of(tree, pool_id, id)?;
+        lock_pool(tree, pool_id)?;
+        Ok(flow::remove(tree, id))
+    })
+    .await?;
     Ok(no_content())
 }
 
@@ -200,9 +191,13 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
         .get("additive_only")
         .map(crate::listing::bool_from_string)
         .unwrap_or(false);
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, pool_id).await?;
-    authorize(req, &tree)?;
+    // One job for the whole batch, on the pool.
+    let c = Change {
+        action: JobAction::BatchUpdate,
+        ..Change::update(Kind::Pool, pool_id)
+    };
+    let mut open = flow::open(state, req, c).await?;
+    let tree = &open.tree;
     let key = |address: Option<&str>, port: Option<i64>| {
         (address.and_then(|a| a.parse::<IpAddr>().ok()), port)
     };
@@ -258,17 +253,31 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
     if creates.is_empty() && deletes.is_empty() && changed_updates.is_empty() {
         return Ok(accepted());
     }
-    for attrs in &creates {
-        check_subnet(state, &mut tx, attrs).await?;
-    }
     let project = tree.lb().project_id.clone().unwrap_or_default();
+    for attrs in &creates {
+        check_subnet(state, &mut open.tx, attrs).await?;
+    }
     let net_new = creates.len() as i64 - deletes.len() as i64;
     if net_new > 0 {
-        check_quota(state, &mut tx, Kind::Member, &project, net_new).await?;
+        check_quota(state, &mut open.tx, Kind::Member, &project, net_new).await?;
     }
-    lock_pool(&mut tree, pool_id)?;
+    open.finish(state, |tree| {
+        lock_pool(tree, pool_id)?;
+        apply_batch(tree, pool_id, creates, changed_updates, deletes)
+    })
+    .await?;
+    Ok(accepted())
+}
+
+fn apply_batch(
+    tree: &mut Tree,
+    pool_id: &str,
+    creates: Vec<Map<String, Value>>,
+    changed_updates: Vec<(String, Map<String, Value>)>,
+    deletes: Vec<String>,
+) -> ApiResult<Resource> {
     for attrs in creates {
-        let member = prepare(&tree, pool_id, attrs)?;
+        let member = prepare(tree, pool_id, attrs)?;
         tree.insert(member);
     }
     for (id, attrs) in changed_updates {
@@ -291,14 +300,5 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
             .expect("existing")
             .set_status(PENDING_DELETE);
     }
-    commit_job(
-        state,
-        tx,
-        &tree,
-        JobAction::BatchUpdate,
-        Kind::Pool,
-        pool_id,
-    )
-    .await?;
-    Ok(accepted())
+    Ok(tree.get(pool_id).cloned().expect("found with its tree"))
 }

@@ -2,6 +2,7 @@
 //! rule, responses.
 
 pub mod admin;
+pub mod flow;
 pub mod graph;
 pub mod healthmonitor;
 pub mod l7policy;

@@ -1,5 +1,6 @@
 //! `/v2/lbaas/pools`.
 
+use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::schema::decode;
 use crate::specs;
@@ -198,59 +199,49 @@ pub fn prepare(
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     let attrs = decode(&req.body, "pool_", "pool", &specs::POOL_POST)?;
-    let lb_id = attrs
-        .get("loadbalancer_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let listener_id = attrs
-        .get("listener_id")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    let mut tx = state.store.begin().await?;
-    let mut tree = match (&lb_id, &listener_id) {
-        (Some(lb), _) => find_tx(&mut tx, Kind::LoadBalancer, lb).await?,
-        (None, Some(l)) => find_tx(&mut tx, Kind::Listener, l).await?,
+    let id_of = |key: &str| attrs.get(key).and_then(Value::as_str).map(str::to_string);
+    let (lb_id, listener_id) = (id_of("loadbalancer_id"), id_of("listener_id"));
+    let at = match (&lb_id, &listener_id) {
+        (Some(lb), _) => (Kind::LoadBalancer, lb.as_str()),
+        (None, Some(l)) => (Kind::Listener, l.as_str()),
         (None, None) => {
             return Err(ApiError::validation(
                 "Must provide at least one of: loadbalancer_id, listener_id",
             ))
         }
     };
-    authorize(req, &tree)?;
-    if let (Some(lb), Some(l)) = (&lb_id, &listener_id) {
-        if tree.get_kind(Kind::Listener, l).is_none() {
-            let _ = lb;
-            return Err(ApiError::not_found(Kind::Listener, l));
+    let c = Change::create(Kind::Pool, at.0, at.1);
+    let (tree, pool) = change(state, req, c, |tree| {
+        if let Some(l) = &listener_id {
+            if tree.get_kind(Kind::Listener, l).is_none() {
+                return Err(ApiError::not_found(Kind::Listener, l));
+            }
         }
-    }
-    let project = tree.lb().project_id.clone().unwrap_or_default();
-    check_quota(state, &mut tx, Kind::Pool, &project, 1).await?;
-    let pool = prepare(&tree, attrs, listener_id.as_deref())?;
-    lock_lb_for_child(&mut tree)?;
-    if let Some(l) = &listener_id {
-        let listener = tree.get_mut(l).expect("checked in prepare");
-        listener.set("default_pool_id", json!(pool.id));
-        listener.set_status(PENDING_UPDATE);
-    }
-    let id = pool.id.clone();
-    tree.insert(pool.clone());
-    commit_job(state, tx, &tree, JobAction::Create, Kind::Pool, &id).await?;
-    Ok(one(
-        Kind::Pool,
-        render::in_tree(&tree, &pool),
-        &req.query,
-        StatusCode::CREATED,
-    ))
+        let pool = prepare(tree, attrs, listener_id.as_deref())?;
+        lock_lb_for_child(tree)?;
+        if let Some(l) = &listener_id {
+            let listener = tree.get_mut(l).expect("checked above");
+            listener.set("default_pool_id", json!(pool.id));
+            listener.set_status(PENDING_UPDATE);
+        }
+        Ok(flow::insert(tree, pool))
+    })
+    .await?;
+    Ok(answer(req, JobAction::Create, &tree, &pool))
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let update = decode(&req.body, "pool_", "pool", &specs::POOL_PUT)?;
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, id).await?;
-    authorize(req, &tree)?;
-    let mut pool = tree.get(id).cloned().expect("found above");
+    let (tree, pool) = change(state, req, Change::update(Kind::Pool, id), |tree| {
+        updated(tree, id, update)
+    })
+    .await?;
+    Ok(answer(req, JobAction::Update, &tree, &pool))
+}
+
+fn updated(tree: &mut Tree, id: &str, mut update: Map<String, Value>) -> ApiResult<Resource> {
+    let mut pool = tree.get(id).cloned().expect("found with its tree");
     let protocol = pool.str("protocol").unwrap_or_default().to_string();
-    let mut update = update;
     if let Some(sp) = update.remove("session_persistence") {
         match sp {
             Value::Object(mut sp) if !sp.is_empty() => {
@@ -318,39 +309,28 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
         ));
     }
     apply_update(&mut pool, &update, &defaults);
-    lock_lb_for_child(&mut tree)?;
+    lock_lb_for_child(tree)?;
     let listeners = tree.pool_listeners(id);
-    mark_pending(&mut tree, &listeners);
-    pool.set_status(PENDING_UPDATE);
-    *tree.get_mut(id).expect("present") = pool.clone();
-    commit_job(state, tx, &tree, JobAction::Update, Kind::Pool, id).await?;
-    Ok(one(
-        Kind::Pool,
-        render::in_tree(&tree, &pool),
-        &req.query,
-        StatusCode::OK,
-    ))
+    mark_pending(tree, &listeners);
+    Ok(flow::replace(tree, pool))
 }
 
 async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut tx = state.store.begin().await?;
-    let mut tree = find_tx(&mut tx, Kind::Pool, id).await?;
-    authorize(req, &tree)?;
-    if let Some(policy) = tree
-        .of_kind(Kind::L7Policy)
-        .find(|p| p.str("redirect_pool_id") == Some(id))
-    {
-        return Err(ApiError::conflict(format!(
-            "Pool {id} is in use by L7 policy {}",
-            policy.id
-        )));
-    }
-    lock_lb_for_child(&mut tree)?;
-    let listeners = tree.pool_listeners(id);
-    mark_pending(&mut tree, &listeners);
-    tree.get_mut(id)
-        .expect("present")
-        .set_status(PENDING_DELETE);
-    commit_job(state, tx, &tree, JobAction::Delete, Kind::Pool, id).await?;
+    change(state, req, Change::delete(Kind::Pool, id), |tree| {
+        if let Some(policy) = tree
+            .of_kind(Kind::L7Policy)
+            .find(|p| p.str("redirect_pool_id") == Some(id))
+        {
+            return Err(ApiError::conflict(format!(
+                "Pool {id} is in use by L7 policy {}",
+                policy.id
+            )));
+        }
+        lock_lb_for_child(tree)?;
+        let listeners = tree.pool_listeners(id);
+        mark_pending(tree, &listeners);
+        Ok(flow::remove(tree, id))
+    })
+    .await?;
     Ok(no_content())
 }
