@@ -357,6 +357,44 @@ async fn projects_cannot_see_or_touch_each_other_and_readers_cannot_write() {
         (s, fault(&b)),
         (403, "Quota has been met for resources: Load Balancer")
     );
+
+    // The quota list pages, sorts and filters like every other list; a member sees only
+    // their own project's.
+    let (s, _) = cloud
+        .call(
+            &admin,
+            "PUT",
+            &format!("/v2/lbaas/quotas/{project_b}"),
+            Some(json!({"quota": {"pool": 7}})),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let (_, b) = cloud
+        .call(
+            &admin,
+            "GET",
+            "/v2/lbaas/quotas?sort=project_id:desc&limit=1",
+            None,
+        )
+        .await;
+    let mut ids = [project_a.clone(), project_b.clone()];
+    ids.sort();
+    assert_eq!(b["quotas"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["quotas"][0]["project_id"], json!(ids[1]), "{b}");
+    assert_eq!(b["quotas_links"][0]["rel"], "next", "{b}");
+    let (_, b) = cloud
+        .call(&admin, "GET", "/v2/lbaas/quotas?pool=7", None)
+        .await;
+    assert_eq!(b["quotas"].as_array().unwrap().len(), 1, "{b}");
+    assert_eq!(b["quotas"][0]["project_id"], json!(project_b));
+    let (_, b) = cloud.call(&bob, "GET", "/v2/lbaas/quotas", None).await;
+    let listed: Vec<&Value> = b["quotas"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|q| &q["project_id"])
+        .collect();
+    assert_eq!(listed, vec![&json!(project_b)], "{b}");
     cloud.env.stop().await;
 }
 
