@@ -692,3 +692,72 @@ fn a_restart_keeps_users_and_tokens_and_no_password_is_stored_in_clear() {
     assert!(!logged.contains(&password), "the password is in the log");
     assert!(!logged.contains(&token), "a token is in the log");
 }
+
+/// `--auth keystone`: tokens validated by another identity service (here a second Ostia's
+/// built-in one, which speaks Keystone v3), cached, and refused with where to authenticate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn keystone_mode_validates_tokens_against_keystone_and_caches_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let keystone = Cloud::start(builtin(dir.path()), dir).await;
+    let admin = keystone
+        .token("admin", &admin_password(keystone.env.dir.path()), "admin")
+        .await;
+    let (project, _) = keystone.user(&admin, "dave", "team-d", &["member"]).await;
+    let dave = keystone.token("dave", "dave-pw", "team-d").await;
+
+    let dir = tempfile::tempdir().unwrap();
+    let opts = ostia::Options {
+        auth: ostia::AuthMode::Keystone {
+            url: keystone.identity.clone(),
+        },
+        network_driver: api::NetworkDriver::Noop,
+        ..options(dir.path())
+    };
+    let running = ostia::start(opts).await.unwrap();
+    assert!(running.identity_addr.is_none(), "no identity of its own");
+    let api = format!("http://{}", running.api_addr);
+    let client = reqwest::Client::new();
+    let call = |token: Option<&str>| {
+        let mut r = client.get(format!("{api}{LBS}"));
+        if let Some(t) = token {
+            r = r.header("X-Auth-Token", t);
+        }
+        r.send()
+    };
+    let r = call(None).await.unwrap();
+    assert_eq!(r.status().as_u16(), 401);
+    let challenge = r.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    let base = keystone.identity.trim_end_matches("/v3");
+    assert_eq!(challenge, format!("Keystone uri=\"{base}\""));
+    assert_eq!(call(Some("forged")).await.unwrap().status().as_u16(), 401);
+
+    let (s, b) = keystone
+        .call(
+            &dave,
+            "POST",
+            &format!("{api}{LBS}"),
+            Some(
+                json!({"loadbalancer": {"vip_subnet_id": "6a4a1ad2-6a4b-4c47-9c5f-2b7c6c3f1e11"}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(
+        b["loadbalancer"]["project_id"],
+        json!(project),
+        "the token's project"
+    );
+
+    // Validations are cached: with Keystone gone the known token still works, an unknown one
+    // cannot be checked (503, not a silent pass).
+    let other = keystone
+        .token("admin", &admin_password(keystone.env.dir.path()), "admin")
+        .await;
+    keystone.env.stop().await;
+    assert_eq!(call(Some(&dave)).await.unwrap().status().as_u16(), 200);
+    assert_eq!(call(Some(&other)).await.unwrap().status().as_u16(), 503);
+    running.shutdown().await;
+}
