@@ -3,7 +3,8 @@
 use crate::lockout::Lockout;
 use crate::token::{Claims, Signer, TokenError};
 use crate::{password, Principal, RoleRef};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use store::identity::{Assignment, Entity, Table};
 use store::{Store, StoreError};
@@ -84,7 +85,12 @@ pub struct Identity {
     lockout: Lockout,
     hashing: Arc<Semaphore>,
     queue: Arc<Semaphore>,
+    /// Validations by token digest, good while the identity generation they were made at
+    /// holds: any identity change or revocation moves it, so nothing stale is served.
+    validated: Mutex<HashMap<Vec<u8>, (Principal, i64)>>,
 }
+
+const MAX_VALIDATED: usize = 10_000;
 
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -103,6 +109,7 @@ impl Identity {
             signer: Signer::new(token_key),
             hashing: Arc::new(Semaphore::new(2)),
             queue: Arc::new(Semaphore::new(MAX_WAITING_LOGINS)),
+            validated: Mutex::new(HashMap::new()),
         }
     }
 
@@ -213,12 +220,35 @@ impl Identity {
             .await
     }
 
-    /// The caller a token names, as of now.
+    /// The caller a token names, as of now: signature and expiry every time, the rest from
+    /// the store or from a validation made at the current identity generation.
     pub async fn validate(&self, token: &str) -> Result<Principal, AuthFailure> {
         let claims = self.signer.verify(token, now()).map_err(|e: TokenError| {
             tracing::debug!(reason = %e, "token refused");
             AuthFailure::Unauthorized
         })?;
+        let generation = self.store.identity_generation().await?;
+        let key = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, token.as_bytes())
+            .as_ref()
+            .to_vec();
+        if let Some((p, at)) = self.validated.lock().expect("cache lock").get(&key) {
+            if *at == generation {
+                return Ok(p.clone());
+            }
+        }
+        let principal = self.validate_in_store(&claims).await?;
+        let mut cache = self.validated.lock().expect("cache lock");
+        if cache.len() >= MAX_VALIDATED {
+            cache.retain(|_, (_, at)| *at == generation);
+            if cache.len() >= MAX_VALIDATED {
+                cache.clear();
+            }
+        }
+        cache.insert(key, (principal.clone(), generation));
+        Ok(principal)
+    }
+
+    async fn validate_in_store(&self, claims: &Claims) -> Result<Principal, AuthFailure> {
         if self.store.is_revoked(&claims.audit_id).await? {
             return Err(AuthFailure::Unauthorized);
         }
@@ -228,7 +258,7 @@ impl Identity {
             .await?
             .filter(|u| u.enabled)
             .ok_or(AuthFailure::Unauthorized)?;
-        self.principal(&user, &claims).await
+        self.principal(&user, claims).await
     }
 
     /// Revokes a token at once (`DELETE /v3/auth/tokens`).

@@ -490,6 +490,9 @@ async fn missing_forged_revoked_expired_and_disabled_tokens_get_401() {
         .token("admin", &admin_password(cloud.env.dir.path()), "admin")
         .await;
     let carol = cloud.token("carol", "carol-pw", "team-c").await;
+    // Validated once (and remembered), so the change below must reach a cached validation.
+    let (s, _) = cloud.call(&carol, "GET", LBS, None).await;
+    assert_eq!(s, 200);
     let (s, _) = cloud
         .call(
             &admin,

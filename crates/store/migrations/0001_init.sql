@@ -148,3 +148,10 @@ CREATE TABLE IF NOT EXISTS id_revocations (
     audit_id TEXT PRIMARY KEY,
     expires_at INTEGER NOT NULL
 );
+-- Bumped by every change of the identity tables and every revocation: validations cached
+-- at one value are reused until it moves.
+CREATE TABLE IF NOT EXISTS id_generation (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    value INTEGER NOT NULL
+);
+INSERT INTO id_generation (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;

@@ -88,7 +88,31 @@ pub struct Assignment {
     pub role_id: String,
 }
 
+const BUMP: &str = "UPDATE id_generation SET value = value + 1 WHERE id = 1";
+
 impl Store {
+    /// Moves with every identity change and revocation.
+    pub async fn identity_generation(&self) -> Result<i64> {
+        Ok(
+            sqlx::query_scalar("SELECT value FROM id_generation WHERE id = 1")
+                .fetch_one(&self.read)
+                .await?,
+        )
+    }
+
+    /// Runs one identity write and bumps the generation in the same transaction.
+    async fn identity_write(&self, sql: &str, binds: &[Option<&str>]) -> Result<u64> {
+        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut q = sqlx::query(sql);
+        for b in binds {
+            q = q.bind(*b);
+        }
+        let done = q.execute(&mut *tx).await?;
+        sqlx::query(BUMP).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(done.rows_affected())
+    }
+
     pub async fn identity_get(&self, table: Table, id: &str) -> Result<Option<Entity>> {
         let sql = format!(
             "SELECT {} FROM {} WHERE id = $1",
@@ -164,11 +188,15 @@ impl Store {
         if table == Table::Users {
             q = q.bind(&e.password_hash).bind(&e.default_project_id);
         }
-        match q.execute(&self.write).await {
-            Ok(_) => Ok(true),
-            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => Ok(false),
-            Err(e) => Err(e.into()),
+        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        match q.execute(&mut *tx).await {
+            Ok(_) => {}
+            Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(false),
+            Err(e) => return Err(e.into()),
         }
+        sqlx::query(BUMP).execute(&mut *tx).await?;
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Deletes a row and every assignment that names it.
@@ -187,33 +215,30 @@ impl Store {
             .bind(id)
             .execute(&mut *tx)
             .await?;
+        sqlx::query(BUMP).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
     }
 
     pub async fn assign_role(&self, a: &Assignment) -> Result<()> {
-        sqlx::query(
+        self.identity_write(
             "INSERT INTO id_assignments (project_id, user_id, role_id) VALUES ($1, $2, $3) \
              ON CONFLICT DO NOTHING",
+            &[Some(&a.project_id), Some(&a.user_id), Some(&a.role_id)],
         )
-        .bind(&a.project_id)
-        .bind(&a.user_id)
-        .bind(&a.role_id)
-        .execute(&self.write)
         .await?;
         Ok(())
     }
 
     pub async fn unassign_role(&self, a: &Assignment) -> Result<bool> {
-        let done = sqlx::query(
-            "DELETE FROM id_assignments WHERE project_id = $1 AND user_id = $2 AND role_id = $3",
-        )
-        .bind(&a.project_id)
-        .bind(&a.user_id)
-        .bind(&a.role_id)
-        .execute(&self.write)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let done = self
+            .identity_write(
+                "DELETE FROM id_assignments \
+                 WHERE project_id = $1 AND user_id = $2 AND role_id = $3",
+                &[Some(&a.project_id), Some(&a.user_id), Some(&a.role_id)],
+            )
+            .await?;
+        Ok(done == 1)
     }
 
     /// Assignments, optionally only of one user and/or on one project.
@@ -269,6 +294,7 @@ impl Store {
         .bind(expires_at)
         .execute(&mut *tx)
         .await?;
+        sqlx::query(BUMP).execute(&mut *tx).await?;
         tx.commit().await?;
         Ok(())
     }
