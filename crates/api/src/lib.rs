@@ -10,6 +10,7 @@ pub mod error;
 pub mod handlers;
 pub mod listing;
 pub mod network_api;
+mod networks;
 pub mod policy;
 mod render;
 pub mod schema;

@@ -4,6 +4,7 @@
 
 use crate::error::ApiError;
 use crate::listing::Query;
+use crate::networks::{self, neutron_error};
 use crate::server::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -24,29 +25,38 @@ pub async fn serve(
         .await
 }
 
-fn neutron_error(status: StatusCode, kind: &str, message: String) -> Response {
-    (
-        status,
-        axum::Json(json!({"NeutronError": {"type": kind, "message": message, "detail": ""}})),
-    )
-        .into_response()
+pub fn network_json(n: &Network) -> Value {
+    let mut v = json!({"id": n.id, "name": n.name, "status": "ACTIVE", "subnets": n.subnets,
+           "admin_state_up": true, "shared": n.shared, "tenant_id": n.project_id,
+           "project_id": n.project_id, "router:external": n.external, "mtu": 65536,
+           "port_security_enabled": false, "availability_zones": [], "ipv4_address_scope": null,
+           "ipv6_address_scope": null, "description": "", "tags": [],
+           "created_at": format!("{}Z", n.created_at), "updated_at": format!("{}Z", n.created_at),
+           "revision_number": 1});
+    for (key, value) in &n.attrs {
+        v[key] = value.clone();
+    }
+    v
 }
 
-fn network_json(n: &Network) -> Value {
-    json!({"id": n.id, "name": n.name, "status": "ACTIVE", "subnets": n.subnets, "admin_state_up": true,
-           "shared": true, "tenant_id": n.project_id, "project_id": n.project_id, "router:external": false,
-           "mtu": 65536, "port_security_enabled": false, "availability_zones": [], "ipv4_address_scope": null,
-           "ipv6_address_scope": null, "description": "", "tags": [], "created_at": format!("{}Z", n.created_at),
-           "updated_at": format!("{}Z", n.created_at), "revision_number": 1})
-}
-
-fn subnet_json(s: &Subnet) -> Value {
+pub fn subnet_json(s: &Subnet) -> Value {
+    let pools: Vec<Value> = s
+        .pools()
+        .iter()
+        .map(|(a, b)| json!({"start": a.to_string(), "end": b.to_string()}))
+        .collect();
+    let attr = |k: &str, d: Value| s.attrs.get(k).cloned().unwrap_or(d);
     json!({"id": s.id, "name": s.name, "network_id": s.network_id, "tenant_id": s.project_id,
-           "project_id": s.project_id, "ip_version": 4, "cidr": s.cidr, "gateway_ip": s.gateway_ip,
-           "allocation_pools": [{"start": s.pool_start, "end": s.pool_end}], "enable_dhcp": false,
-           "dns_nameservers": [], "host_routes": [], "ipv6_ra_mode": null, "ipv6_address_mode": null,
-           "subnetpool_id": null, "description": "", "tags": [], "created_at": format!("{}Z", s.created_at),
-           "updated_at": format!("{}Z", s.created_at), "revision_number": 0})
+           "project_id": s.project_id, "ip_version": s.ip_version, "cidr": s.cidr,
+           "gateway_ip": s.gateway_ip, "allocation_pools": pools,
+           "enable_dhcp": attr("enable_dhcp", json!(false)),
+           "dns_nameservers": attr("dns_nameservers", json!([])),
+           "host_routes": attr("host_routes", json!([])),
+           "ipv6_ra_mode": attr("ipv6_ra_mode", Value::Null),
+           "ipv6_address_mode": attr("ipv6_address_mode", Value::Null),
+           "subnetpool_id": null, "description": attr("description", json!("")), "tags": [],
+           "created_at": format!("{}Z", s.created_at), "updated_at": format!("{}Z", s.created_at),
+           "revision_number": 0})
 }
 
 fn port_json(p: &Port) -> Value {
@@ -140,6 +150,24 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
             Err(refused) => return Ok(refused),
         }
     };
+    let bytes = match axum::body::to_bytes(body, 1 << 20).await {
+        Ok(b) => b,
+        Err(_) => {
+            return Ok(neutron_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "Request body is larger than 1 MiB.".into(),
+            ))
+        }
+    };
+    let caller = || {
+        ctx.as_ref()
+            .expect("authenticated: the path is not the root")
+    };
+    let sees = |n: &Network| {
+        ctx.as_ref()
+            .is_some_and(|c| networks::network_visible(c, n))
+    };
     // Ports of other projects are invisible, except to administrators.
     let visible = |p: &Port| {
         ctx.as_ref().is_some_and(|c| {
@@ -164,11 +192,22 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
         (&Method::GET, ["v2.0", "security-groups"]) => ok(json!({"security_groups": []})),
         (&Method::GET, ["v2.0", "qos", "policies"]) => ok(json!({"policies": []})),
         (&Method::GET, ["v2.0", "networks"]) => {
-            let items = store.networks().await?.iter().map(network_json).collect();
+            let items = store
+                .networks()
+                .await?
+                .iter()
+                .filter(|n| sees(n))
+                .map(network_json)
+                .collect();
             ok(json!({"networks": filter_list(items, &q)}))
         }
         (&Method::GET, ["v2.0", "networks", id]) => {
-            match store.networks().await?.iter().find(|n| n.id == *id) {
+            match store
+                .networks()
+                .await?
+                .iter()
+                .find(|n| n.id == *id && sees(n))
+            {
                 Some(n) => ok(json!({"network": network_json(n)})),
                 None => Ok(neutron_error(
                     StatusCode::NOT_FOUND,
@@ -209,12 +248,24 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
                 format!("Port {id} could not be found."),
             )),
         },
-        (&Method::POST, ["v2.0", "ports"]) => {
-            let bytes = axum::body::to_bytes(body, 1 << 20)
-                .await
-                .map_err(|_| ApiError::bad_request("Request is too large."))?;
-            let ctx = ctx.as_ref().expect("authenticated above");
-            create_port(state, &bytes, ctx).await
+        (&Method::POST, ["v2.0", "ports"]) => create_port(state, &bytes, caller()).await,
+        (&Method::POST, ["v2.0", "networks"]) => {
+            networks::create_network(state, &bytes, caller()).await
+        }
+        (&Method::PUT, ["v2.0", "networks", id]) => {
+            networks::update_network(state, &bytes, caller(), id).await
+        }
+        (&Method::DELETE, ["v2.0", "networks", id]) => {
+            networks::delete_network(state, caller(), id).await
+        }
+        (&Method::POST, ["v2.0", "subnets"]) => {
+            networks::create_subnet(state, &bytes, caller()).await
+        }
+        (&Method::PUT, ["v2.0", "subnets", id]) => {
+            networks::update_subnet(state, &bytes, caller(), id).await
+        }
+        (&Method::DELETE, ["v2.0", "subnets", id]) => {
+            networks::delete_subnet(state, caller(), id).await
         }
         (&Method::DELETE, ["v2.0", "ports", id]) => {
             let mut tx = store.begin().await?;

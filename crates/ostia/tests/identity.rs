@@ -309,6 +309,46 @@ async fn projects_cannot_see_or_touch_each_other_and_readers_cannot_write() {
         (200, &json!("a1")),
         "unchanged"
     );
+    // The network endpoint takes the same tokens and Neutron's policy: a member may make a
+    // private network, not an external one, and other projects do not see it.
+    let nets = format!("{}/v2.0/networks", cloud.env.net);
+    let (s, b) = cloud
+        .call(
+            &alice,
+            "POST",
+            &nets,
+            Some(json!({"network": {"name": "x", "router:external": true}})),
+        )
+        .await;
+    assert_eq!(
+        (s, &b["NeutronError"]["type"]),
+        (403, &json!("PolicyNotAuthorized")),
+        "{b}"
+    );
+    let (s, b) = cloud
+        .call(
+            &alice,
+            "POST",
+            &nets,
+            Some(json!({"network": {"name": "alice-net"}})),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let net_id = b["network"]["id"].as_str().unwrap().to_string();
+    let (_, b) = cloud.call(&bob, "GET", &nets, None).await;
+    assert!(
+        !b.to_string().contains(&net_id),
+        "bob sees alice's network: {b}"
+    );
+    let (s, _) = cloud
+        .call(&bob, "DELETE", &format!("{nets}/{net_id}"), None)
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = cloud
+        .call(&alice, "DELETE", &format!("{nets}/{net_id}"), None)
+        .await;
+    assert_eq!(s, 204);
+
     // Quotas: a member may read their own, not set them; the admin can.
     let (s, _) = cloud
         .call(&bob, "GET", &format!("/v2/lbaas/quotas/{project_b}"), None)

@@ -46,6 +46,7 @@ impl Store {
         sqlx::raw_sql(include_str!("../migrations/0001_init.sql"))
             .execute(&write)
             .await?;
+        add_missing_columns(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -79,4 +80,31 @@ impl WriteTx {
         self.tx.commit().await?;
         Ok(())
     }
+}
+
+/// Columns added after a table first shipped: `CREATE TABLE IF NOT EXISTS` leaves an older
+/// data dir's table as it was, so they are added here. (Versioned migrations replace this.)
+const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
+    ("networks", "external", "INTEGER NOT NULL DEFAULT 0"),
+    ("networks", "shared", "INTEGER NOT NULL DEFAULT 0"),
+    ("networks", "attrs", "TEXT NOT NULL DEFAULT '{}'"),
+    ("subnets", "ip_version", "INTEGER NOT NULL DEFAULT 4"),
+    ("subnets", "attrs", "TEXT NOT NULL DEFAULT '{}'"),
+];
+
+async fn add_missing_columns(pool: &SqlitePool) -> Result<()> {
+    for (table, column, decl) in ADDED_COLUMNS {
+        let present: i64 =
+            sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2")
+                .bind(table)
+                .bind(column)
+                .fetch_one(pool)
+                .await?;
+        if present == 0 {
+            sqlx::query(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl}"))
+                .execute(pool)
+                .await?;
+        }
+    }
+    Ok(())
 }

@@ -17,7 +17,7 @@ pub mod stats;
 
 pub use db::{Store, WriteTx};
 pub use jobs::Job;
-pub use network::{AllocError, Network, Port, Subnet};
+pub use network::{AllocError, InUse, Network, Port, Subnet};
 pub use snapshot::Snapshot;
 pub use stats::{ListenerStats, StatsDelta};
 

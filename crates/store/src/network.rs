@@ -2,6 +2,7 @@
 //! get real loopback addresses without any other service.
 
 use crate::{Result, Store, WriteTx};
+use serde_json::{Map, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::collections::HashSet;
@@ -12,6 +13,10 @@ pub const LOCAL_SUBNET: &str = "ostia-local-subnet";
 /// The built-in subnet of `ostia up` unless told otherwise.
 pub const LOCAL_CIDR: &str = "127.10.0.0/16";
 pub const SERVICE_PROJECT: &str = "ostia";
+/// The external network of `ostia up`, for floating IPs on loopback.
+pub const PROVIDER_NETWORK: &str = "provider";
+pub const PROVIDER_SUBNET: &str = "provider-subnet";
+pub const PROVIDER_CIDR: &str = "127.20.0.0/16";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
@@ -20,6 +25,12 @@ pub struct Network {
     pub project_id: String,
     pub created_at: String,
     pub subnets: Vec<String>,
+    /// `router:external`.
+    pub external: bool,
+    pub shared: bool,
+    /// What Neutron echoes without interpreting: description, admin_state_up, mtu,
+    /// provider:network_type / physical_network / segmentation_id.
+    pub attrs: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -29,10 +40,14 @@ pub struct Subnet {
     pub network_id: String,
     pub cidr: String,
     pub gateway_ip: Option<String>,
+    /// The first allocation pool (all of them are in `attrs.allocation_pools`).
     pub pool_start: String,
     pub pool_end: String,
     pub project_id: String,
     pub created_at: String,
+    pub ip_version: i64,
+    /// allocation_pools, dns_nameservers, host_routes, enable_dhcp, description.
+    pub attrs: Map<String, Value>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -59,7 +74,16 @@ fn subnet_from(row: &SqliteRow) -> Result<Subnet> {
         pool_end: row.try_get("pool_end")?,
         project_id: row.try_get("project_id")?,
         created_at: row.try_get("created_at")?,
+        ip_version: row.try_get("ip_version")?,
+        attrs: attrs_from(row)?,
     })
+}
+
+fn attrs_from(row: &SqliteRow) -> Result<Map<String, Value>> {
+    match serde_json::from_str(&row.try_get::<String, _>("attrs")?) {
+        Ok(Value::Object(map)) => Ok(map),
+        _ => Err(crate::StoreError::Corrupt("network attrs".into())),
+    }
 }
 
 fn port_from(row: &SqliteRow) -> Result<Port> {
@@ -84,72 +108,111 @@ impl Subnet {
             .unwrap_or(false)
     }
 
-    fn in_pool(&self, ip: IpAddr) -> bool {
-        match (ip, self.pool_start.parse(), self.pool_end.parse()) {
-            (IpAddr::V4(ip), Ok(IpAddr::V4(start)), Ok(IpAddr::V4(end))) => {
-                start <= ip && ip <= end
-            }
-            _ => false,
+    /// The allocation pools as address ranges.
+    pub fn pools(&self) -> Vec<(IpAddr, IpAddr)> {
+        let listed: Vec<(IpAddr, IpAddr)> = self
+            .attrs
+            .get("allocation_pools")
+            .and_then(Value::as_array)
+            .map(|pools| {
+                pools
+                    .iter()
+                    .filter_map(|p| {
+                        Some((
+                            p.get("start")?.as_str()?.parse().ok()?,
+                            p.get("end")?.as_str()?.parse().ok()?,
+                        ))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        if !listed.is_empty() {
+            return listed;
+        }
+        match (self.pool_start.parse(), self.pool_end.parse()) {
+            (Ok(start), Ok(end)) => vec![(start, end)],
+            _ => Vec::new(),
         }
     }
 }
 
+/// An address as a number, for ranges of either family.
+fn ordinal(ip: IpAddr) -> u128 {
+    match ip {
+        IpAddr::V4(v4) => u128::from(u32::from(v4)),
+        IpAddr::V6(v6) => u128::from(v6),
+    }
+}
+
 impl Store {
-    /// Creates the built-in network and its subnet on `cidr` (IPv4) on first start: the
-    /// gateway is the first address, VIPs come from the rest.
+    /// Creates the built-in networks on first start: `ostia-local` on `cidr` for VIPs, and the
+    /// external `provider` (127.20.0.0/16) for floating IPs. Gateways are the first address.
     pub async fn seed_network(&self, cidr: ipnet::Ipv4Net) -> Result<()> {
-        let mut hosts = cidr.hosts();
-        let gateway = hosts.next().map(|a| a.to_string());
-        let pool_start = hosts.next().map(|a| a.to_string()).unwrap_or_default();
-        let pool_end = cidr
-            .hosts()
-            .last()
-            .map(|a| a.to_string())
-            .unwrap_or_default();
+        self.seed_one(LOCAL_NETWORK, LOCAL_SUBNET, cidr, false)
+            .await?;
+        let provider = PROVIDER_CIDR.parse().expect("literal");
+        if cidr != provider {
+            self.seed_one(PROVIDER_NETWORK, PROVIDER_SUBNET, provider, true)
+                .await?;
+        }
+        Ok(())
+    }
+
+    async fn seed_one(
+        &self,
+        network: &str,
+        subnet: &str,
+        cidr: ipnet::Ipv4Net,
+        external: bool,
+    ) -> Result<()> {
         let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM networks WHERE name = $1")
-            .bind(LOCAL_NETWORK)
+            .bind(network)
             .fetch_one(&self.write)
             .await?;
         if exists > 0 {
             return Ok(());
         }
-        let net_id = uuid::Uuid::new_v4().to_string();
+        let mut hosts = cidr.hosts();
+        let gateway = hosts.next().map(IpAddr::V4);
+        let start = hosts.next().map(IpAddr::V4);
+        let end = cidr.hosts().last().map(IpAddr::V4);
+        let (Some(start), Some(end)) = (start, end) else {
+            return Ok(());
+        };
         let now = model::now();
-        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
-        sqlx::query(
-            "INSERT INTO networks (id, name, project_id, created_at) VALUES ($1, $2, $3, $4)",
-        )
-        .bind(&net_id)
-        .bind(LOCAL_NETWORK)
-        .bind(SERVICE_PROJECT)
-        .bind(&now)
-        .execute(&mut *tx)
+        let net = Network {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: network.into(),
+            project_id: SERVICE_PROJECT.into(),
+            created_at: now.clone(),
+            subnets: Vec::new(),
+            external,
+            shared: !external,
+            attrs: Map::new(),
+        };
+        let mut tx = self.begin().await?;
+        tx.insert_network(&net).await?;
+        tx.insert_subnet(&Subnet {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: subnet.into(),
+            network_id: net.id.clone(),
+            cidr: cidr.to_string(),
+            gateway_ip: gateway.map(|g| g.to_string()),
+            pool_start: start.to_string(),
+            pool_end: end.to_string(),
+            project_id: SERVICE_PROJECT.into(),
+            created_at: now,
+            ip_version: 4,
+            attrs: Map::new(),
+        })
         .await?;
-        sqlx::query(
-            "INSERT INTO subnets (id, name, network_id, cidr, gateway_ip, pool_start, pool_end, \
-             project_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
-        )
-        .bind(uuid::Uuid::new_v4().to_string())
-        .bind(LOCAL_SUBNET)
-        .bind(&net_id)
-        .bind(cidr.to_string())
-        .bind(gateway)
-        .bind(pool_start)
-        .bind(pool_end)
-        .bind(SERVICE_PROJECT)
-        .bind(&now)
-        .execute(&mut *tx)
-        .await?;
-        tx.commit().await?;
-        Ok(())
+        tx.commit().await
     }
 
     pub async fn networks(&self) -> Result<Vec<Network>> {
-        let rows = sqlx::query(
-            "SELECT id, name, project_id, created_at FROM networks ORDER BY created_at, id",
-        )
-        .fetch_all(&self.read)
-        .await?;
+        let rows = sqlx::query("SELECT * FROM networks ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
         let subnets = self.subnets().await?;
         rows.iter()
             .map(|row| {
@@ -164,6 +227,9 @@ impl Store {
                     name: row.try_get("name")?,
                     project_id: row.try_get("project_id")?,
                     created_at: row.try_get("created_at")?,
+                    external: row.try_get::<i64, _>("external")? != 0,
+                    shared: row.try_get::<i64, _>("shared")? != 0,
+                    attrs: attrs_from(row)?,
                 })
             })
             .collect()
@@ -203,7 +269,111 @@ pub enum AllocError {
     Exhausted,
 }
 
+/// Why a network or subnet cannot go: ports still use it.
+#[derive(Debug, PartialEq)]
+pub struct InUse;
+
 impl WriteTx {
+    pub async fn insert_network(&mut self, n: &Network) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO networks (id, name, project_id, created_at, external, shared, attrs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        )
+        .bind(&n.id)
+        .bind(&n.name)
+        .bind(&n.project_id)
+        .bind(&n.created_at)
+        .bind(i64::from(n.external))
+        .bind(i64::from(n.shared))
+        .bind(Value::Object(n.attrs.clone()).to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Saves a network's name, flags and attributes.
+    pub async fn update_network(&mut self, n: &Network) -> Result<()> {
+        sqlx::query(
+            "UPDATE networks SET name = $1, external = $2, shared = $3, attrs = $4 WHERE id = $5",
+        )
+        .bind(&n.name)
+        .bind(i64::from(n.external))
+        .bind(i64::from(n.shared))
+        .bind(Value::Object(n.attrs.clone()).to_string())
+        .bind(&n.id)
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Deletes a network and its subnets, unless a port is on it.
+    pub async fn delete_network(&mut self, id: &str) -> Result<std::result::Result<(), InUse>> {
+        let ports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ports WHERE network_id = $1")
+            .bind(id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        if ports > 0 {
+            return Ok(Err(InUse));
+        }
+        for sql in [
+            "DELETE FROM subnets WHERE network_id = $1",
+            "DELETE FROM networks WHERE id = $1",
+        ] {
+            sqlx::query(sql).bind(id).execute(&mut *self.tx).await?;
+        }
+        Ok(Ok(()))
+    }
+
+    pub async fn insert_subnet(&mut self, s: &Subnet) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO subnets (id, name, network_id, cidr, gateway_ip, pool_start, pool_end, \
+             project_id, created_at, ip_version, attrs) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+        )
+        .bind(&s.id)
+        .bind(&s.name)
+        .bind(&s.network_id)
+        .bind(&s.cidr)
+        .bind(&s.gateway_ip)
+        .bind(&s.pool_start)
+        .bind(&s.pool_end)
+        .bind(&s.project_id)
+        .bind(&s.created_at)
+        .bind(s.ip_version)
+        .bind(Value::Object(s.attrs.clone()).to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Saves a subnet's name, gateway and attributes.
+    pub async fn update_subnet(&mut self, s: &Subnet) -> Result<()> {
+        sqlx::query("UPDATE subnets SET name = $1, gateway_ip = $2, attrs = $3 WHERE id = $4")
+            .bind(&s.name)
+            .bind(&s.gateway_ip)
+            .bind(Value::Object(s.attrs.clone()).to_string())
+            .bind(&s.id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(())
+    }
+
+    /// Deletes a subnet unless a port has an address on it.
+    pub async fn delete_subnet(&mut self, id: &str) -> Result<std::result::Result<(), InUse>> {
+        let ports: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM ports WHERE subnet_id = $1")
+            .bind(id)
+            .fetch_one(&mut *self.tx)
+            .await?;
+        if ports > 0 {
+            return Ok(Err(InUse));
+        }
+        sqlx::query("DELETE FROM subnets WHERE id = $1")
+            .bind(id)
+            .execute(&mut *self.tx)
+            .await?;
+        Ok(Ok(()))
+    }
+
     pub async fn subnet(&mut self, id: &str) -> Result<Option<Subnet>> {
         let row = sqlx::query("SELECT * FROM subnets WHERE id = $1")
             .bind(id)
@@ -315,14 +485,22 @@ impl WriteTx {
     }
 }
 
+/// The first address of the subnet's pools that no port holds. Pools are walked a bounded
+/// number of addresses at a time, so a huge IPv6 pool costs no more than its used part.
 fn first_free(subnet: &Subnet, used: &HashSet<String>) -> Option<IpAddr> {
-    let (Ok(start), Ok(end)) = (
-        subnet.pool_start.parse::<Ipv4Addr>(),
-        subnet.pool_end.parse::<Ipv4Addr>(),
-    ) else {
-        return None;
-    };
-    (u32::from(start)..=u32::from(end))
-        .map(|n| IpAddr::V4(Ipv4Addr::from(n)))
-        .find(|ip| subnet.in_pool(*ip) && !used.contains(&ip.to_string()))
+    for (start, end) in subnet.pools() {
+        let (lo, hi) = (ordinal(start), ordinal(end));
+        let tries = (used.len() as u128) + 1;
+        let last = hi.min(lo.saturating_add(tries));
+        for n in lo..=last {
+            let ip = match start {
+                IpAddr::V4(_) => IpAddr::V4(Ipv4Addr::from(n as u32)),
+                IpAddr::V6(_) => IpAddr::V6(std::net::Ipv6Addr::from(n)),
+            };
+            if !used.contains(&ip.to_string()) {
+                return Some(ip);
+            }
+        }
+    }
+    None
 }

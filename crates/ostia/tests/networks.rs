@@ -1,0 +1,190 @@
+//! Networks and subnets on the network endpoint, as Neutron clients create and remove them:
+//! external and provider attributes, IPv4 and IPv6 subnets, overlap and in-use refusals, and a
+//! load balancer on a network the user made.
+
+mod common;
+
+use common::*;
+use serde_json::{json, Value};
+
+async fn net_req(env: &Env, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
+    env.req(method, &format!("{}{path}", env.net), body).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn networks_and_subnets_are_created_checked_and_removed_as_neutron_does() {
+    let env = start().await;
+    // Out of the box: the VIP network and the external `provider` network.
+    let (_, b) = net_req(&env, "GET", "/v2.0/networks?name=provider", None).await;
+    assert_eq!(b["networks"][0]["router:external"], json!(true), "{b}");
+    let (_, b) = net_req(&env, "GET", "/v2.0/subnets?name=provider-subnet", None).await;
+    assert_eq!(b["subnets"][0]["cidr"], "127.20.0.0/16", "{b}");
+
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/networks",
+        Some(json!({"network": {
+        "name": "public", "router:external": true, "provider:network_type": "flat",
+        "provider:physical_network": "physnet1"}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["network"]["router:external"], json!(true));
+    assert_eq!(b["network"]["provider:physical_network"], "physnet1");
+    let public = b["network"]["id"].as_str().unwrap().to_string();
+
+    // IPv4 with Neutron's defaults: first address the gateway, the rest the pool.
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/subnets",
+        Some(json!({"subnet": {
+        "network_id": public, "name": "public-v4", "cidr": "127.31.0.0/24", "ip_version": 4,
+        "dns_nameservers": ["127.0.0.53"]}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    let v4 = &b["subnet"];
+    assert_eq!(v4["gateway_ip"], "127.31.0.1");
+    assert_eq!(
+        v4["allocation_pools"],
+        json!([{"start": "127.31.0.2", "end": "127.31.0.254"}])
+    );
+    assert_eq!(v4["dns_nameservers"], json!(["127.0.0.53"]));
+    assert_eq!(v4["enable_dhcp"], json!(true));
+    let v4_id = v4["id"].as_str().unwrap().to_string();
+
+    // IPv6, with explicit pools; and the refusals.
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/subnets",
+        Some(json!({"subnet": {
+        "network_id": public, "cidr": "fd00:31::/64", "ip_version": 6,
+        "allocation_pools": [{"start": "fd00:31::10", "end": "fd00:31::20"}]}})),
+    )
+    .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["subnet"]["gateway_ip"], "fd00:31::1");
+    assert_eq!(b["subnet"]["ip_version"], json!(6));
+    for (body, status, kind) in [
+        (
+            json!({"network_id": public, "cidr": "127.31.0.128/25"}),
+            400,
+            "InvalidInput",
+        ),
+        (
+            json!({"network_id": public, "cidr": "not-a-cidr"}),
+            400,
+            "BadRequest",
+        ),
+        (
+            json!({"network_id": public, "cidr": "127.32.0.0/24", "ip_version": 6}),
+            400,
+            "InvalidInput",
+        ),
+        (
+            json!({"network_id": public, "cidr": "127.33.0.0/24", "allocation_pools": [
+            {"start": "127.33.0.1", "end": "127.33.0.9"}]}),
+            400,
+            "InvalidInput",
+        ),
+        (
+            json!({"network_id": public, "cidr": "127.34.0.0/24", "gateway_ip": "127.99.0.1"}),
+            400,
+            "InvalidInput",
+        ),
+        (
+            json!({"network_id": "6a4a1ad2-0000-4c47-9c5f-2b7c6c3f1e11", "cidr": "127.35.0.0/24"}),
+            404,
+            "NetworkNotFound",
+        ),
+    ] {
+        let (s, b) = net_req(
+            &env,
+            "POST",
+            "/v2.0/subnets",
+            Some(json!({ "subnet": body })),
+        )
+        .await;
+        assert_eq!(
+            (s, b["NeutronError"]["type"].as_str()),
+            (status, Some(kind)),
+            "{body}: {b}"
+        );
+    }
+    let (_, b) = net_req(&env, "GET", &format!("/v2.0/networks/{public}"), None).await;
+    assert_eq!(
+        b["network"]["subnets"].as_array().unwrap().len(),
+        2,
+        "nothing half-created: {b}"
+    );
+
+    // A load balancer on the user's network takes an address from its pool; the subnet and
+    // network cannot go while it holds it.
+    let (s, b) = env
+        .post(
+            "/v2/lbaas/loadbalancers",
+            json!({"loadbalancer": {"vip_subnet_id": v4_id}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["loadbalancer"]["vip_address"], "127.31.0.2");
+    let lb = b["loadbalancer"]["id"].as_str().unwrap().to_string();
+    env.wait_lb(&lb).await;
+    let (s, b) = net_req(&env, "DELETE", &format!("/v2.0/subnets/{v4_id}"), None).await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("SubnetInUse")),
+        "{b}"
+    );
+    let (s, b) = net_req(&env, "DELETE", &format!("/v2.0/networks/{public}"), None).await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("NetworkInUse")),
+        "{b}"
+    );
+
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/networks/{public}"),
+        Some(json!({"network": {"name": "public-renamed", "router:external": false}})),
+    )
+    .await;
+    assert_eq!(
+        (s, &b["network"]["router:external"]),
+        (200, &json!(false)),
+        "{b}"
+    );
+
+    // Once the load balancer is gone, the network goes with its subnets.
+    let (s, _) = env.delete(&format!("/v2/lbaas/loadbalancers/{lb}")).await;
+    assert_eq!(s, 204);
+    let start = std::time::Instant::now();
+    loop {
+        let (s, _) = net_req(&env, "DELETE", &format!("/v2.0/networks/{public}"), None).await;
+        if s == 204 {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(10),
+            "the VIP port stays"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let (_, b) = net_req(&env, "GET", "/v2.0/subnets", None).await;
+    let left: Vec<&Value> = b["subnets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["network_id"] == json!(public))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
+    assert!(
+        !b["subnets"].as_array().unwrap().is_empty(),
+        "the built-in subnets stay"
+    );
+    env.stop().await;
+}
