@@ -13,6 +13,7 @@ pub mod network_api;
 mod networks;
 pub mod policy;
 mod render;
+mod routers;
 pub mod schema;
 pub mod server;
 mod specs;

@@ -5,6 +5,7 @@
 use crate::error::ApiError;
 use crate::listing::Query;
 use crate::networks::{self, neutron_error};
+use crate::routers;
 use crate::server::AppState;
 use axum::body::Body;
 use axum::extract::State;
@@ -179,7 +180,7 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
         (&Method::GET, []) => ok(json!({"versions": [{"id": "v2.0", "status": "CURRENT",
             "links": [{"href": format!("http://{host}/v2.0/"), "rel": "self"}]}]})),
         (&Method::GET, ["v2.0"]) => {
-            let resources: Vec<Value> = ["networks", "subnets", "ports"]
+            let resources: Vec<Value> = ["networks", "subnets", "ports", "routers"]
                 .iter()
                 .map(|c| {
                     json!({"name": c.trim_end_matches('s'), "collection": c,
@@ -257,6 +258,22 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
         }
         (&Method::DELETE, ["v2.0", "networks", id]) => {
             networks::delete_network(state, caller(), id).await
+        }
+        (&Method::GET, ["v2.0", "routers"]) => {
+            let items = routers::list(state, caller()).await?;
+            ok(json!({"routers": filter_list(items, &q)}))
+        }
+        (&Method::GET, ["v2.0", "routers", id]) => routers::show(state, caller(), id).await,
+        (&Method::POST, ["v2.0", "routers"]) => routers::create(state, &bytes, caller()).await,
+        (&Method::PUT, ["v2.0", "routers", id]) => {
+            routers::update(state, &bytes, caller(), id).await
+        }
+        (&Method::DELETE, ["v2.0", "routers", id]) => routers::delete(state, caller(), id).await,
+        (&Method::PUT, ["v2.0", "routers", id, "add_router_interface"]) => {
+            routers::add_interface(state, &bytes, caller(), id).await
+        }
+        (&Method::PUT, ["v2.0", "routers", id, "remove_router_interface"]) => {
+            routers::remove_interface(state, &bytes, caller(), id).await
         }
         (&Method::POST, ["v2.0", "subnets"]) => {
             networks::create_subnet(state, &bytes, caller()).await

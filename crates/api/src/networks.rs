@@ -30,7 +30,7 @@ impl IntoResponse for Fault {
     }
 }
 
-fn fault(status: StatusCode, kind: &'static str, message: String) -> Fault {
+pub(crate) fn fault(status: StatusCode, kind: &'static str, message: String) -> Fault {
     Fault {
         status,
         kind,
@@ -42,9 +42,9 @@ pub fn neutron_error(status: StatusCode, kind: &'static str, message: String) ->
     fault(status, kind, message).into_response()
 }
 
-type Answer = Result<Response, ApiError>;
+pub(crate) type Answer = Result<Response, ApiError>;
 
-fn bad(message: String) -> Fault {
+pub(crate) fn bad(message: String) -> Fault {
     fault(StatusCode::BAD_REQUEST, "BadRequest", message)
 }
 
@@ -56,7 +56,7 @@ fn invalid(message: String) -> Fault {
     )
 }
 
-fn network_not_found(id: &str) -> Fault {
+pub(crate) fn network_not_found(id: &str) -> Fault {
     fault(
         StatusCode::NOT_FOUND,
         "NetworkNotFound",
@@ -64,7 +64,7 @@ fn network_not_found(id: &str) -> Fault {
     )
 }
 
-fn subnet_not_found(id: &str) -> Fault {
+pub(crate) fn subnet_not_found(id: &str) -> Fault {
     fault(
         StatusCode::NOT_FOUND,
         "SubnetNotFound",
@@ -73,7 +73,7 @@ fn subnet_not_found(id: &str) -> Fault {
 }
 
 /// The `{"<singular>": {...}}` object of a request body.
-fn envelope(bytes: &[u8], singular: &str) -> Result<Map<String, Value>, Fault> {
+pub(crate) fn envelope(bytes: &[u8], singular: &str) -> Result<Map<String, Value>, Fault> {
     let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
         return Err(bad("Invalid JSON body.".into()));
     };
@@ -83,7 +83,7 @@ fn envelope(bytes: &[u8], singular: &str) -> Result<Map<String, Value>, Fault> {
     }
 }
 
-fn is_admin(ctx: &RequestContext) -> bool {
+pub(crate) fn is_admin(ctx: &RequestContext) -> bool {
     ctx.allows(Rule::Admin, None)
 }
 
@@ -92,7 +92,7 @@ pub fn network_visible(ctx: &RequestContext, n: &Network) -> bool {
     n.shared || n.external || is_admin(ctx) || ctx.project_id.as_deref() == Some(&n.project_id)
 }
 
-fn owns(ctx: &RequestContext, project: &str) -> bool {
+pub(crate) fn owns(ctx: &RequestContext, project: &str) -> bool {
     is_admin(ctx) || ctx.project_id.as_deref() == Some(project)
 }
 
@@ -193,7 +193,11 @@ pub async fn create_network(state: &AppState, bytes: &[u8], ctx: &RequestContext
         .into_response())
 }
 
-async fn find_network(state: &AppState, ctx: &RequestContext, id: &str) -> Option<Network> {
+pub(crate) async fn find_network(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Option<Network> {
     let networks = state.store.networks().await.ok()?;
     networks
         .into_iter()
@@ -465,7 +469,11 @@ pub async fn create_subnet(state: &AppState, bytes: &[u8], ctx: &RequestContext)
         .into_response())
 }
 
-async fn find_subnet(state: &AppState, ctx: &RequestContext, id: &str) -> Option<Subnet> {
+pub(crate) async fn find_subnet(
+    state: &AppState,
+    ctx: &RequestContext,
+    id: &str,
+) -> Option<Subnet> {
     let subnets = state.store.subnets().await.ok()?;
     let subnet = subnets.into_iter().find(|s| s.id == id)?;
     find_network(state, ctx, &subnet.network_id).await?;

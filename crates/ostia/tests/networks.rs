@@ -188,3 +188,170 @@ async fn networks_and_subnets_are_created_checked_and_removed_as_neutron_does() 
     );
     env.stop().await;
 }
+
+async fn created(env: &Env, path: &str, body: Value, key: &str) -> Value {
+    let (s, b) = net_req(env, "POST", path, Some(body)).await;
+    assert_eq!(s, 201, "POST {path}: {b}");
+    b[key].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn routers_take_a_gateway_on_an_external_network_and_interfaces_on_subnets() {
+    let env = start().await;
+    let public = created(
+        &env,
+        "/v2.0/networks",
+        json!({"network": {"name": "public", "router:external": true}}),
+        "network",
+    )
+    .await;
+    let public = public["id"].as_str().unwrap().to_string();
+    created(
+        &env,
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": public, "cidr": "127.41.0.0/24"}}),
+        "subnet",
+    )
+    .await;
+    let private = created(
+        &env,
+        "/v2.0/networks",
+        json!({"network": {"name": "private"}}),
+        "network",
+    )
+    .await;
+    let private = private["id"].as_str().unwrap().to_string();
+    let subnet = created(
+        &env,
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": private, "cidr": "127.42.0.0/24"}}),
+        "subnet",
+    )
+    .await;
+    let subnet = subnet["id"].as_str().unwrap().to_string();
+
+    // A gateway only on an external network.
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/routers",
+        Some(json!({"router": {
+        "name": "r1", "external_gateway_info": {"network_id": private}}})),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["NeutronError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not an external network"),
+        "{b}"
+    );
+    let router = created(
+        &env,
+        "/v2.0/routers",
+        json!({"router": {"name": "r1"}}),
+        "router",
+    )
+    .await;
+    let id = router["id"].as_str().unwrap().to_string();
+    assert_eq!(router["external_gateway_info"], Value::Null);
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}"),
+        Some(json!({"router": {
+        "external_gateway_info": {"network_id": public}}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let gw = &b["router"]["external_gateway_info"];
+    assert_eq!(gw["network_id"], json!(public));
+    assert_eq!(
+        gw["external_fixed_ips"][0]["ip_address"], "127.41.0.2",
+        "{b}"
+    );
+
+    // An interface holds the subnet's gateway address; the answer names its port.
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}/add_router_interface"),
+        Some(json!({"subnet_id": subnet})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let port = b["port_id"].as_str().unwrap().to_string();
+    assert_eq!(b["subnet_id"], json!(subnet));
+    let (_, p) = net_req(&env, "GET", &format!("/v2.0/ports/{port}"), None).await;
+    assert_eq!(p["port"]["fixed_ips"][0]["ip_address"], "127.42.0.1", "{p}");
+    assert_eq!(p["port"]["device_owner"], "network:router_interface");
+    let (s, _) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}/add_router_interface"),
+        Some(json!({"subnet_id": subnet})),
+    )
+    .await;
+    assert_eq!(s, 400, "a second interface on one subnet");
+    let (s, b) = net_req(&env, "DELETE", &format!("/v2.0/routers/{id}"), None).await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("RouterInUse")),
+        "{b}"
+    );
+    let (s, b) = net_req(&env, "DELETE", &format!("/v2.0/networks/{private}"), None).await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("NetworkInUse")),
+        "{b}"
+    );
+
+    let (_, b) = net_req(&env, "GET", "/v2.0/routers?name=r1", None).await;
+    assert_eq!(b["routers"].as_array().unwrap().len(), 1, "{b}");
+
+    // Removing: the interface, then a second time (404), then the gateway, then the router.
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}/remove_router_interface"),
+        Some(json!({"subnet_id": subnet})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["port_id"].as_str()),
+        (200, Some(port.as_str())),
+        "{b}"
+    );
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}/remove_router_interface"),
+        Some(json!({"subnet_id": subnet})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (404, Some("RouterInterfaceNotFoundForSubnet")),
+        "{b}"
+    );
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}"),
+        Some(json!({"router": {"external_gateway_info": {}}})),
+    )
+    .await;
+    assert_eq!(
+        (s, &b["router"]["external_gateway_info"]),
+        (200, &Value::Null),
+        "{b}"
+    );
+    let (s, _) = net_req(&env, "DELETE", &format!("/v2.0/routers/{id}"), None).await;
+    assert_eq!(s, 204);
+    for net in [private, public] {
+        let (s, b) = net_req(&env, "DELETE", &format!("/v2.0/networks/{net}"), None).await;
+        assert_eq!(s, 204, "nothing left on {net}: {b}");
+    }
+    env.stop().await;
+}

@@ -155,3 +155,13 @@ CREATE TABLE IF NOT EXISTS id_generation (
     value INTEGER NOT NULL
 );
 INSERT INTO id_generation (id, value) VALUES (1, 0) ON CONFLICT (id) DO NOTHING;
+
+-- Routers of the network endpoint. Their interfaces and gateway are ports (device_id = the
+-- router, device_owner network:router_interface / network:router_gateway).
+CREATE TABLE IF NOT EXISTS routers (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attrs TEXT NOT NULL
+);

@@ -12,12 +12,14 @@ pub mod jobs;
 pub mod network;
 pub mod quotas;
 pub mod resources;
+pub mod routers;
 mod snapshot;
 pub mod stats;
 
 pub use db::{Store, WriteTx};
 pub use jobs::Job;
 pub use network::{AllocError, InUse, Network, Port, Subnet};
+pub use routers::Router;
 pub use snapshot::Snapshot;
 pub use stats::{ListenerStats, StatsDelta};
 

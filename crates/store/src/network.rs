@@ -86,7 +86,7 @@ fn attrs_from(row: &SqliteRow) -> Result<Map<String, Value>> {
     }
 }
 
-fn port_from(row: &SqliteRow) -> Result<Port> {
+pub(crate) fn port_from(row: &SqliteRow) -> Result<Port> {
     Ok(Port {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
