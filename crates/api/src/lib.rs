@@ -7,6 +7,7 @@
 
 mod context;
 pub mod error;
+mod floating_ips;
 pub mod handlers;
 pub mod listing;
 pub mod network_api;

@@ -5,8 +5,8 @@
 use crate::error::ApiError;
 use crate::listing::Query;
 use crate::networks::{self, neutron_error};
-use crate::routers;
 use crate::server::AppState;
+use crate::{floating_ips, routers};
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{header, HeaderValue, Method, Request, StatusCode};
@@ -180,7 +180,7 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
         (&Method::GET, []) => ok(json!({"versions": [{"id": "v2.0", "status": "CURRENT",
             "links": [{"href": format!("http://{host}/v2.0/"), "rel": "self"}]}]})),
         (&Method::GET, ["v2.0"]) => {
-            let resources: Vec<Value> = ["networks", "subnets", "ports", "routers"]
+            let resources: Vec<Value> = ["networks", "subnets", "ports", "routers", "floatingips"]
                 .iter()
                 .map(|c| {
                     json!({"name": c.trim_end_matches('s'), "collection": c,
@@ -259,6 +259,22 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
         (&Method::DELETE, ["v2.0", "networks", id]) => {
             networks::delete_network(state, caller(), id).await
         }
+        (&Method::GET, ["v2.0", "floatingips"]) => {
+            let items = floating_ips::list(state, caller()).await?;
+            ok(json!({"floatingips": filter_list(items, &q)}))
+        }
+        (&Method::GET, ["v2.0", "floatingips", id]) => {
+            floating_ips::show(state, caller(), id).await
+        }
+        (&Method::POST, ["v2.0", "floatingips"]) => {
+            floating_ips::create(state, &bytes, caller()).await
+        }
+        (&Method::PUT, ["v2.0", "floatingips", id]) => {
+            floating_ips::update(state, &bytes, caller(), id).await
+        }
+        (&Method::DELETE, ["v2.0", "floatingips", id]) => {
+            floating_ips::delete(state, caller(), id).await
+        }
         (&Method::GET, ["v2.0", "routers"]) => {
             let items = routers::list(state, caller()).await?;
             ok(json!({"routers": filter_list(items, &q)}))
@@ -292,6 +308,14 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
                     StatusCode::NOT_FOUND,
                     "PortNotFound",
                     format!("Port {id} could not be found."),
+                )),
+                Some(p) if p.device_owner.starts_with("network:") => Ok(neutron_error(
+                    StatusCode::CONFLICT,
+                    "ServicePortInUse",
+                    format!(
+                        "Port {id} cannot be deleted directly via the port API: has device owner {}.",
+                        p.device_owner
+                    ),
                 )),
                 Some(p) if p.device_owner == "Octavia" && !p.device_id.is_empty() => {
                     Ok(neutron_error(

@@ -355,3 +355,190 @@ async fn routers_take_a_gateway_on_an_external_network_and_interfaces_on_subnets
     }
     env.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn floating_ips_follow_neutrons_reachability_and_association_rules() {
+    let env = start().await;
+    let provider = {
+        let (_, b) = net_req(&env, "GET", "/v2.0/networks?name=provider", None).await;
+        b["networks"][0]["id"].as_str().unwrap().to_string()
+    };
+    // On a fresh `ostia up` the VIP subnet reaches `provider` through `ostia-router`.
+    let (_, b) = net_req(&env, "GET", "/v2.0/routers?name=ostia-router", None).await;
+    let router = b["routers"][0]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        b["routers"][0]["external_gateway_info"]["network_id"],
+        json!(provider)
+    );
+
+    let lb = env.lb("fip-lb").await;
+    let (_, b) = env.get(&format!("/v2/lbaas/loadbalancers/{lb}")).await;
+    let vip_port = b["loadbalancer"]["vip_port_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let vip = b["loadbalancer"]["vip_address"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    let fip = created(
+        &env,
+        "/v2.0/floatingips",
+        json!({"floatingip": {"floating_network_id": provider}}),
+        "floatingip",
+    )
+    .await;
+    let fip_id = fip["id"].as_str().unwrap().to_string();
+    assert!(
+        fip["floating_ip_address"]
+            .as_str()
+            .unwrap()
+            .starts_with("127.20."),
+        "{fip}"
+    );
+    assert_eq!(
+        (fip["status"].as_str(), &fip["port_id"]),
+        (Some("DOWN"), &Value::Null)
+    );
+
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/floatingips/{fip_id}"),
+        Some(json!({"floatingip": {"port_id": vip_port}})),
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    assert_eq!(b["floatingip"]["fixed_ip_address"], json!(vip));
+    assert_eq!(b["floatingip"]["router_id"], json!(router));
+    assert_eq!(b["floatingip"]["status"], "ACTIVE");
+    let (_, b) = net_req(
+        &env,
+        "GET",
+        &format!("/v2.0/floatingips?port_id={vip_port}"),
+        None,
+    )
+    .await;
+    assert_eq!(b["floatingips"].as_array().unwrap().len(), 1, "{b}");
+
+    // A second floating IP on the same fixed address: 409.
+    let second = created(
+        &env,
+        "/v2.0/floatingips",
+        json!({"floatingip": {"floating_network_id": provider}}),
+        "floatingip",
+    )
+    .await;
+    let second = second["id"].as_str().unwrap().to_string();
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/floatingips/{second}"),
+        Some(json!({"floatingip": {"port_id": vip_port}})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("FloatingIPPortAlreadyAssociated")),
+        "{b}"
+    );
+
+    // A port whose subnet no router connects to `provider`: 404, as Neutron answers.
+    let net = created(
+        &env,
+        "/v2.0/networks",
+        json!({"network": {"name": "island"}}),
+        "network",
+    )
+    .await;
+    let net = net["id"].as_str().unwrap().to_string();
+    created(
+        &env,
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": net, "cidr": "127.43.0.0/24"}}),
+        "subnet",
+    )
+    .await;
+    let port = created(
+        &env,
+        "/v2.0/ports",
+        json!({"port": {"network_id": net}}),
+        "port",
+    )
+    .await;
+    let port = port["id"].as_str().unwrap().to_string();
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/floatingips/{second}"),
+        Some(json!({"floatingip": {"port_id": port}})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (404, Some("ExternalGatewayForFloatingIPNotFound")),
+        "{b}"
+    );
+    assert!(
+        b["NeutronError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("is not reachable from subnet"),
+        "{b}"
+    );
+    // Not an external network; an address already taken.
+    let (s, _) = net_req(
+        &env,
+        "POST",
+        "/v2.0/floatingips",
+        Some(json!({"floatingip": {"floating_network_id": net}})),
+    )
+    .await;
+    assert_eq!(s, 400);
+    let taken = fip["floating_ip_address"].clone();
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/floatingips",
+        Some(json!({"floatingip": {
+        "floating_network_id": provider, "floating_ip_address": taken}})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("IpAddressAlreadyAllocated")),
+        "{b}"
+    );
+    // A router's port cannot be deleted through the port API.
+    let (_, b) = net_req(
+        &env,
+        "GET",
+        &format!("/v2.0/ports?device_id={router}"),
+        None,
+    )
+    .await;
+    let router_port = b["ports"][0]["id"].as_str().unwrap().to_string();
+    let (s, _) = net_req(&env, "DELETE", &format!("/v2.0/ports/{router_port}"), None).await;
+    assert_eq!(s, 409);
+
+    // Deleting the load balancer releases its VIP port and disassociates the floating IP.
+    let (s, _) = env.delete(&format!("/v2/lbaas/loadbalancers/{lb}")).await;
+    assert_eq!(s, 204);
+    let start = std::time::Instant::now();
+    loop {
+        let (_, b) = net_req(&env, "GET", &format!("/v2.0/floatingips/{fip_id}"), None).await;
+        if b["floatingip"]["port_id"].is_null() {
+            break;
+        }
+        assert!(start.elapsed() < std::time::Duration::from_secs(10), "{b}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    for id in [&fip_id, &second] {
+        let (s, _) = net_req(&env, "DELETE", &format!("/v2.0/floatingips/{id}"), None).await;
+        assert_eq!(s, 204);
+    }
+    let (_, b) = net_req(&env, "GET", "/v2.0/floatingips", None).await;
+    assert_eq!(b["floatingips"], json!([]));
+    env.stop().await;
+}

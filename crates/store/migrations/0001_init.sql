@@ -165,3 +165,18 @@ CREATE TABLE IF NOT EXISTS routers (
     created_at TEXT NOT NULL,
     attrs TEXT NOT NULL
 );
+
+-- Floating IPs: an address on an external network (held by a port whose device is the
+-- floating IP), associated with at most one port's fixed address.
+CREATE TABLE IF NOT EXISTS floatingips (
+    id TEXT PRIMARY KEY,
+    floating_network_id TEXT NOT NULL,
+    floating_ip_address TEXT NOT NULL,
+    port_id TEXT,
+    fixed_ip_address TEXT,
+    router_id TEXT,
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS floatingips_port ON floatingips (port_id);

@@ -6,6 +6,7 @@
 //! Owns the schema and every query. Must not know HTTP or talk to data planes.
 
 mod db;
+pub mod floating_ips;
 pub mod health;
 pub mod identity;
 pub mod jobs;
@@ -17,6 +18,7 @@ mod snapshot;
 pub mod stats;
 
 pub use db::{Store, WriteTx};
+pub use floating_ips::FloatingIp;
 pub use jobs::Job;
 pub use network::{AllocError, InUse, Network, Port, Subnet};
 pub use routers::Router;

@@ -17,6 +17,7 @@ pub const SERVICE_PROJECT: &str = "ostia";
 pub const PROVIDER_NETWORK: &str = "provider";
 pub const PROVIDER_SUBNET: &str = "provider-subnet";
 pub const PROVIDER_CIDR: &str = "127.20.0.0/16";
+pub const LOCAL_ROUTER: &str = "ostia-router";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
@@ -154,8 +155,54 @@ impl Store {
         if cidr != provider {
             self.seed_one(PROVIDER_NETWORK, PROVIDER_SUBNET, provider, true)
                 .await?;
+            self.seed_router().await?;
         }
         Ok(())
+    }
+
+    /// `ostia-router`: the VIP subnet reaches `provider` through it, so floating IPs from
+    /// `provider` can be associated with VIPs on a fresh `ostia up`.
+    async fn seed_router(&self) -> Result<()> {
+        if self.routers().await?.iter().any(|r| r.name == LOCAL_ROUTER) {
+            return Ok(());
+        }
+        let networks = self.networks().await?;
+        let subnets = self.subnets().await?;
+        let named = |n: &str| networks.iter().find(|x| x.name == n).map(|x| x.id.clone());
+        let (Some(provider), Some(local)) = (named(PROVIDER_NETWORK), named(LOCAL_NETWORK)) else {
+            return Ok(());
+        };
+        let first_subnet = |net: &str| subnets.iter().find(|s| s.network_id == net).cloned();
+        let (Some(external), Some(inside)) = (first_subnet(&provider), first_subnet(&local)) else {
+            return Ok(());
+        };
+        let mut attrs = Map::new();
+        attrs.insert(
+            "external_gateway_info".into(),
+            serde_json::json!({"network_id": provider, "enable_snat": true}),
+        );
+        let router = crate::Router {
+            id: uuid::Uuid::new_v4().to_string(),
+            name: LOCAL_ROUTER.into(),
+            project_id: SERVICE_PROJECT.into(),
+            created_at: model::now(),
+            attrs,
+        };
+        let mut tx = self.begin().await?;
+        tx.put_router(&router).await?;
+        let gateway = inside.gateway_ip.as_deref().and_then(|g| g.parse().ok());
+        for (subnet, address, owner) in [
+            (&external, None, crate::routers::GATEWAY_OWNER),
+            (&inside, gateway, crate::routers::INTERFACE_OWNER),
+        ] {
+            if let Ok(port) = tx
+                .allocate_port(subnet, address, "", owner, SERVICE_PROJECT)
+                .await?
+            {
+                tx.set_port_device(&port.id, &router.id, owner).await?;
+            }
+        }
+        tx.commit().await
     }
 
     async fn seed_one(
@@ -476,7 +523,15 @@ impl WriteTx {
         Ok(())
     }
 
+    /// Deletes a port; floating IPs associated with it are disassociated, as in Neutron.
     pub async fn delete_port(&mut self, id: &str) -> Result<bool> {
+        sqlx::query(
+            "UPDATE floatingips SET port_id = NULL, fixed_ip_address = NULL, router_id = NULL \
+             WHERE port_id = $1",
+        )
+        .bind(id)
+        .execute(&mut *self.tx)
+        .await?;
         let done = sqlx::query("DELETE FROM ports WHERE id = $1")
             .bind(id)
             .execute(&mut *self.tx)

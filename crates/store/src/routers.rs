@@ -76,6 +76,15 @@ impl WriteTx {
         Ok(())
     }
 
+    /// The ports with an address on a subnet.
+    pub async fn subnet_ports(&mut self, subnet_id: &str) -> Result<Vec<crate::Port>> {
+        let rows = sqlx::query("SELECT * FROM ports WHERE subnet_id = $1 ORDER BY created_at, id")
+            .bind(subnet_id)
+            .fetch_all(&mut *self.tx)
+            .await?;
+        rows.iter().map(crate::network::port_from).collect()
+    }
+
     /// The ports a router owns (interfaces and gateway).
     pub async fn router_ports(&mut self, router_id: &str) -> Result<Vec<crate::Port>> {
         let rows = sqlx::query("SELECT * FROM ports WHERE device_id = $1 ORDER BY created_at, id")
