@@ -1,6 +1,6 @@
 //! Floating IPs of the built-in network service.
 
-use crate::{Result, Store, StoreError, WriteTx};
+use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -22,10 +22,7 @@ pub struct FloatingIp {
 }
 
 fn fip_from(row: &SqliteRow) -> Result<FloatingIp> {
-    let attrs = match serde_json::from_str(&row.try_get::<String, _>("attrs")?) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(StoreError::Corrupt("floating IP attrs".into())),
-    };
+    let attrs = crate::network::attrs_from(row)?;
     Ok(FloatingIp {
         id: row.try_get("id")?,
         floating_network_id: row.try_get("floating_network_id")?,

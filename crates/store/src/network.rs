@@ -80,7 +80,8 @@ fn subnet_from(row: &SqliteRow) -> Result<Subnet> {
     })
 }
 
-fn attrs_from(row: &SqliteRow) -> Result<Map<String, Value>> {
+/// The `attrs` column of a row: a JSON object.
+pub(crate) fn attrs_from(row: &SqliteRow) -> Result<Map<String, Value>> {
     match serde_json::from_str(&row.try_get::<String, _>("attrs")?) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(crate::StoreError::Corrupt("network attrs".into())),

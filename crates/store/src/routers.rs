@@ -1,7 +1,7 @@
 //! Routers of the built-in network service. Interfaces and the external gateway are ports
 //! owned by the router, so "which subnets reach which external network" is a port query.
 
-use crate::{Result, Store, StoreError, WriteTx};
+use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
@@ -20,10 +20,7 @@ pub struct Router {
 }
 
 fn router_from(row: &SqliteRow) -> Result<Router> {
-    let attrs = match serde_json::from_str(&row.try_get::<String, _>("attrs")?) {
-        Ok(Value::Object(map)) => map,
-        _ => return Err(StoreError::Corrupt("router attrs".into())),
-    };
+    let attrs = crate::network::attrs_from(row)?;
     Ok(Router {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
