@@ -646,6 +646,28 @@ def step_vip_port():
               ENV.ids.get("vip_address") in ips, "fixed_ips=%r" % port.get("fixed_ips"))
 
 
+def step_floating_ip():
+    """The seed's floating-IP steps: an address from `provider`, set on the VIP port.
+    (Traffic to the floating address is not served yet: records and Neutron's rules only.)"""
+    r = cli("floating", "ip", "create", "provider")
+    fip = r.data if isinstance(r.data, dict) else {}
+    if not check("floating ip create provider", r.ok and str(fip.get("floating_ip_address", "")).startswith("127.20."),
+                 r.detail()):
+        return
+    fid = fip.get("id")
+    r = cli("floating", "ip", "set", "--port", ENV.ids.get("vip_port", ""), fid, json=False)
+    check("floating ip set --port <vip port> <floating ip>", r.ok, r.detail())
+    r = cli("floating", "ip", "show", fid)
+    shown = r.data if isinstance(r.data, dict) else {}
+    check("floating ip show: fixed_ip_address is the VIP, port_id the VIP port",
+          shown.get("fixed_ip_address") == ENV.ids.get("vip_address")
+          and shown.get("port_id") == ENV.ids.get("vip_port"), r.detail())
+    r = cli("floating", "ip", "unset", "--port", fid, json=False)
+    check("floating ip unset --port", r.ok, r.detail())
+    r = cli("floating", "ip", "delete", fid, json=False)
+    check("floating ip delete", r.ok, r.detail())
+
+
 def step_healthmonitor():
     r = retry_on_409("loadbalancer", "healthmonitor", "create", "--delay", "1", "--max-retries", "2",
                      "--timeout", "1", "--type", "HTTP", "--name", "Beispielmonitor", "--url-path", "/",
@@ -1055,6 +1077,7 @@ def main():
                     if step_pool():
                         step_members()
                         step_vip_port()
+                        step_floating_ip()
                         step_healthmonitor()
                         step_member_failure()
                         step_stats()
