@@ -128,6 +128,16 @@ async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> Resp
 
 async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, ApiError> {
     let (parts, body) = request.into_parts();
+    if parts.uri.path().starts_with("/v2.0/lbaas/") {
+        let Ok(bytes) = axum::body::to_bytes(body, state.config.body_limit).await else {
+            return Ok(neutron_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "Request body is too large.".into(),
+            ));
+        };
+        return Ok(crate::lbaas_v2::serve(state, parts, bytes).await);
+    }
     let host = parts
         .headers
         .get(header::HOST)

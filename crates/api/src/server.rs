@@ -142,7 +142,7 @@ async fn dispatch(State(state): State<AppState>, request: Request<Body>) -> Resp
     response
 }
 
-async fn handle(state: &AppState, request: Request<Body>) -> ApiResult<Response> {
+pub(crate) async fn handle(state: &AppState, request: Request<Body>) -> ApiResult<Response> {
     let (parts, body) = request.into_parts();
     if let Some(accept) = parts
         .headers

@@ -542,3 +542,123 @@ async fn floating_ips_follow_neutrons_reachability_and_association_rules() {
     assert_eq!(b["floatingips"], json!([]));
     env.stop().await;
 }
+
+/// Seed 003's `neutron lbaas-*` requests, as the client sends them (numbers as strings), on
+/// the network endpoint: the objects are the Octavia API's, in Neutron's dialect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lbaas_v2_on_the_network_endpoint_is_the_octavia_api_in_neutrons_dialect() {
+    let env = start().await;
+    let private = created(
+        &env,
+        "/v2.0/networks",
+        json!({"network": {"name": "private"}}),
+        "network",
+    )
+    .await;
+    let subnet = created(&env, "/v2.0/subnets", json!({"subnet": {
+        "network_id": private["id"], "ip_version": 4, "cidr": "127.45.0.0/24", "name": "private-subnet"}}), "subnet").await;
+    let lb = created(
+        &env,
+        "/v2.0/lbaas/loadbalancers",
+        json!({"loadbalancer": {
+        "vip_subnet_id": subnet["id"], "admin_state_up": true, "name": "lb1"}}),
+        "loadbalancer",
+    )
+    .await;
+    let lb_id = lb["id"].as_str().unwrap().to_string();
+    assert_eq!(lb["tenant_id"], lb["project_id"], "{lb}");
+    assert!(
+        lb["vip_address"].as_str().unwrap().starts_with("127.45.0."),
+        "{lb}"
+    );
+    env.wait_lb(&lb_id).await;
+    // The client's name lookup, and the same object on the Octavia API.
+    let (_, b) = net_req(
+        &env,
+        "GET",
+        "/v2.0/lbaas/loadbalancers?name=lb1&fields=id",
+        None,
+    )
+    .await;
+    assert_eq!(b["loadbalancers"], json!([{"id": lb_id}]));
+    let (s, _) = env.get(&format!("/v2/lbaas/loadbalancers/{lb_id}")).await;
+    assert_eq!(s, 200);
+
+    let listener = created(&env, "/v2.0/lbaas/listeners", json!({"listener": {"protocol": "HTTP",
+        "protocol_port": "80", "admin_state_up": true, "loadbalancer_id": lb_id, "name": "listener1"}}), "listener").await;
+    assert_eq!(
+        listener["protocol_port"],
+        json!(80),
+        "a string number is accepted: {listener}"
+    );
+    env.wait_lb(&lb_id).await;
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/lbaas/listeners",
+        Some(json!({"listener": {"protocol": "HTTP",
+        "protocol_port": "80", "loadbalancer_id": lb_id}})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("Conflict")),
+        "{b}"
+    );
+    assert!(
+        b["NeutronError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("80"),
+        "{b}"
+    );
+
+    let pool = created(&env, "/v2.0/lbaas/pools", json!({"pool": {"lb_algorithm": "ROUND_ROBIN",
+        "name": "pool1", "listener_id": listener["id"], "admin_state_up": true, "protocol": "HTTP"}}), "pool").await;
+    let pool_id = pool["id"].as_str().unwrap().to_string();
+    env.wait_lb(&lb_id).await;
+    for address in ["127.45.0.6", "127.45.0.3"] {
+        created(&env, &format!("/v2.0/lbaas/pools/{pool_id}/members"), json!({"member": {
+            "subnet_id": subnet["id"], "admin_state_up": true, "protocol_port": "80", "address": address}}), "member").await;
+        env.wait_lb(&lb_id).await;
+    }
+    let hm = created(&env, "/v2.0/lbaas/healthmonitors", json!({"healthmonitor": {"admin_state_up": true,
+        "type": "HTTP", "pool_id": pool_id, "timeout": "10", "delay": "5", "max_retries": "4", "url_path": "/"}}), "healthmonitor").await;
+    assert_eq!((&hm["delay"], &hm["max_retries"]), (&json!(5), &json!(4)));
+    env.wait_lb(&lb_id).await;
+    let (_, b) = net_req(&env, "GET", &format!("/v2.0/lbaas/pools/{pool_id}"), None).await;
+    assert_eq!(b["pool"]["members"].as_array().unwrap().len(), 2, "{b}");
+    assert!(
+        b["pool"]["members"][0]["id"].is_string(),
+        "members as [{{id}}]: {b}"
+    );
+    let (s, b) = net_req(
+        &env,
+        "GET",
+        &format!("/v2.0/lbaas/loadbalancers/{lb_id}/statuses"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 200, "{b}");
+    let (s, b) = net_req(
+        &env,
+        "GET",
+        "/v2.0/lbaas/pools/6a4a1ad2-0000-4c47-9c5f-2b7c6c3f1e11",
+        None,
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (404, Some("NotFound")),
+        "{b}"
+    );
+    let (s, _) = net_req(
+        &env,
+        "DELETE",
+        &format!("/v2.0/lbaas/loadbalancers/{lb_id}?cascade=true"),
+        None,
+    )
+    .await;
+    assert_eq!(s, 204);
+    env.stop().await;
+}
