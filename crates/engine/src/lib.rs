@@ -166,13 +166,15 @@ impl Engine {
             .iter()
             .filter(|l| l.admin_state_up)
             .collect();
-        // Listeners that go away or change their bind release their ports first.
+        // Listeners that go away or change their protocol or port release their ports first;
+        // a listener whose addresses change keeps its other binds (below).
         let gone: Vec<String> = st
             .listeners
             .iter()
             .filter(|(id, running)| {
                 !wanted.iter().any(|l| {
-                    &l.id == *id && listener::bind_key(l, &config.vips) == running.bind_key
+                    &l.id == *id
+                        && (l.protocol, l.protocol_port) == (running.bind_key.0, running.bind_key.1)
                 })
             })
             .map(|(id, _)| id.clone())
@@ -191,8 +193,21 @@ impl Engine {
                 .and_then(|p| st.pools.get(p))
                 .cloned();
             let snapshot = listener::Snapshot::new(l.clone(), pool, stats);
-            match st.listeners.get(&l.id) {
-                Some(running) => running.snapshot.store(Arc::new(snapshot)),
+            match st.listeners.get_mut(&l.id) {
+                Some(running) => {
+                    if running.bind_key.2 != config.vips {
+                        if let Err(error) = running.set_addresses(&config.vips).await {
+                            failed.push(ListenerFailure {
+                                id: l.id.clone(),
+                                reason: format!(
+                                    "cannot listen on port {}: {error}",
+                                    l.protocol_port
+                                ),
+                            });
+                        }
+                    }
+                    running.snapshot.store(Arc::new(snapshot));
+                }
                 None => match listener::Running::start(&config.vips, snapshot).await {
                     Ok(running) => {
                         st.listeners.insert(l.id.clone(), running);

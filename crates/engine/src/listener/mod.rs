@@ -116,7 +116,15 @@ pub struct Running {
     stop_accepting: CancellationToken,
     stop_all: CancellationToken,
     tracker: TaskTracker,
-    accept_loops: Vec<JoinHandle<()>>,
+    accept_loops: Vec<AcceptLoop>,
+}
+
+/// The accept loop of one address: its own stop, so an address can leave (a floating IP
+/// disassociated) while the others keep serving.
+struct AcceptLoop {
+    addr: IpAddr,
+    stop: CancellationToken,
+    task: JoinHandle<()>,
 }
 
 pub fn bind_key(config: &ListenerConfig, vips: &[IpAddr]) -> (ListenerProtocol, u16, Vec<IpAddr>) {
@@ -126,36 +134,73 @@ pub fn bind_key(config: &ListenerConfig, vips: &[IpAddr]) -> (ListenerProtocol, 
 impl Running {
     pub async fn start(vips: &[IpAddr], snapshot: Snapshot) -> std::io::Result<Running> {
         let bind_key = bind_key(&snapshot.config, vips);
-        let snapshot = Arc::new(ArcSwap::from_pointee(snapshot));
-        let stop_accepting = CancellationToken::new();
-        let stop_all = CancellationToken::new();
-        let tracker = TaskTracker::new();
-        let port = bind_key.1;
-        let mut accept_loops = Vec::new();
-        for vip in vips {
-            let addr = SocketAddr::new(*vip, port);
-            let ctx = Context {
-                snapshot: snapshot.clone(),
-                stop_accepting: stop_accepting.clone(),
-                stop_all: stop_all.clone(),
-                tracker: tracker.clone(),
-            };
-            // `Engine::apply` refused every protocol not matched here before binding.
-            let task = match bind_key.0 {
-                ListenerProtocol::Udp => tokio::spawn(udp::serve(udp::bind(addr)?, ctx)),
-                ListenerProtocol::Http => tokio::spawn(http::serve(tcp::bind(addr)?, ctx)),
-                _ => tokio::spawn(tcp::serve(tcp::bind(addr)?, ctx)),
-            };
-            accept_loops.push(task);
-        }
-        Ok(Running {
+        let mut running = Running {
             bind_key,
-            snapshot,
-            stop_accepting,
-            stop_all,
-            tracker,
-            accept_loops,
+            snapshot: Arc::new(ArcSwap::from_pointee(snapshot)),
+            stop_accepting: CancellationToken::new(),
+            stop_all: CancellationToken::new(),
+            tracker: TaskTracker::new(),
+            accept_loops: Vec::new(),
+        };
+        for vip in vips {
+            running.accept_loops.push(running.accept_on(*vip)?);
+        }
+        Ok(running)
+    }
+
+    fn accept_on(&self, vip: IpAddr) -> std::io::Result<AcceptLoop> {
+        let addr = SocketAddr::new(vip, self.bind_key.1);
+        let stop = self.stop_accepting.child_token();
+        let ctx = Context {
+            snapshot: self.snapshot.clone(),
+            stop_accepting: stop.clone(),
+            stop_all: self.stop_all.clone(),
+            tracker: self.tracker.clone(),
+        };
+        // `Engine::apply` refused every protocol not matched here before binding.
+        let task = match self.bind_key.0 {
+            ListenerProtocol::Udp => tokio::spawn(udp::serve(udp::bind(addr)?, ctx)),
+            ListenerProtocol::Http => tokio::spawn(http::serve(tcp::bind(addr)?, ctx)),
+            _ => tokio::spawn(tcp::serve(tcp::bind(addr)?, ctx)),
+        };
+        Ok(AcceptLoop {
+            addr: vip,
+            stop,
+            task,
         })
+    }
+
+    /// Serves exactly `vips` on the same protocol and port: new addresses start accepting,
+    /// removed ones stop accepting and their connections drain, the others are untouched.
+    /// If a new address cannot be bound, nothing changes.
+    pub async fn set_addresses(&mut self, vips: &[IpAddr]) -> std::io::Result<()> {
+        let mut added = Vec::new();
+        for vip in vips {
+            if !self.accept_loops.iter().any(|l| l.addr == *vip) {
+                match self.accept_on(*vip) {
+                    Ok(l) => added.push(l),
+                    Err(e) => {
+                        for l in added {
+                            l.stop.cancel();
+                            let _ = l.task.await;
+                        }
+                        return Err(e);
+                    }
+                }
+            }
+        }
+        let (kept, removed): (Vec<AcceptLoop>, Vec<AcceptLoop>) =
+            std::mem::take(&mut self.accept_loops)
+                .into_iter()
+                .partition(|l| vips.contains(&l.addr));
+        for l in removed {
+            l.stop.cancel();
+            let _ = l.task.await;
+        }
+        self.accept_loops = kept;
+        self.accept_loops.extend(added);
+        self.bind_key.2 = vips.to_vec();
+        Ok(())
     }
 
     /// Closes the listening sockets (awaited, so the port can be bound again at once) and
@@ -163,8 +208,8 @@ impl Running {
     /// ends when the last connection has.
     pub async fn stop(self, drain: Duration) -> JoinHandle<()> {
         self.stop_accepting.cancel();
-        for task in self.accept_loops {
-            let _ = task.await;
+        for l in self.accept_loops {
+            let _ = l.task.await;
         }
         self.tracker.close();
         let (tracker, stop_all) = (self.tracker, self.stop_all);
