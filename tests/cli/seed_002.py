@@ -647,8 +647,8 @@ def step_vip_port():
 
 
 def step_floating_ip():
-    """The seed's floating-IP steps: an address from `provider`, set on the VIP port.
-    (Traffic to the floating address is not served yet: records and Neutron's rules only.)"""
+    """The seed's floating-IP steps: an address from `provider`, set on the VIP port, and
+    curl through it."""
     r = cli("floating", "ip", "create", "provider")
     fip = r.data if isinstance(r.data, dict) else {}
     if not check("floating ip create provider", r.ok and str(fip.get("floating_ip_address", "")).startswith("127.20."),
@@ -662,6 +662,13 @@ def step_floating_ip():
     check("floating ip show: fixed_ip_address is the VIP, port_id the VIP port",
           shown.get("fixed_ip_address") == ENV.ids.get("vip_address")
           and shown.get("port_id") == ENV.ids.get("vip_port"), r.detail())
+    url = "http://%s/" % fip.get("floating_ip_address")
+    def answered():
+        body = curl(url)[0]
+        return (body or "").startswith("you hit"), body
+    ok, last = wait_for("the floating IP answers", answered, timeout=15, interval=0.2)
+    check("curl to the floating IP %s answers through the load balancer" % fip.get("floating_ip_address"),
+          ok, last)
     r = cli("floating", "ip", "unset", "--port", fid, json=False)
     check("floating ip unset --port", r.ok, r.detail())
     r = cli("floating", "ip", "delete", fid, json=False)

@@ -7,7 +7,6 @@ IPs (refused before the router interface exists, as Neutron refuses them).
 
 Environment: OSTIA_BIN (ostia binary), NEUTRON (the `neutron` command).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
-Traffic to the floating address is not checked: Ostia does not serve it yet.
 """
 import json
 import os
@@ -194,6 +193,10 @@ def main():
         listed = [f for f in (r.json() or []) if f.get("id") == fip.get("id")]
         check("floatingip-list shows the VIP as fixed address", listed and listed[0].get("fixed_ip_address") == vip,
               r.detail())
+        url = "http://%s/" % fip.get("floating_ip_address")
+        ok, seen = wait_for(both, timeout=30)
+        check("curl to the floating IP %s alternates between web1 and web2" % fip.get("floating_ip_address"),
+              ok, seen)
     finally:
         for b in backends:
             b.kill()

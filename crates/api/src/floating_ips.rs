@@ -171,7 +171,11 @@ pub async fn create(state: &AppState, bytes: &[u8], ctx: &RequestContext) -> Ans
         }
     }
     tx.put_floating_ip(&fip).await?;
+    let woken = reconfigure_vip(&mut tx, fip.port_id.as_deref()).await?;
     tx.commit().await?;
+    if woken {
+        state.jobs.notify_one();
+    }
     Ok((
         StatusCode::CREATED,
         axum::Json(json!({"floatingip": floating_ip_json(&fip)})),
@@ -236,6 +240,42 @@ async fn associate(
     Ok(Ok(()))
 }
 
+/// A load balancer whose VIP port gained or lost a floating address serves the new set: its
+/// amphorae are reconfigured by a job (their other addresses are untouched).
+async fn reconfigure_vip(
+    tx: &mut WriteTx,
+    port_id: Option<&str>,
+) -> Result<bool, crate::error::ApiError> {
+    let Some(port) = port_id else {
+        return Ok(false);
+    };
+    let Some(port) = tx.port(port).await? else {
+        return Ok(false);
+    };
+    let Some(lb_id) = port.device_id.strip_prefix("lb-") else {
+        return Ok(false);
+    };
+    let Some(lb) = tx.get(model::Kind::LoadBalancer, lb_id).await? else {
+        return Ok(false);
+    };
+    if matches!(
+        lb.provisioning_status.as_str(),
+        "DELETED" | "PENDING_DELETE"
+    ) {
+        return Ok(false);
+    }
+    let provider = lb.str("provider").unwrap_or("amphora").to_string();
+    tx.enqueue(
+        lb_id,
+        model::JobAction::Update,
+        model::Kind::LoadBalancer,
+        lb_id,
+        &provider,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// A router with an interface on `subnet_id` and its gateway on `network_id`.
 async fn reaching_router(
     tx: &mut WriteTx,
@@ -274,6 +314,7 @@ pub async fn update(state: &AppState, bytes: &[u8], ctx: &RequestContext, id: &s
     if let Some(d) = body.get("description") {
         fip.attrs.insert("description".into(), d.clone());
     }
+    let before = fip.port_id.clone();
     match body.get("port_id") {
         Some(Value::String(port_id)) => {
             let port_id = port_id.clone();
@@ -289,16 +330,29 @@ pub async fn update(state: &AppState, bytes: &[u8], ctx: &RequestContext, id: &s
         _ => {}
     }
     tx.put_floating_ip(&fip).await?;
+    let mut woken = false;
+    if before != fip.port_id {
+        woken |= reconfigure_vip(&mut tx, before.as_deref()).await?;
+        woken |= reconfigure_vip(&mut tx, fip.port_id.as_deref()).await?;
+    }
     tx.commit().await?;
+    if woken {
+        state.jobs.notify_one();
+    }
     Ok(axum::Json(json!({"floatingip": floating_ip_json(&fip)})).into_response())
 }
 
 pub async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Answer {
     let mut tx = state.store.begin().await?;
-    if let Err(f) = find(&mut tx, ctx, id).await? {
-        return Ok(f.into_response());
-    }
+    let fip = match find(&mut tx, ctx, id).await? {
+        Ok(f) => f,
+        Err(f) => return Ok(f.into_response()),
+    };
     tx.delete_floating_ip(id).await?;
+    let woken = reconfigure_vip(&mut tx, fip.port_id.as_deref()).await?;
     tx.commit().await?;
+    if woken {
+        state.jobs.notify_one();
+    }
     Ok(StatusCode::NO_CONTENT.into_response())
 }

@@ -58,6 +58,19 @@ impl Amphorae {
         &self.driver
     }
 
+    /// Floating IPs associated with the VIP port: the amphora answers on them too.
+    async fn floating_addresses(&self, tree: &Tree) -> Result<Vec<std::net::IpAddr>, String> {
+        let Some(port) = tree.lb().str("vip_port_id") else {
+            return Ok(Vec::new());
+        };
+        let found = self
+            .store
+            .floating_addresses(port)
+            .await
+            .map_err(|e| e.to_string())?;
+        Ok(found.iter().filter_map(|a| a.parse().ok()).collect())
+    }
+
     pub async fn run(&self, job: &Job, tree: &Tree) -> Outcome {
         let mut out = Outcome::default();
         if let Err(reason) = self.carry_out(job, tree, &mut out).await {
@@ -76,7 +89,8 @@ impl Amphorae {
 
     async fn carry_out(&self, job: &Job, tree: &Tree, out: &mut Outcome) -> Result<(), String> {
         let records = in_service(self.records(&job.lb_id).await?);
-        let config = || amphora_config::build(tree, job.id as u64);
+        let floating = self.floating_addresses(tree).await?;
+        let config = || config_with(tree, job.id as u64, &floating);
         match (job.object_kind, job.action) {
             (Kind::Amphora, JobAction::Configure) => {
                 let amp = find(&records, &job.object_id)?;
@@ -212,7 +226,8 @@ impl Amphorae {
                 continue;
             }
             let generation = amp.get(GENERATION).as_u64().unwrap_or(0);
-            let result = match amphora_config::build(&tree, generation) {
+            let floating = self.floating_addresses(&tree).await?;
+            let result = match config_with(&tree, generation, &floating) {
                 Ok(config) => self
                     .driver
                     .attach(&Placed::of(&amp), &config)
@@ -246,6 +261,21 @@ fn describe(amphora_id: &str, e: ComputeError) -> String {
         ComputeError::Refused(reason) => format!("amphora {amphora_id} refused: {reason}"),
         other => other.to_string(),
     }
+}
+
+/// The tree's configuration, served on the floating addresses of its VIP port as well.
+fn config_with(
+    tree: &Tree,
+    generation: u64,
+    floating: &[std::net::IpAddr],
+) -> Result<AmphoraConfig, String> {
+    let mut config = amphora_config::build(tree, generation)?;
+    for address in floating {
+        if !config.vips.contains(address) {
+            config.vips.push(*address);
+        }
+    }
+    Ok(config)
 }
 
 fn set_status(r: &mut Resource, status: AmphoraStatus) {

@@ -368,3 +368,94 @@ async fn a_restart_brings_in_process_amphorae_back_from_the_store() {
     assert_eq!(again["amphorae"][0]["id"], before["amphorae"][0]["id"]);
     env.stop().await;
 }
+
+/// Waits until `addr` answers (`want` true) or stops answering (`want` false).
+async fn until_answers(addr: SocketAddr, want: bool) -> Option<String> {
+    let start = std::time::Instant::now();
+    loop {
+        let got = fetch(addr).await;
+        if got.is_some() == want {
+            return got;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{addr} answering is not {want}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// A floating IP associated with the VIP's port makes the listeners answer on it too; taking
+/// it away stops that, and the VIP serves throughout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_floating_ip_on_the_vip_port_serves_the_listeners_until_it_is_taken_away() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = data_plane(dir.path(), ostia::AmphoraDriver::InProcess);
+    let env = start_with(dir, opts).await;
+    let web = backend("web").await;
+    let (lb, _, _, _, vip) = seed_graph(&env, 8090, &[&web]).await;
+    assert_eq!(until_answers(vip, true).await.unwrap(), "you hit: web");
+
+    // An external network of this test's own (the built-in `provider` is shared by every
+    // instance of this process), reached from the VIP subnet through ostia-router.
+    let cidr = unique_cidr();
+    let net = |path: &str| format!("{}{path}", env.net);
+    let (s, b) = env
+        .post(
+            &net("/v2.0/networks"),
+            json!({"network": {"name": "ext", "router:external": true}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let ext = b["network"]["id"].as_str().unwrap().to_string();
+    let (s, b) = env
+        .post(
+            &net("/v2.0/subnets"),
+            json!({"subnet": {"network_id": ext, "cidr": cidr.to_string()}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let (_, b) = env.get(&net("/v2.0/routers?name=ostia-router")).await;
+    let router = b["routers"][0]["id"].as_str().unwrap().to_string();
+    let (s, b) = env
+        .put(
+            &net(&format!("/v2.0/routers/{router}")),
+            json!({"router": {"external_gateway_info": {"network_id": ext}}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+
+    let (_, b) = env.get(&format!("/v2/lbaas/loadbalancers/{lb}")).await;
+    let vip_port = b["loadbalancer"]["vip_port_id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (s, b) = env
+        .post(
+            &net("/v2.0/floatingips"),
+            json!({"floatingip": {"floating_network_id": ext, "port_id": vip_port}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{b}");
+    let fip_id = b["floatingip"]["id"].as_str().unwrap().to_string();
+    let address: std::net::IpAddr = b["floatingip"]["floating_ip_address"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let floating = SocketAddr::new(address, 8090);
+    assert_eq!(until_answers(floating, true).await.unwrap(), "you hit: web");
+    assert_eq!(fetch(vip).await.as_deref(), Some("you hit: web"));
+    env.wait_lb(&lb).await;
+
+    let (s, b) = env
+        .put(
+            &net(&format!("/v2.0/floatingips/{fip_id}")),
+            json!({"floatingip": {"port_id": null}}),
+        )
+        .await;
+    assert_eq!(s, 200, "{b}");
+    until_answers(floating, false).await;
+    assert_eq!(fetch(vip).await.as_deref(), Some("you hit: web"));
+    env.stop().await;
+}

@@ -37,6 +37,17 @@ fn fip_from(row: &SqliteRow) -> Result<FloatingIp> {
 }
 
 impl Store {
+    /// The floating addresses associated with a port (a VIP's, for its amphorae to serve).
+    pub async fn floating_addresses(&self, port_id: &str) -> Result<Vec<String>> {
+        Ok(sqlx::query_scalar(
+            "SELECT floating_ip_address FROM floatingips WHERE port_id = $1 \
+             ORDER BY created_at, id",
+        )
+        .bind(port_id)
+        .fetch_all(&self.read)
+        .await?)
+    }
+
     pub async fn floating_ips(&self) -> Result<Vec<FloatingIp>> {
         let rows = sqlx::query("SELECT * FROM floatingips ORDER BY created_at, id")
             .fetch_all(&self.read)
