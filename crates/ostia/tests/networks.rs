@@ -662,3 +662,82 @@ async fn lbaas_v2_on_the_network_endpoint_is_the_octavia_api_in_neutrons_dialect
     assert_eq!(s, 204);
     env.stop().await;
 }
+
+/// Bad input on the network endpoint: clear NeutronError answers, nothing half-made.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_input_gets_neutron_errors_and_leaves_nothing_behind() {
+    let env = start().await;
+    let raw = |path: &str, body: &'static str| {
+        let url = format!("{}{path}", env.net);
+        let client = env.client.clone();
+        async move {
+            let r = client
+                .post(url)
+                .header("content-type", "application/json")
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or(Value::Null))
+        }
+    };
+    for path in [
+        "/v2.0/networks",
+        "/v2.0/subnets",
+        "/v2.0/routers",
+        "/v2.0/floatingips",
+        "/v2.0/lbaas/loadbalancers",
+    ] {
+        for body in ["not json", "{}", "[1]"] {
+            let (s, b) = raw(path, body).await;
+            assert_eq!(s, 400, "POST {path} {body}: {b}");
+            assert!(
+                b["NeutronError"]["message"].is_string(),
+                "POST {path} {body}: {b}"
+            );
+        }
+    }
+    // An external network whose pool holds one address: the second floating IP finds none.
+    let ext = created(
+        &env,
+        "/v2.0/networks",
+        json!({"network": {"name": "tiny", "router:external": true}}),
+        "network",
+    )
+    .await;
+    created(
+        &env,
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": ext["id"], "cidr": "127.46.0.0/29",
+        "allocation_pools": [{"start": "127.46.0.5", "end": "127.46.0.5"}]}}),
+        "subnet",
+    )
+    .await;
+    created(
+        &env,
+        "/v2.0/floatingips",
+        json!({"floatingip": {"floating_network_id": ext["id"]}}),
+        "floatingip",
+    )
+    .await;
+    let (s, b) = net_req(
+        &env,
+        "POST",
+        "/v2.0/floatingips",
+        Some(json!({"floatingip": {"floating_network_id": ext["id"]}})),
+    )
+    .await;
+    assert_eq!(
+        (s, b["NeutronError"]["type"].as_str()),
+        (409, Some("IpAddressGenerationFailure")),
+        "{b}"
+    );
+    let (_, b) = net_req(&env, "GET", "/v2.0/floatingips", None).await;
+    assert_eq!(
+        b["floatingips"].as_array().unwrap().len(),
+        1,
+        "the refused one left nothing: {b}"
+    );
+    env.stop().await;
+}
