@@ -245,6 +245,23 @@ pub async fn delete(state: &AppState, ctx: &RequestContext, id: &str) -> Answer 
     Ok(StatusCode::NO_CONTENT.into_response())
 }
 
+/// What both interface calls start with: the body (no envelope) and the router, in a
+/// transaction.
+async fn interface_request(
+    state: &AppState,
+    bytes: &[u8],
+    ctx: &RequestContext,
+    id: &str,
+) -> Result<Result<(Value, WriteTx, Router), Fault>, crate::error::ApiError> {
+    let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
+        return Ok(Err(bad("Invalid JSON body.".into())));
+    };
+    let mut tx = state.store.begin().await?;
+    Ok(find(&mut tx, ctx, id)
+        .await?
+        .map(|router| (body, tx, router)))
+}
+
 /// `PUT /routers/{id}/add_router_interface` with `{"subnet_id"}` or `{"port_id"}` (no
 /// envelope); the answer names the port.
 pub async fn add_interface(
@@ -253,12 +270,8 @@ pub async fn add_interface(
     ctx: &RequestContext,
     id: &str,
 ) -> Answer {
-    let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
-        return Ok(bad("Invalid JSON body.".into()).into_response());
-    };
-    let mut tx = state.store.begin().await?;
-    let router = match find(&mut tx, ctx, id).await? {
-        Ok(r) => r,
+    let (body, mut tx, router) = match interface_request(state, bytes, ctx, id).await? {
+        Ok(opened) => opened,
         Err(f) => return Ok(f.into_response()),
     };
     let existing = tx.router_ports(id).await?;
@@ -347,12 +360,8 @@ pub async fn remove_interface(
     ctx: &RequestContext,
     id: &str,
 ) -> Answer {
-    let Ok(body) = serde_json::from_slice::<Value>(bytes) else {
-        return Ok(bad("Invalid JSON body.".into()).into_response());
-    };
-    let mut tx = state.store.begin().await?;
-    let router = match find(&mut tx, ctx, id).await? {
-        Ok(r) => r,
+    let (body, mut tx, router) = match interface_request(state, bytes, ctx, id).await? {
+        Ok(opened) => opened,
         Err(f) => return Ok(f.into_response()),
     };
     let interfaces: Vec<Port> = tx
