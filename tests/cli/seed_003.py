@@ -85,6 +85,36 @@ def get(url):
         return None, str(e)
 
 
+def start_ostia(tmp):
+    """`ostia up --auth noauth` on free loopback ports; returns (server, log, api port, network endpoint)."""
+    api, net, idp, hm = free_port(), free_port(), free_port(), free_port()
+    log = open(os.path.join(tmp, "ostia.log"), "w")
+    server = subprocess.Popen(
+        [OSTIA_BIN, "up", "--auth", "noauth", "--data-dir", os.path.join(tmp, "data"),
+         "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
+         "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    return server, log, api, "http://127.0.0.1:%d" % net
+
+
+def finish(server, log, tmp, processes):
+    """Stops everything the run started, keeps the server log only on failure, prints the tally."""
+    for p in processes:
+        p.kill()
+    server.terminate()
+    try:
+        server.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        server.kill()
+    log.close()
+    if RESULTS["failed"]:
+        print("# server log: %s" % os.path.join(tmp, "ostia.log"))
+    else:
+        shutil.rmtree(tmp, ignore_errors=True)
+    print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
+    return 1 if RESULTS["failed"] else 0
+
+
 def main():
     for path, name in ((OSTIA_BIN, "OSTIA_BIN"), (NEUTRON, "NEUTRON")):
         if not os.access(path, os.X_OK):
@@ -92,15 +122,7 @@ def main():
             print("0 passed, 1 failed")
             return 1
     tmp = tempfile.mkdtemp(prefix="ostia-seed003-")
-    api, net, idp = free_port(), free_port(), free_port()
-    hm = free_port()
-    endpoint = "http://127.0.0.1:%d" % net
-    log = open(os.path.join(tmp, "ostia.log"), "w")
-    server = subprocess.Popen(
-        [OSTIA_BIN, "up", "--auth", "noauth", "--data-dir", os.path.join(tmp, "data"),
-         "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
-         "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server, log, _, endpoint = start_ostia(tmp)
     backends = []
     try:
         ok, _ = wait_for(lambda: (get(endpoint + "/")[0] == 200, None))
@@ -198,21 +220,8 @@ def main():
         check("curl to the floating IP %s alternates between web1 and web2" % fip.get("floating_ip_address"),
               ok, seen)
     finally:
-        for b in backends:
-            b.kill()
-        server.terminate()
-        try:
-            server.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            server.kill()
-        log.close()
-        if RESULTS["failed"]:
-            print("# server log: %s" % os.path.join(tmp, "ostia.log"))
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
-    print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
-    return 1 if RESULTS["failed"] else 0
-
+        code = finish(server, log, tmp, backends)
+    return code
 
 if __name__ == "__main__":
     sys.exit(main())

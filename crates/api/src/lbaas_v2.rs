@@ -3,11 +3,12 @@
 //! Neutron's dialect at the edge: numbers sent as strings are accepted, objects carry
 //! `tenant_id` beside `project_id`, and errors are NeutronError bodies.
 
+use crate::networks::Fault;
 use crate::server::AppState;
 use axum::body::Body;
 use axum::http::{header, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 /// Fields the neutron client sends as JSON strings.
 const NUMERIC: [&str; 14] = [
@@ -27,7 +28,7 @@ const NUMERIC: [&str; 14] = [
     "timeout_tcp_inspect",
 ];
 
-fn coerce_numbers(v: &mut Value) {
+pub(crate) fn coerce_numbers(v: &mut Value) {
     match v {
         Value::Object(map) => {
             for (k, item) in map.iter_mut() {
@@ -70,6 +71,17 @@ fn neutron_type(status: StatusCode) -> &'static str {
     }
 }
 
+/// The NeutronError for an error answer of the load-balancer API.
+pub(crate) fn fault_of(status: StatusCode, json: &Value) -> Fault {
+    let message = json
+        .get("faultstring")
+        .or_else(|| json.get("description"))
+        .or_else(|| json.pointer("/error/message"))
+        .and_then(Value::as_str)
+        .unwrap_or("Request failed.");
+    crate::networks::fault(status, neutron_type(status), message.to_string())
+}
+
 /// Serves one `/v2.0/lbaas/…` request through the load-balancer API.
 pub async fn serve(
     state: &AppState,
@@ -101,22 +113,7 @@ pub async fn serve(
         return Response::from_parts(parts, Body::from(bytes));
     };
     if parts.status.is_client_error() || parts.status.is_server_error() {
-        let message = json
-            .get("faultstring")
-            .or_else(|| json.get("description"))
-            .or_else(|| json.pointer("/error/message"))
-            .and_then(Value::as_str)
-            .unwrap_or("Request failed.")
-            .to_string();
-        let mut error = Map::new();
-        error.insert("type".into(), neutron_type(parts.status).into());
-        error.insert("message".into(), message.into());
-        error.insert("detail".into(), "".into());
-        json = Value::Object(
-            [("NeutronError".to_string(), Value::Object(error))]
-                .into_iter()
-                .collect(),
-        );
+        json = fault_of(parts.status, &json).body();
     } else {
         add_tenant_ids(&mut json);
     }

@@ -76,7 +76,7 @@ fn port_json(p: &Port) -> Value {
 }
 
 /// Neutron filters: repeated keys are alternatives, different keys must all match.
-fn filter_list(items: Vec<Value>, q: &Query) -> Vec<Value> {
+pub(crate) fn filter_list(items: Vec<Value>, q: &Query) -> Vec<Value> {
     let keys: Vec<&str> = q
         .pairs
         .iter()
@@ -137,6 +137,16 @@ async fn handle(state: &AppState, request: Request<Body>) -> Result<Response, Ap
             ));
         };
         return Ok(crate::lbaas_v2::serve(state, parts, bytes).await);
+    }
+    if parts.uri.path().starts_with("/v2.0/lb/") {
+        let Ok(bytes) = axum::body::to_bytes(body, 1 << 20).await else {
+            return Ok(neutron_error(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "RequestEntityTooLarge",
+                "Request body is larger than 1 MiB.".into(),
+            ));
+        };
+        return Ok(crate::lbaas_v1::serve(state, parts, bytes).await);
     }
     let host = parts
         .headers

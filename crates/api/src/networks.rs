@@ -22,11 +22,15 @@ pub struct Fault {
     message: String,
 }
 
+impl Fault {
+    pub(crate) fn body(&self) -> Value {
+        json!({"NeutronError": {"type": self.kind, "message": self.message, "detail": ""}})
+    }
+}
+
 impl IntoResponse for Fault {
     fn into_response(self) -> Response {
-        let body =
-            json!({"NeutronError": {"type": self.kind, "message": self.message, "detail": ""}});
-        (self.status, axum::Json(body)).into_response()
+        (self.status, axum::Json(self.body())).into_response()
     }
 }
 
@@ -533,4 +537,15 @@ pub async fn delete_subnet(state: &AppState, ctx: &RequestContext, id: &str) -> 
     }
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT.into_response())
+}
+
+impl From<store::StoreError> for Fault {
+    fn from(e: store::StoreError) -> Fault {
+        tracing::error!(error = %e, "network endpoint: store error");
+        fault(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "HTTPInternalServerError",
+            "Request Failed: internal server error while processing your request.".into(),
+        )
+    }
 }

@@ -180,3 +180,27 @@ CREATE TABLE IF NOT EXISTS floatingips (
     attrs TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS floatingips_port ON floatingips (port_id);
+
+-- LBaaS v1 objects (the `neutron lb-*` commands) that the load-balancer model has no place
+-- for. A v1 pool is an Octavia pool on a load balancer of its own; its subnet (where its
+-- members live) is kept here. v1 health monitors are shared between pools: each
+-- association is one Octavia health monitor on that pool.
+CREATE TABLE IF NOT EXISTS v1_pools (
+    pool_id TEXT PRIMARY KEY,
+    lb_id TEXT NOT NULL,
+    subnet_id TEXT NOT NULL,
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS v1_monitors (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS v1_monitor_pools (
+    monitor_id TEXT NOT NULL,
+    pool_id TEXT NOT NULL,
+    healthmonitor_id TEXT NOT NULL,
+    PRIMARY KEY (monitor_id, pool_id)
+);

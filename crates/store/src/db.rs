@@ -15,6 +15,8 @@ pub struct Store {
     pub(crate) write: SqlitePool,
     pub(crate) read: SqlitePool,
     pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
+    /// Woken after every commit that changed a tree in this process.
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// Writers take the database's write lock when they begin, not at their first write: a
@@ -29,6 +31,7 @@ pub struct WriteTx {
     /// Load balancers whose trees this transaction wrote: commit records them under a new
     /// generation.
     pub(crate) touched: std::collections::BTreeSet<String>,
+    changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Store {
@@ -55,6 +58,7 @@ impl Store {
             write,
             read,
             snapshot: Default::default(),
+            changed: Default::default(),
         };
         Ok(store)
     }
@@ -63,7 +67,14 @@ impl Store {
         Ok(WriteTx {
             tx: self.write.begin_with(crate::db::BEGIN_WRITE).await?,
             touched: Default::default(),
+            changed: self.changed.clone(),
         })
+    }
+
+    /// Resolves after the next commit in this process that changes a load-balancer tree.
+    /// Writers in other processes do not wake it: a waiter also re-reads on a timer.
+    pub fn tree_changed(&self) -> tokio::sync::futures::Notified<'_> {
+        self.changed.notified()
     }
 
     pub async fn close(&self) {
@@ -74,10 +85,14 @@ impl Store {
 
 impl WriteTx {
     pub async fn commit(mut self) -> Result<()> {
-        if !self.touched.is_empty() {
+        let touched = !self.touched.is_empty();
+        if touched {
             crate::snapshot::bump(&mut self.tx, &self.touched).await?;
         }
         self.tx.commit().await?;
+        if touched {
+            self.changed.notify_waiters();
+        }
         Ok(())
     }
 }
