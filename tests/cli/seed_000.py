@@ -1,12 +1,17 @@
 #!/usr/bin/env python3
 """Replay seed 000 (Neutron LBaaS v1) with the real `neutron` CLI (python-neutronclient 9.0.0)
-against a local Ostia (`--auth noauth`, the client's `OS_AUTH_TYPE=none`), on loopback CIDRs
-instead of the seed's 192.168.100.0/24 and 192.168.1.0/24: a pool on the subnet, three
-members, an HTTP monitor associated with the pool, a VIP, curl through it, members leaving
-and joining as their servers stop and start, a floating IP on the VIP port and curl through
-it. Then what v1 refuses, what the Octavia API sees of the same objects, and the teardown.
+against a local Ostia (`--auth noauth`, the client's `OS_AUTH_TYPE=none`): a pool on the
+subnet, three members, an HTTP monitor associated with the pool, a VIP, curl through it,
+members leaving and joining as their servers stop and start, a floating IP on the VIP port and
+curl through it. Then what v1 refuses, what the Octavia API sees of the same objects, and the
+teardown.
 
-Environment: OSTIA_BIN (ostia binary), NEUTRON (the `neutron` command).
+By default on loopback CIDRs. With SEED_NETNS=<name> (the script then runs inside that network
+namespace, which its caller created) on the seed's own 192.168.100.0/24 and 192.168.1.0/24:
+the backends' addresses go on the namespace's lo, Ostia puts VIPs and floating IPs on its
+`ostia0` (or lo), and after Ostia stops none of them is left.
+
+Environment: OSTIA_BIN (ostia binary), NEUTRON (the `neutron` command), SEED_NETNS.
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
 """
 import json
@@ -19,8 +24,24 @@ import urllib.request
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from seed_003 import NEUTRON, OSTIA_BIN, check, finish, get, neutron, start_ostia, wait_for  # noqa: E402
 
-SAKURA, EXTERNAL = "127.62.100.0/24", "127.63.1.0/24"
-WEB = ["127.62.100.165", "127.62.100.166", "127.62.100.167"]
+NETNS = os.environ.get("SEED_NETNS")
+if NETNS:
+    SAKURA, EXTERNAL, NET = "192.168.100.0/24", "192.168.1.0/24", "192.168.100."
+else:
+    SAKURA, EXTERNAL, NET = "127.62.100.0/24", "127.63.1.0/24", "127.62.100."
+WEB = [NET + "165", NET + "166", NET + "167"]
+CHOSEN = NET + "200"
+
+
+def in_own_namespace():
+    """SEED_NETNS names the namespace this process runs in (never the host's)."""
+    out = subprocess.run(["ip", "netns", "identify", str(os.getpid())], capture_output=True, text=True)
+    return out.stdout.strip() == NETNS
+
+
+def local_addresses():
+    out = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    return {line.split()[3].split("/")[0] for line in out.splitlines()}
 
 
 def lb_api(api, path):
@@ -38,9 +59,17 @@ def main():
             print("not ok - %s=%s is executable" % (name, path))
             print("0 passed, 1 failed")
             return 1
+    if NETNS and not in_own_namespace():
+        print("not ok - SEED_NETNS=%s but this process is not in that namespace" % NETNS)
+        print("0 passed, 1 failed")
+        return 1
+    if NETNS:
+        for addr in WEB:
+            subprocess.run(["ip", "addr", "add", addr + "/32", "dev", "lo"], check=True)
     tmp = tempfile.mkdtemp(prefix="ostia-seed000-")
     server, log, api, endpoint = start_ostia(tmp)
     backends = {}
+    vip, fip = {}, {}
 
     def start_backend(i):
         backends[i] = subprocess.Popen(
@@ -58,13 +87,13 @@ def main():
         r = n("net-create", "sakura-network")
         check("net-create sakura-network", r.ok, r.detail())
         r = n("subnet-create", "--name", "sakura-subnet", "--allocation-pool",
-              "start=127.62.100.2,end=127.62.100.254", "--dns-nameserver", "127.0.0.53",
+              "start=%s2,end=%s254" % (NET, NET), "--dns-nameserver", "127.0.0.53",
               "sakura-network", SAKURA, "-f", "json")
         subnet = r.json() or {}
         check("subnet-create sakura-subnet", r.ok and subnet.get("id"), r.detail())
         r = n("subnet-show", subnet.get("id", ""), "-f", "json")
         check("subnet-show <id>: cidr and gateway", r.ok and (r.json() or {}).get("cidr") == SAKURA
-              and (r.json() or {}).get("gateway_ip") == "127.62.100.1", r.detail())
+              and (r.json() or {}).get("gateway_ip") == NET + "1", r.detail())
 
         r = n("lb-pool-create", "--name", "http-pool", "--lb-method", "ROUND_ROBIN", "--protocol", "HTTP",
               "--subnet-id", "sakura-subnet", "-f", "json")
@@ -109,7 +138,7 @@ def main():
               "--subnet-id", "sakura-subnet", "http-pool", "-f", "json")
         vip = r.json() or {}
         check("lb-vip-create --name http-vip --protocol-port 80 --protocol HTTP --subnet-id sakura-subnet http-pool",
-              r.ok and str(vip.get("address", "")).startswith("127.62.100.") and vip.get("port_id")
+              r.ok and str(vip.get("address", "")).startswith(NET) and vip.get("port_id")
               and str(vip.get("connection_limit")) == "-1", r.detail())
 
         def vip_active():
@@ -231,11 +260,11 @@ def main():
         check("a VIP whose protocol differs from the pool's: 400 'does not match'",
               not r.ok and "does not match" in r.out + r.err, r.detail())
         r = n("lb-vip-create", "--name", "tcp-vip", "--protocol-port", "8080", "--protocol", "TCP",
-              "--address", "127.62.100.200", "--subnet-id", "sakura-subnet", "tcp-pool", "-f", "json")
+              "--address", CHOSEN, "--subnet-id", "sakura-subnet", "tcp-pool", "-f", "json")
         tvip = r.json() or {}
-        check("lb-vip-create --address 127.62.100.200: the VIP has that address",
-              r.ok and tvip.get("address") == "127.62.100.200", r.detail())
-        ok, seen = wait_for(spread("http://127.62.100.200:8080/", {"web-server-1"}), timeout=30)
+        check("lb-vip-create --address %s: the VIP has that address" % CHOSEN,
+              r.ok and tvip.get("address") == CHOSEN, r.detail())
+        ok, seen = wait_for(spread("http://%s:8080/" % CHOSEN, {"web-server-1"}), timeout=30)
         check("curl to the chosen address reaches tcp-pool's member", ok, seen)
 
         # Teardown, bottom up as v1 wants it.
@@ -262,7 +291,16 @@ def main():
         r = n("lb-healthmonitor-list", "-f", "json")
         check("lb-healthmonitor-list is empty", r.ok and (r.json() or []) == [], r.detail())
     finally:
-        code = finish(server, log, tmp, list(backends.values()))
+        served = {vip.get("address"), fip.get("floating_ip_address"), CHOSEN} if NETNS else set()
+
+        def nothing_left():
+            left = sorted(a for a in served & local_addresses() if a)
+            check("after ostia stops none of its addresses (%s) is left on an interface"
+                  % ", ".join(sorted(a for a in served if a)), not left, left)
+            link = subprocess.run(["ip", "link", "show", "ostia0"], capture_output=True)
+            check("after ostia stops its ostia0 interface is gone", link.returncode != 0)
+
+        code = finish(server, log, tmp, list(backends.values()), nothing_left if NETNS else None)
     return code
 
 if __name__ == "__main__":

@@ -97,8 +97,9 @@ def start_ostia(tmp):
     return server, log, api, "http://127.0.0.1:%d" % net
 
 
-def finish(server, log, tmp, processes):
-    """Stops everything the run started, keeps the server log only on failure, prints the tally."""
+def finish(server, log, tmp, processes, after_stop=None):
+    """Stops everything the run started (then runs `after_stop`), keeps the server log only on
+    failure, prints the tally."""
     for p in processes:
         p.kill()
     server.terminate()
@@ -107,6 +108,8 @@ def finish(server, log, tmp, processes):
     except subprocess.TimeoutExpired:
         server.kill()
     log.close()
+    if after_stop:
+        after_stop()
     if RESULTS["failed"]:
         print("# server log: %s" % os.path.join(tmp, "ostia.log"))
     else:

@@ -33,6 +33,13 @@ pub struct AgentConfig {
     pub heartbeat: HeartbeatSettings,
     /// How long open connections may finish when the amphora stops.
     pub drain_timeout_ms: u64,
+    /// Whether it puts the addresses it serves outside 127.0.0.0/8 on the shared interface.
+    #[serde(default = "shared")]
+    pub host_addresses: crate::Management,
+}
+
+fn shared() -> crate::Management {
+    crate::Management::Shared
 }
 
 /// The files of one amphora's directory.
@@ -261,6 +268,7 @@ pub async fn run(
         config.heartbeat.clone(),
         socket,
         Duration::from_millis(config.drain_timeout_ms),
+        Arc::new(crate::HostAddresses::new(config.host_addresses)),
     ));
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(

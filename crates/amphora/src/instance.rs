@@ -3,8 +3,10 @@
 //! `ostia amphora` process holds one behind its agent.
 
 use crate::sender::{self, HeartbeatSettings};
+use crate::HostAddresses;
 use engine::{Applied, ApplyError, Engine, Status};
 use model::AmphoraConfig;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
@@ -14,6 +16,9 @@ use tokio::task::JoinHandle;
 pub struct Amphora {
     pub id: String,
     engine: Arc<Engine>,
+    /// Makes the addresses it serves local; `serving` is what it holds there.
+    addresses: Arc<HostAddresses>,
+    serving: tokio::sync::Mutex<Vec<IpAddr>>,
     settings: watch::Sender<HeartbeatSettings>,
     sender: JoinHandle<()>,
 }
@@ -26,6 +31,7 @@ impl Amphora {
         settings: HeartbeatSettings,
         socket: Arc<UdpSocket>,
         drain: Duration,
+        addresses: Arc<HostAddresses>,
     ) -> Amphora {
         let engine = Arc::new(Engine::new(drain));
         let (tx, rx) = watch::channel(settings);
@@ -33,13 +39,37 @@ impl Amphora {
         Amphora {
             id: id.to_string(),
             engine,
+            addresses,
+            serving: Default::default(),
             settings: tx,
             sender,
         }
     }
 
+    /// Serves `config`: its addresses are made local first, and the ones it no longer names
+    /// are given back once the engine has stopped serving them.
     pub async fn apply(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
-        self.engine.apply(config).await
+        let wanted = config.vips.clone();
+        let mut serving = self.serving.lock().await;
+        let added: Vec<IpAddr> = wanted
+            .iter()
+            .filter(|a| !serving.contains(a))
+            .copied()
+            .collect();
+        self.addresses.acquire(&added).await;
+        let result = self.engine.apply(config).await;
+        if result.is_ok() {
+            let gone: Vec<IpAddr> = serving
+                .iter()
+                .filter(|a| !wanted.contains(a))
+                .copied()
+                .collect();
+            self.addresses.release(&gone).await;
+            *serving = wanted;
+        } else {
+            self.addresses.release(&added).await;
+        }
+        result
     }
 
     pub async fn status(&self) -> Status {
@@ -59,7 +89,10 @@ impl Amphora {
     /// replacement can bind the VIP), open connections get the drain timeout.
     pub async fn stop(&self) -> engine::Drain {
         self.sender.abort();
-        self.engine.shutdown().await
+        let drain = self.engine.shutdown().await;
+        let serving = std::mem::take(&mut *self.serving.lock().await);
+        self.addresses.release(&serving).await;
+        drain
     }
 }
 

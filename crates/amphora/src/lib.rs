@@ -8,10 +8,12 @@
 pub mod agent;
 pub mod client;
 pub mod heartbeat;
+pub mod host_addresses;
 mod instance;
 pub mod pki;
 pub mod sender;
 
+pub use host_addresses::{HostAddresses, Management};
 pub use instance::Amphora;
 pub use sender::HeartbeatSettings;
 

@@ -40,6 +40,7 @@ async fn start_agent() -> Setup {
             key: "secret".into(),
         },
         drain_timeout_ms: 1000,
+        host_addresses: amphora::Management::Off,
     };
     files
         .write(

@@ -61,6 +61,9 @@ pub struct Options {
     pub token_ttl: Duration,
     pub quota_defaults: QuotaDefaults,
     pub policy: PolicyModel,
+    /// Put VIPs and floating IPs outside 127.0.0.0/8 on the `ostia0` interface of this network
+    /// namespace (needs CAP_NET_ADMIN; without it, or when false, they bind with IP_FREEBIND).
+    pub vip_interface: bool,
 }
 
 impl Default for Options {
@@ -86,6 +89,7 @@ impl Default for Options {
             token_ttl: Duration::from_secs(3600),
             quota_defaults: QuotaDefaults::default(),
             policy: PolicyModel::default(),
+            vip_interface: true,
         }
     }
 }
@@ -135,7 +139,8 @@ pub async fn compute_driver(
     Ok(match opts.amphora {
         AmphoraDriver::Noop => (Arc::new(Noop), None),
         AmphoraDriver::InProcess => {
-            let driver = Arc::new(InProcess::new(heartbeat, opts.drain_timeout).await?);
+            let driver =
+                Arc::new(InProcess::new(heartbeat, opts.drain_timeout, opts.vip_interface).await?);
             (driver.clone(), Some(driver))
         }
         AmphoraDriver::Process => {
@@ -149,6 +154,11 @@ pub async fn compute_driver(
                     dir: opts.data_dir.join("amphorae"),
                     settings: heartbeat,
                     drain: opts.drain_timeout,
+                    host_addresses: if opts.vip_interface {
+                        amphora::Management::Shared
+                    } else {
+                        amphora::Management::Off
+                    },
                     exits,
                 },
                 &opts.data_dir.join("pki"),

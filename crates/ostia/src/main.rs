@@ -157,6 +157,10 @@ enum Command {
         /// Do not run the health manager here (run `ostia health-manager` instead).
         #[arg(long)]
         no_health_manager: bool,
+        /// Never put VIPs or floating IPs outside 127.0.0.0/8 on the `ostia0` interface (by
+        /// default they go there when Ostia has CAP_NET_ADMIN); they bind with IP_FREEBIND.
+        #[arg(long)]
+        no_vip_interface: bool,
         #[command(flatten)]
         health: HealthArgs,
         #[command(flatten)]
@@ -301,6 +305,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             default_project,
             no_worker,
             no_health_manager,
+            no_vip_interface,
             health,
             auth,
         } => {
@@ -317,6 +322,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 amphora: amphora.into(),
                 health_manager: !no_health_manager,
                 local_cidr: vip_cidr,
+                vip_interface: !no_vip_interface,
                 auth: match auth.auth {
                     AuthKind::Builtin => ostia::AuthMode::Builtin,
                     AuthKind::Keystone => ostia::AuthMode::Keystone {

@@ -2,7 +2,7 @@
 //! process. Starting one costs microseconds; they share one UDP socket for heartbeats.
 
 use super::{BoxFuture, ComputeDriver, ComputeError, Placed, Placement, Stop};
-use amphora::{Amphora, HeartbeatSettings};
+use amphora::{Amphora, HeartbeatSettings, HostAddresses, Management};
 use engine::Applied;
 use model::AmphoraConfig;
 use std::collections::HashMap;
@@ -15,16 +15,28 @@ pub struct InProcess {
     socket: Arc<UdpSocket>,
     settings: HeartbeatSettings,
     drain: Duration,
+    addresses: Arc<HostAddresses>,
 }
 
 impl InProcess {
-    pub async fn new(settings: HeartbeatSettings, drain: Duration) -> std::io::Result<InProcess> {
+    /// `manage_addresses`: put VIPs outside 127.0.0.0/8 on this namespace's `ostia0`.
+    pub async fn new(
+        settings: HeartbeatSettings,
+        drain: Duration,
+        manage_addresses: bool,
+    ) -> std::io::Result<InProcess> {
         let socket = UdpSocket::bind(amphora::agent::heartbeat_source(&settings)).await?;
+        let management = if manage_addresses {
+            Management::Owner
+        } else {
+            Management::Off
+        };
         Ok(InProcess {
             amphorae: Mutex::new(HashMap::new()),
             socket: Arc::new(socket),
             settings,
             drain,
+            addresses: Arc::new(HostAddresses::new(management)),
         })
     }
 
@@ -43,6 +55,7 @@ impl InProcess {
             self.settings.clone(),
             self.socket.clone(),
             self.drain,
+            self.addresses.clone(),
         ));
         let previous = self
             .amphorae
@@ -67,6 +80,7 @@ impl InProcess {
         for amphora in all {
             drop(amphora.stop().await);
         }
+        self.addresses.close().await;
     }
 
     /// How many amphorae run here.

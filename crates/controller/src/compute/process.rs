@@ -34,6 +34,8 @@ pub struct ProcessOptions {
     pub dir: PathBuf,
     pub settings: HeartbeatSettings,
     pub drain: Duration,
+    /// Whether amphora processes put addresses outside 127.0.0.0/8 on the shared interface.
+    pub host_addresses: amphora::Management,
     /// Told the id of every amphora process that exits without being asked to.
     pub exits: mpsc::UnboundedSender<String>,
 }
@@ -84,6 +86,7 @@ impl Process {
             bind: "127.0.0.1:0".parse().expect("literal"),
             heartbeat: self.opts.settings.clone(),
             drain_timeout_ms: self.opts.drain.as_millis() as u64,
+            host_addresses: self.opts.host_addresses,
         };
         files
             .write(&config, self.authority.ca_pem(), &server)

@@ -229,3 +229,16 @@ pub struct Context {
     pub stop_all: CancellationToken,
     pub tracker: TaskTracker,
 }
+
+/// Lets a VIP bind before its address is local (IP_FREEBIND): a VIP outside 127.0.0.0/8 that
+/// this host cannot own still goes ACTIVE and is reached through a floating IP, and one whose
+/// address is being added to the host's interface serves as soon as it arrives.
+pub(crate) fn free_bind(
+    socket: &socket2::Socket,
+    addr: std::net::SocketAddr,
+) -> std::io::Result<()> {
+    match addr {
+        std::net::SocketAddr::V4(_) => socket.set_freebind_v4(true),
+        std::net::SocketAddr::V6(_) => socket.set_freebind_v6(true),
+    }
+}
