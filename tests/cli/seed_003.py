@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """Replay seed 003's network and LBaaS v2 steps with the real `neutron` CLI (python-neutronclient
-9.0.0) against a local Ostia (`--auth noauth`, the client's `OS_AUTH_TYPE=none`), on loopback
-CIDRs instead of the seed's 172.17.0.0/16 and 10.0.0.0/24: networks, subnets, a router with
-its gateway and interface, `lbaas-*` objects, real backends, curl through the VIP, and floating
-IPs (refused before the router interface exists, as Neutron refuses them).
+9.0.0) against a local Ostia (`--auth noauth`, the client's `OS_AUTH_TYPE=none`): networks,
+subnets, a router with its gateway and interface, `lbaas-*` objects, real backends, curl
+through the VIP, and floating IPs (refused before the router interface exists, as Neutron
+refuses them).
 
-Environment: OSTIA_BIN (ostia binary), NEUTRON (the `neutron` command).
+By default on loopback CIDRs. With SEED_NETNS=<name> (the script then runs inside that network
+namespace, which its caller created) on the seed's own 172.17.0.0/16 and 10.0.0.0/24; after
+Ostia stops, none of the addresses it served is left on an interface.
+
+Environment: OSTIA_BIN (ostia binary), NEUTRON (the `neutron` command), SEED_NETNS.
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
 """
 import json
@@ -22,7 +26,9 @@ HOME = os.path.expanduser("~")
 OSTIA_BIN = os.environ.get("OSTIA_BIN") or os.path.join(HOME, ".cache/ostia-target/debug/ostia")
 NEUTRON = os.environ.get("NEUTRON") or os.path.join(HOME, ".cache/ostia-neutron-venv/bin/neutron")
 RESULTS = {"passed": 0, "failed": 0}
-PUBLIC, PRIVATE = "127.60.0.0/16", "127.61.0.0/24"
+NETNS = os.environ.get("SEED_NETNS")
+PUB, PRIV = ("172.17.", "10.0.0.") if NETNS else ("127.60.", "127.61.0.")
+PUBLIC, PRIVATE = PUB + "0.0/16", PRIV + "0/24"
 
 
 def check(desc, cond, detail=""):
@@ -85,6 +91,42 @@ def get(url):
         return None, str(e)
 
 
+def in_own_namespace():
+    """SEED_NETNS names the namespace this process runs in (never the host's)."""
+    out = subprocess.run(["ip", "netns", "identify", str(os.getpid())], capture_output=True, text=True)
+    return out.stdout.strip() == NETNS
+
+
+def enter_checks(backend_addresses):
+    """In SEED_NETNS mode: refuses to run outside that namespace, and puts the backends'
+    addresses on its lo. True when the run may go on."""
+    if not NETNS:
+        return True
+    if not in_own_namespace():
+        print("not ok - SEED_NETNS=%s but this process is not in that namespace" % NETNS)
+        print("0 passed, 1 failed")
+        return False
+    print("# inside network namespace %s, on the seed's own CIDRs" % NETNS)
+    for addr in backend_addresses:
+        subprocess.run(["ip", "addr", "add", addr + "/32", "dev", "lo"], check=True)
+    return True
+
+
+def local_addresses():
+    out = subprocess.run(["ip", "-o", "addr", "show"], capture_output=True, text=True).stdout
+    return {line.split()[3].split("/")[0] for line in out.splitlines()}
+
+
+def nothing_left(served):
+    """After Ostia stops: none of the addresses it served is on an interface, ostia0 is gone."""
+    served = sorted(a for a in served if a)
+    left = [a for a in served if a in local_addresses()]
+    check("after ostia stops none of its addresses (%s) is left on an interface" % ", ".join(served),
+          not left, left)
+    link = subprocess.run(["ip", "link", "show", "ostia0"], capture_output=True)
+    check("after ostia stops its ostia0 interface is gone", link.returncode != 0)
+
+
 def start_ostia(tmp):
     """`ostia up --auth noauth` on free loopback ports; returns (server, log, api port, network endpoint)."""
     api, net, idp, hm = free_port(), free_port(), free_port(), free_port()
@@ -124,9 +166,12 @@ def main():
             print("not ok - %s=%s is executable" % (name, path))
             print("0 passed, 1 failed")
             return 1
+    if not enter_checks([PRIV + "6", PRIV + "3"]):
+        return 1
     tmp = tempfile.mkdtemp(prefix="ostia-seed003-")
     server, log, _, endpoint = start_ostia(tmp)
     backends = []
+    lb, fip = {}, {}
     try:
         ok, _ = wait_for(lambda: (get(endpoint + "/")[0] == 200, None))
         if not check("ostia up answers on the network endpoint", ok):
@@ -137,14 +182,14 @@ def main():
               "--provider:network_type", "flat", "-f", "json")
         check("net-create public --router:external", r.ok and r.json().get("router:external") in (True, "True"),
               r.detail())
-        r = n("subnet-create", "--name", "public-subnet", "--gateway", "127.60.0.254", "--allocation-pool",
-              "start=127.60.56.200,end=127.60.56.254", "--dns-nameserver", "127.0.0.53", "--disable-dhcp",
+        r = n("subnet-create", "--name", "public-subnet", "--gateway", PUB + "0.254", "--allocation-pool",
+              "start=%s56.200,end=%s56.254" % (PUB, PUB), "--dns-nameserver", "127.0.0.53", "--disable-dhcp",
               "public", PUBLIC, "-f", "json")
         check("subnet-create public-subnet with gateway, pool, DNS, no DHCP", r.ok, r.detail())
         r = n("net-create", "private", "--provider:network_type", "vxlan")
         check("net-create private", r.ok, r.detail())
-        r = n("subnet-create", "--name", "private-subnet", "--gateway", "127.61.0.1", "--allocation-pool",
-              "start=127.61.0.2,end=127.61.0.254", "private", PRIVATE)
+        r = n("subnet-create", "--name", "private-subnet", "--gateway", PRIV + "1", "--allocation-pool",
+              "start=%s2,end=%s254" % (PRIV, PRIV), "private", PRIVATE)
         check("subnet-create private-subnet", r.ok, r.detail())
         r = n("router-create", "router1")
         check("router-create router1", r.ok, r.detail())
@@ -166,7 +211,7 @@ def main():
 
         r = n("floatingip-create", "public", "-f", "json")
         fip = r.json() or {}
-        check("floatingip-create public", r.ok and fip.get("floating_ip_address", "").startswith("127.60.56."),
+        check("floatingip-create public", r.ok and fip.get("floating_ip_address", "").startswith(PUB + "56."),
               r.detail())
         r = n("floatingip-associate", fip.get("id", ""), vip_port or "")
         check("floatingip-associate before router-interface-add is refused (not reachable)",
@@ -179,9 +224,9 @@ def main():
              "--protocol-port", "80"),
             ("lbaas-pool-create", "--name", "pool1", "--lb-algorithm", "ROUND_ROBIN", "--listener",
              "listener1", "--protocol", "HTTP"),
-            ("lbaas-member-create", "--subnet", "private-subnet", "--address", "127.61.0.6",
+            ("lbaas-member-create", "--subnet", "private-subnet", "--address", PRIV + "6",
              "--protocol-port", "80", "pool1"),
-            ("lbaas-member-create", "--subnet", "private-subnet", "--address", "127.61.0.3",
+            ("lbaas-member-create", "--subnet", "private-subnet", "--address", PRIV + "3",
              "--protocol-port", "80", "pool1"),
             ("lbaas-healthmonitor-create", "--delay", "5", "--max-retries", "4", "--timeout", "10",
              "--type", "HTTP", "--url-path", "/", "--pool", "pool1"),
@@ -196,7 +241,7 @@ def main():
         check("lbaas-pool-show pool1 lists two members", r.ok and members is not None
               and len(json.loads(members) if isinstance(members, str) else members) == 2, r.detail())
 
-        for name, addr in (("web1", "127.61.0.6:80"), ("web2", "127.61.0.3:80")):
+        for name, addr in (("web1", PRIV + "6:80"), ("web2", PRIV + "3:80")):
             backends.append(subprocess.Popen([OSTIA_BIN, "backend", "--name", name, "--bind", addr],
                                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         url = "http://%s/" % vip
@@ -223,7 +268,8 @@ def main():
         check("curl to the floating IP %s alternates between web1 and web2" % fip.get("floating_ip_address"),
               ok, seen)
     finally:
-        code = finish(server, log, tmp, backends)
+        served = {lb.get("vip_address"), fip.get("floating_ip_address")}
+        code = finish(server, log, tmp, backends, (lambda: nothing_left(served)) if NETNS else None)
     return code
 
 if __name__ == "__main__":

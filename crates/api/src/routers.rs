@@ -26,6 +26,36 @@ fn bad_router(message: String) -> Fault {
     bad(format!("Bad router request: {message}."))
 }
 
+/// Neutron refuses a router interface whose subnet overlaps a subnet the router is on already:
+/// the router could not tell where to send an address of both.
+async fn overlapping(
+    state: &AppState,
+    existing: &[Port],
+    subnet_id: &str,
+) -> Result<Option<Fault>, store::StoreError> {
+    let subnets = state.store.subnets().await?;
+    let cidr = |id: &str| {
+        subnets
+            .iter()
+            .find(|s| s.id == id)
+            .and_then(|s| s.cidr.parse::<ipnet::IpNet>().ok())
+    };
+    let Some(new) = cidr(subnet_id) else {
+        return Ok(None);
+    };
+    for port in existing.iter().filter(|p| p.subnet_id != subnet_id) {
+        if let Some(old) = cidr(&port.subnet_id) {
+            if old.contains(&new.network()) || new.contains(&old.network()) {
+                return Ok(Some(bad_router(format!(
+                    "Cidr {new} of subnet {subnet_id} overlaps with cidr {old} of subnet {}",
+                    port.subnet_id
+                ))));
+            }
+        }
+    }
+    Ok(None)
+}
+
 /// A router on the wire, with its gateway's addresses.
 fn router_json(r: &Router, ports: &[Port]) -> Value {
     let gateway = r
@@ -288,6 +318,9 @@ pub async fn add_interface(
                     .into_response(),
             );
         }
+        if let Some(refused) = overlapping(state, &existing, &subnet.id).await? {
+            return Ok(refused.into_response());
+        }
         let Some(gateway) = subnet.gateway_ip.as_deref().and_then(|g| g.parse().ok()) else {
             return Ok(
                 bad_router(format!("Subnet {subnet_id} does not have a gateway IP"))
@@ -328,7 +361,12 @@ pub async fn add_interface(
                     format!("Port {port_id} is in use by device {}.", p.device_id),
                 ))
             }
-            Some(p) if owns(ctx, &p.project_id) => p,
+            Some(p) if owns(ctx, &p.project_id) => {
+                if let Some(refused) = overlapping(state, &existing, &p.subnet_id).await? {
+                    return Ok(refused.into_response());
+                }
+                p
+            }
             _ => {
                 return Ok(neutron_error(
                     StatusCode::NOT_FOUND,

@@ -294,6 +294,36 @@ async fn routers_take_a_gateway_on_an_external_network_and_interfaces_on_subnets
     )
     .await;
     assert_eq!(s, 400, "a second interface on one subnet");
+    // Nor on a subnet (of another network) that overlaps one the router is on.
+    let other = created(
+        &env,
+        "/v2.0/networks",
+        json!({"network": {"name": "other"}}),
+        "network",
+    )
+    .await;
+    let inner = created(
+        &env,
+        "/v2.0/subnets",
+        json!({"subnet": {"network_id": other["id"], "cidr": "127.42.0.128/25"}}),
+        "subnet",
+    )
+    .await;
+    let (s, b) = net_req(
+        &env,
+        "PUT",
+        &format!("/v2.0/routers/{id}/add_router_interface"),
+        Some(json!({"subnet_id": inner["id"]})),
+    )
+    .await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        b["NeutronError"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("overlaps with cidr 127.42.0.0/24"),
+        "{b}"
+    );
     let (s, b) = net_req(&env, "DELETE", &format!("/v2.0/routers/{id}"), None).await;
     assert_eq!(
         (s, b["NeutronError"]["type"].as_str()),
