@@ -7,6 +7,7 @@
 
 pub mod agent;
 pub mod client;
+pub mod haproxy;
 pub mod heartbeat;
 pub mod host_addresses;
 mod instance;

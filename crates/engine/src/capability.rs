@@ -22,8 +22,8 @@ pub fn check(config: &AmphoraConfig) -> Result<(), String> {
             | ListenerProtocol::Udp => {}
             other => return Err(not_yet(&what, &format!("protocol {other}"))),
         }
-        if l.l7policies.iter().any(|p| p.admin_state_up) {
-            return Err(not_yet(&what, "L7 policies"));
+        if l.protocol != ListenerProtocol::Http && l.l7policies.iter().any(|p| p.admin_state_up) {
+            return Err(not_yet(&what, &format!("L7 policies on {}", l.protocol)));
         }
         if l.connection_limit < -1 {
             return Err(format!(
@@ -133,6 +133,7 @@ mod tests {
             ),
             (
                 Box::new(|c| {
+                    c.listeners[0].protocol = ListenerProtocol::Tcp;
                     c.listeners[0].l7policies.push(L7PolicyConfig {
                         id: "pol".into(),
                         action: L7Action::Reject,
@@ -145,7 +146,7 @@ mod tests {
                         rules: vec![],
                     })
                 }),
-                "L7 policies is not served",
+                "L7 policies on TCP is not served",
             ),
             (
                 Box::new(|c| {

@@ -220,8 +220,9 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
     }
     let (conn, body) = (&hop.connection, &hop.body);
     let http10 = minor == 0;
-    // An HTTP/1.1 request names its host exactly once (RFC 9112 §3.2).
-    if hosts > 1 || (hosts == 0 && !http10) {
+    // Two Host lines cannot both be right (RFC 9112 §3.2). None at all is served, as HAProxy
+    // serves it (checked against its binary by the L7 oracle), with the listener's address.
+    if hosts > 1 {
         return Err(Invalid);
     }
     let framing = match (body.chunked, body.length) {
@@ -240,7 +241,7 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
         _ if body.length == Some(0) => header(out, b"content-length", b"0"),
         _ => {}
     }
-    // HTTP/1.0 allowed no Host; the HTTP/1.1 request the member gets must have one.
+    // The HTTP/1.1 request the member gets must have one.
     if hosts == 0 {
         let _ = write!(out, "host: {}\r\n", fwd.local);
     }
@@ -523,8 +524,7 @@ mod tests {
             // Two lines are one list: the same as `x, chunked` on one line.
             "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: x\r\nTransfer-Encoding: chunked\r\n\r\n",
             "POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nTransfer-Encoding: chunked\r\n\r\n",
-            // HTTP/1.1 names its host exactly once.
-            "GET / HTTP/1.1\r\n\r\n",
+            // Two hosts.
             "GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n",
             "GET / HTTP/1.1\r\nBad Header: x\r\n\r\n",
         ] {

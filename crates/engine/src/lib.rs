@@ -9,6 +9,7 @@ mod balancer;
 pub mod capability;
 mod h1;
 mod health;
+mod l7;
 mod listener;
 mod member;
 mod ping;
@@ -192,7 +193,17 @@ impl Engine {
                 .as_ref()
                 .and_then(|p| st.pools.get(p))
                 .cloned();
-            let snapshot = listener::Snapshot::new(l.clone(), pool, stats);
+            let policies = match l7::Policies::compile(&l.l7policies, &st.pools) {
+                Ok(p) => p.map(Arc::new),
+                Err(reason) => {
+                    failed.push(ListenerFailure {
+                        id: l.id.clone(),
+                        reason,
+                    });
+                    continue;
+                }
+            };
+            let snapshot = listener::Snapshot::new(l.clone(), pool, policies, stats);
             match st.listeners.get_mut(&l.id) {
                 Some(running) => {
                     if running.bind_key.2 != config.vips {
@@ -250,7 +261,7 @@ impl Engine {
                         ListenerHealth::Open
                     },
                     counters: snapshot.stats.read(),
-                    pools: snapshot.pool.iter().map(|p| p.config.id.clone()).collect(),
+                    pools: snapshot.pool_ids(),
                 })
             })
             .collect();

@@ -227,7 +227,8 @@ async fn seed_flow_with_amphora_processes() {
 }
 
 /// What users see of a config the engine cannot serve yet, and of a port another program
-/// holds: ERROR with the reason, never ACTIVE while not served, and the rest keeps serving.
+/// holds: ERROR with the reason, never ACTIVE while not served, and the rest keeps serving
+/// (an L7 policy next to them is served).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn refusals_and_taken_ports_are_errors_and_the_rest_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
@@ -253,20 +254,30 @@ async fn refusals_and_taken_ports_are_errors_and_the_rest_keeps_serving() {
         assert_eq!(l["listener"]["provisioning_status"], "ERROR", "{l}");
     }
 
-    // An L7 policy: refused, ERROR; the listener and the LB stay ACTIVE and keep serving.
+    // An L7 policy with a rule is served: /admin is rejected, the rest still reaches the pool.
     let (s, b) = env
         .post(
             "/v2/lbaas/l7policies",
-            json!({"l7policy": {"listener_id": listener, "action": "REJECT"}}),
+            json!({"l7policy": {"listener_id": listener, "action": "REJECT",
+                "rules": [{"type": "PATH", "compare_type": "STARTS_WITH", "value": "/admin"}]}}),
         )
         .await;
     assert_eq!(s, 201, "{b}");
     let policy = b["l7policy"]["id"].as_str().unwrap().to_string();
     env.wait_lb(&lb).await;
     let (_, p) = env.get(&format!("/v2/lbaas/l7policies/{policy}")).await;
-    assert_eq!(p["l7policy"]["provisioning_status"], "ERROR", "{p}");
-    let (_, l) = env.get(&format!("/v2/lbaas/listeners/{listener}")).await;
-    assert_eq!(l["listener"]["provisioning_status"], "ACTIVE");
+    assert_eq!(p["l7policy"]["provisioning_status"], "ACTIVE", "{p}");
+    let admin = {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let mut c = tokio::net::TcpStream::connect(vip).await.unwrap();
+        c.write_all(b"GET /admin/x HTTP/1.1\r\nHost: vip\r\n\r\n")
+            .await
+            .unwrap();
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.unwrap();
+        String::from_utf8_lossy(&answer).into_owned()
+    };
+    assert!(admin.starts_with("HTTP/1.1 403"), "{admin}");
     assert_eq!(fetch(vip).await.as_deref(), Some("you hit: webserver1"));
 
     // Another program holds VIP:9090: that listener is ERROR, the first still serves.

@@ -9,8 +9,9 @@
 use super::tcp::{accept_loop, CONNECT_ATTEMPTS};
 use super::{ms, Context, Snapshot};
 use crate::h1::{self, Chunks, Framing, Invalid};
+use crate::l7::{self, RequestView, Verdict};
 use crate::member::{Lease, MemberState};
-use crate::pool::Backend;
+use crate::pool::{Backend, Pool};
 use crate::proxy_protocol;
 use crate::relay::{self, Counters};
 use crate::stats::{ListenerStats, Open};
@@ -20,6 +21,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
@@ -59,6 +61,45 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
         }
     })
     .await
+}
+
+/// Where a request goes.
+enum Route {
+    Pool(Arc<Pool>),
+    /// An error page (403 from a REJECT policy, 503 without a pool).
+    Answer(u16),
+    /// A redirect policy's answer.
+    Redirect(Vec<u8>),
+}
+
+/// The listener's L7 policies decide on the request head; without them, or when none
+/// matches, the default pool serves.
+fn route(snapshot: &Snapshot, head: &[u8]) -> Route {
+    let default = || match &snapshot.pool {
+        Some(pool) => Route::Pool(pool.clone()),
+        None => Route::Answer(503),
+    };
+    let Some(policies) = &snapshot.l7 else {
+        return default();
+    };
+    let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];
+    let mut parsed = httparse::Request::new(&mut headers);
+    // The head was parsed once already: this cannot fail, but a failure is a bad request.
+    if !matches!(parsed.parse(head), Ok(httparse::Status::Complete(_))) {
+        return Route::Answer(400);
+    }
+    let view = RequestView {
+        target: parsed.path.unwrap_or("/"),
+        headers: parsed.headers,
+    };
+    match policies.decide(&view) {
+        Verdict::Reject => Route::Answer(403),
+        Verdict::Redirect { code, location } => {
+            Route::Redirect(l7::redirect_answer(code, &location))
+        }
+        Verdict::Pool(pool) => Route::Pool(pool.clone()),
+        Verdict::Default => default(),
+    }
 }
 
 /// Why an exchange ended the connection.
@@ -168,10 +209,16 @@ impl Session {
         req: &h1::Request,
         ctx: &Context,
     ) -> Result<bool, Failure> {
-        self.cbuf.consume(req.head_len);
-        let Some(pool) = &snapshot.pool else {
-            return Err(Failure::Answer(503));
+        let pool = match route(snapshot, &self.cbuf.bytes()[..req.head_len]) {
+            Route::Pool(pool) => pool,
+            Route::Answer(code) => return Err(Failure::Answer(code)),
+            Route::Redirect(answer) => {
+                self.cbuf.consume(req.head_len);
+                self.write_client(snapshot, &answer).await?;
+                return Ok(false);
+            }
         };
+        self.cbuf.consume(req.head_len);
         // The body bytes that came with the head travel with it.
         let mut body = Body::new(req.framing, false);
         let n = body
@@ -196,7 +243,7 @@ impl Session {
             let mut fresh = false;
             loop {
                 match self
-                    .attempt(snapshot, req, &mut body, backend, fresh, ctx)
+                    .attempt(snapshot, &pool, req, &mut body, backend, fresh, ctx)
                     .await
                 {
                     Attempt::Done(keep) => {
@@ -218,9 +265,11 @@ impl Session {
         Err(Failure::Answer(503))
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn attempt(
         &mut self,
         snapshot: &Snapshot,
+        pool: &Pool,
         req: &h1::Request,
         body: &mut Body,
         backend: &Backend,
@@ -229,10 +278,7 @@ impl Session {
     ) -> Attempt {
         let config = &snapshot.config;
         // Built only if a new connection is opened.
-        let proxy = snapshot
-            .pool
-            .as_ref()
-            .and_then(|p| proxy_protocol::Version::for_pool(p.config.protocol))
+        let proxy = proxy_protocol::Version::for_pool(pool.config.protocol)
             .map(|version| (version, self.peer, self.local));
         let connect_timeout = ms(config.timeout_member_connect);
         let Ok(mut up) = self
@@ -572,6 +618,7 @@ impl Deadline {
 pub fn error_page(code: u16) -> Vec<u8> {
     let (reason, message) = match code {
         400 => ("Bad Request", "Your browser sent an invalid request."),
+        403 => ("Forbidden", "Request forbidden by administrative rules."),
         408 => (
             "Request Time-out",
             "Your browser didn't send a complete request in time.",

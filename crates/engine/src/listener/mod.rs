@@ -24,6 +24,8 @@ pub struct Snapshot {
     pub config: ListenerConfig,
     /// The default pool, when it exists and is enabled.
     pub pool: Option<Arc<Pool>>,
+    /// L7 policies (HTTP listeners), compiled for this generation.
+    pub l7: Option<Arc<crate::l7::Policies>>,
     pub cidrs: Vec<IpNet>,
     pub stats: Arc<ListenerStats>,
     /// `insert_headers`: X-Forwarded-For, -Port, -Proto.
@@ -34,6 +36,7 @@ impl Snapshot {
     pub fn new(
         mut config: ListenerConfig,
         pool: Option<Arc<Pool>>,
+        l7: Option<Arc<crate::l7::Policies>>,
         stats: Arc<ListenerStats>,
     ) -> Snapshot {
         // Octavia renders `timeout or default`: 0 means the default, not "no time at all".
@@ -75,6 +78,7 @@ impl Snapshot {
         Snapshot {
             config,
             pool,
+            l7,
             cidrs,
             stats,
             insert,
@@ -90,6 +94,17 @@ impl Snapshot {
             port: port.then(|| local.port()),
             proto: proto.then_some("http"),
         }
+    }
+
+    /// Every pool this listener sends to: its default pool, then those of its L7 policies.
+    pub fn pool_ids(&self) -> Vec<String> {
+        let mut ids: Vec<String> = self.pool.iter().map(|p| p.config.id.clone()).collect();
+        for id in self.l7.iter().flat_map(|l7| l7.pool_ids()) {
+            if !ids.iter().any(|i| i == id) {
+                ids.push(id.to_string());
+            }
+        }
+        ids
     }
 
     pub fn allows(&self, client: IpAddr) -> bool {

@@ -1,0 +1,409 @@
+//! The oracle for "L7 exactly as HAProxy": one AmphoraConfig with a dozen L7 policies (every
+//! action, rule type and compare type, inverted rules, disabled policies and rules, classes
+//! interleaved by position) is served by the engine and, rendered as Octavia renders it, by
+//! the real HAProxy binary; the same 180 requests (hosts, paths, file types, headers,
+//! cookies) go to both, and every answer (status, Location, the pool that served) must agree.
+//! Skips, saying so, where HAProxy is not installed (`scripts/test` installs it).
+
+use engine::testing::Backend;
+use engine::Engine;
+use model::{
+    AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, LbAlgorithm,
+    ListenerConfig, ListenerProtocol, MemberConfig, PoolConfig, PoolProtocol,
+};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn rule(
+    id: &str,
+    kind: L7RuleType,
+    cmp: CompareType,
+    key: Option<&str>,
+    value: &str,
+) -> L7RuleConfig {
+    L7RuleConfig {
+        id: id.into(),
+        rule_type: kind,
+        compare_type: cmp,
+        key: key.map(str::to_string),
+        value: value.into(),
+        invert: false,
+        admin_state_up: true,
+    }
+}
+
+fn inverted(mut r: L7RuleConfig) -> L7RuleConfig {
+    r.invert = true;
+    r
+}
+
+fn disabled(mut r: L7RuleConfig) -> L7RuleConfig {
+    r.admin_state_up = false;
+    r
+}
+
+fn policy(id: &str, position: u32, action: L7Action, rules: Vec<L7RuleConfig>) -> L7PolicyConfig {
+    L7PolicyConfig {
+        id: id.into(),
+        action,
+        position,
+        admin_state_up: true,
+        redirect_pool_id: None,
+        redirect_url: None,
+        redirect_prefix: None,
+        redirect_http_code: None,
+        rules,
+    }
+}
+
+fn to_pool(id: &str, position: u32, pool: &str, rules: Vec<L7RuleConfig>) -> L7PolicyConfig {
+    L7PolicyConfig {
+        redirect_pool_id: Some(pool.into()),
+        ..policy(id, position, L7Action::RedirectToPool, rules)
+    }
+}
+
+/// The policies, interleaving the classes by position so that HAProxy's class order shows.
+fn policies() -> Vec<L7PolicyConfig> {
+    use CompareType::*;
+    use L7RuleType::*;
+    let mut prefix = policy(
+        "p-prefix",
+        3,
+        L7Action::RedirectPrefix,
+        vec![rule("r-old", Path, StartsWith, None, "/old")],
+    );
+    prefix.redirect_prefix = Some("https://new.example.com".into());
+    prefix.redirect_http_code = Some(301);
+    let mut url = policy(
+        "p-url",
+        4,
+        L7Action::RedirectToUrl,
+        vec![rule("r-org", HostName, EndsWith, None, "example.org")],
+    );
+    url.redirect_url = Some("http://example.com/moved".into());
+    let mut off = policy(
+        "p-off",
+        10,
+        L7Action::Reject,
+        vec![rule("r-all", Path, StartsWith, None, "/")],
+    );
+    off.admin_state_up = false;
+    let mut root = policy(
+        "p-root",
+        13,
+        L7Action::RedirectPrefix,
+        vec![rule("r-root-q", Path, EqualTo, None, "/docs/readme.txt")],
+    );
+    root.redirect_prefix = Some("/".into());
+    root.redirect_http_code = Some(308);
+    vec![
+        to_pool(
+            "p-api-host",
+            1,
+            "api",
+            vec![rule(
+                "r-api-host",
+                HostName,
+                EqualTo,
+                None,
+                "api.example.com",
+            )],
+        ),
+        policy(
+            "p-admin",
+            2,
+            L7Action::Reject,
+            vec![
+                rule("r-admin", Path, StartsWith, None, "/admin"),
+                inverted(rule("r-session", Cookie, EqualTo, Some("session"), "abc")),
+            ],
+        ),
+        prefix,
+        url,
+        to_pool(
+            "p-static",
+            5,
+            "static",
+            vec![rule("r-static", FileType, Regex, None, "\\.(js|png)$")],
+        ),
+        to_pool(
+            "p-gold",
+            6,
+            "gold",
+            vec![rule("r-gold", Header, EqualTo, Some("X-Tenant"), "gold")],
+        ),
+        to_pool(
+            "p-api-path",
+            7,
+            "api",
+            vec![rule("r-api-path", Path, Regex, None, "^/api/v[0-9]+/")],
+        ),
+        policy(
+            "p-evil",
+            8,
+            L7Action::Reject,
+            vec![rule("r-evil", HostName, Contains, None, "EVIL")],
+        ),
+        to_pool(
+            "p-beta",
+            9,
+            "beta",
+            vec![rule("r-beta", Cookie, StartsWith, Some("beta"), "1")],
+        ),
+        off,
+        to_pool(
+            "p-norules",
+            11,
+            "gold",
+            vec![disabled(rule("r-dis", Path, StartsWith, None, "/"))],
+        ),
+        to_pool(
+            "p-txt",
+            12,
+            "static",
+            vec![
+                inverted(rule("r-cert", SslConnHasCert, EqualTo, None, "True")),
+                rule("r-txt", FileType, EqualTo, None, ".txt"),
+            ],
+        ),
+        root,
+        to_pool(
+            "p-silver",
+            14,
+            "gold",
+            vec![rule("r-silver", Header, Contains, Some("X-Tenant"), "silv")],
+        ),
+    ]
+}
+
+async fn backend(name: &str) -> Backend {
+    Backend::http(name, "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap()
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// status, Location, body of one request on a fresh connection.
+async fn ask(addr: SocketAddr, head: &str) -> (u16, String, String) {
+    let io = async {
+        let mut c = tokio::net::TcpStream::connect(addr).await.ok()?;
+        c.write_all(head.as_bytes()).await.ok()?;
+        let mut answer = Vec::new();
+        c.read_to_end(&mut answer).await.ok()?;
+        let text = String::from_utf8_lossy(&answer).into_owned();
+        let (top, body) = text.split_once("\r\n\r\n")?;
+        let status = top.get(9..12)?.parse().ok()?;
+        let location = top
+            .lines()
+            .find_map(|l| {
+                l.strip_prefix("location: ")
+                    .or_else(|| l.strip_prefix("Location: "))
+            })
+            .unwrap_or_default()
+            .to_string();
+        let body = if status == 200 {
+            body.trim().to_string()
+        } else {
+            String::new()
+        };
+        Some((status, location, body))
+    };
+    tokio::time::timeout(Duration::from_secs(5), io)
+        .await
+        .ok()
+        .flatten()
+        .unwrap_or((0, String::new(), String::new()))
+}
+
+fn requests() -> Vec<String> {
+    let hosts = [
+        Some("www.example.com"),
+        Some("API.example.com"),
+        Some("shop.example.org"),
+        Some("evil.example.com"),
+        None,
+    ];
+    let paths = [
+        "/",
+        "/admin/users",
+        "/static/app.js",
+        "/img/logo.png?v=2",
+        "/api/v2/items",
+        "/old/page?q=1",
+        "/docs/readme.txt",
+        "/notes.txt",
+        "/API/v1/x",
+    ];
+    let extras = [
+        "",
+        "X-Tenant: gold\r\n",
+        "X-Tenant: bronze, silver\r\nCookie: beta=1\r\n",
+        "Cookie: theme=dark; session=abc\r\n",
+    ];
+    let mut out = Vec::new();
+    for host in hosts {
+        for path in paths {
+            for extra in extras {
+                let host = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+                out.push(format!(
+                    "GET {path} HTTP/1.1\r\n{host}{extra}Connection: close\r\n\r\n"
+                ));
+            }
+        }
+    }
+    out
+}
+
+struct Haproxy(Child);
+
+impl Drop for Haproxy {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+async fn until_answers(addr: SocketAddr, what: &str) {
+    let start = Instant::now();
+    while tokio::net::TcpStream::connect(addr).await.is_err() {
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{what} does not listen on {addr}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_engine_answers_every_l7_request_as_haproxy_does() {
+    if Command::new("haproxy").arg("-v").output().is_err() {
+        println!("skip - the L7 oracle needs the haproxy binary (apt-get install haproxy)");
+        return;
+    }
+    let names = ["default", "api", "static", "gold", "beta"];
+    let mut backends = Vec::new();
+    let mut pools = Vec::new();
+    for name in names {
+        let b = backend(name).await;
+        let mut pool = PoolConfig::new(name, PoolProtocol::Http, LbAlgorithm::RoundRobin);
+        pool.members = vec![MemberConfig::new(
+            &format!("m-{name}"),
+            b.addr.ip(),
+            b.addr.port(),
+        )];
+        pools.push(pool);
+        backends.push(b);
+    }
+    let config = |port: u16| {
+        let mut l = ListenerConfig::new("listener", ListenerProtocol::Http, port, Some("default"));
+        l.l7policies = policies();
+        // HAProxy sizes its file descriptors from maxconn; 50000 needs more than a test may have.
+        l.connection_limit = 1000;
+        AmphoraConfig {
+            lb_id: "lb".into(),
+            generation: 1,
+            vips: vec!["127.0.0.1".parse().unwrap()],
+            listeners: vec![l],
+            pools: pools.clone(),
+        }
+    };
+
+    let engine_port = free_port();
+    let engine = Engine::new(Duration::from_secs(1));
+    let applied = engine.apply(config(engine_port)).await.unwrap();
+    assert!(
+        applied.failed_listeners.is_empty(),
+        "{:?}",
+        applied.failed_listeners
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let haproxy_port = free_port();
+    let cfg = dir.path().join("haproxy.cfg");
+    std::fs::write(&cfg, amphora::haproxy::render(&config(haproxy_port))).unwrap();
+    if let Ok(keep) = std::env::var("OSTIA_KEEP_HAPROXY_CFG") {
+        std::fs::copy(&cfg, keep).unwrap();
+    }
+    let check = Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(&cfg)
+        .output()
+        .unwrap();
+    assert!(
+        check.status.success(),
+        "haproxy refuses the rendering: {}\n{}",
+        String::from_utf8_lossy(&check.stderr),
+        std::fs::read_to_string(&cfg).unwrap()
+    );
+    let _haproxy = Haproxy(
+        Command::new("haproxy")
+            .arg("-db")
+            .arg("-f")
+            .arg(&cfg)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap(),
+    );
+    let (engine_addr, haproxy_addr) = (
+        SocketAddr::from(([127, 0, 0, 1], engine_port)),
+        SocketAddr::from(([127, 0, 0, 1], haproxy_port)),
+    );
+    until_answers(haproxy_addr, "haproxy").await;
+    until_answers(engine_addr, "the engine").await;
+
+    let mut differences = Vec::new();
+    let mut outcomes = std::collections::BTreeMap::new();
+    let all = requests();
+    for head in &all {
+        let theirs = ask(haproxy_addr, head).await;
+        let ours = ask(engine_addr, head).await;
+        *outcomes
+            .entry(format!("{} {}{}", theirs.0, theirs.2, theirs.1))
+            .or_insert(0) += 1;
+        if theirs != ours {
+            differences.push(format!(
+                "{head:?}\n  haproxy: {theirs:?}\n  engine:  {ours:?}"
+            ));
+        }
+    }
+    println!(
+        "{} requests, outcomes (per HAProxy): {outcomes:#?}",
+        all.len()
+    );
+    assert!(
+        differences.is_empty(),
+        "{} of {} requests differ:\n{}",
+        differences.len(),
+        all.len(),
+        differences.join("\n")
+    );
+    // The table must exercise every kind of answer, or agreeing proves little.
+    for wanted in [
+        "403 ",
+        "301 ",
+        "302 ",
+        "308 /docs/readme.txt",
+        "200 you hit: api",
+        "200 you hit: static",
+        "200 you hit: gold",
+        "200 you hit: beta",
+        "200 you hit: default",
+    ] {
+        assert!(
+            outcomes.keys().any(|k| k.starts_with(wanted)),
+            "no request got {wanted:?}: {outcomes:#?}"
+        );
+    }
+}
