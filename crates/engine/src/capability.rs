@@ -56,9 +56,6 @@ pub fn check(config: &AmphoraConfig) -> Result<(), String> {
         if p.protocol == PoolProtocol::Sctp {
             return Err(not_yet(&what, "protocol SCTP"));
         }
-        if p.session_persistence.is_some() {
-            return Err(not_yet(&what, "session persistence"));
-        }
         if p.tls_enabled {
             return Err(not_yet(&what, "TLS to members (tls_enabled)"));
         }
@@ -92,10 +89,7 @@ fn not_yet(what: &str, feature: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use model::{
-        L7Action, L7PolicyConfig, LbAlgorithm, ListenerConfig, MonitorConfig, PersistenceType,
-        PoolConfig, SessionPersistence,
-    };
+    use model::{L7Action, L7PolicyConfig, LbAlgorithm, ListenerConfig, MonitorConfig, PoolConfig};
 
     fn base() -> AmphoraConfig {
         let mut pool = PoolConfig::new("p", PoolProtocol::Http, LbAlgorithm::RoundRobin);
@@ -147,17 +141,6 @@ mod tests {
                     })
                 }),
                 "L7 policies on TCP is not served",
-            ),
-            (
-                Box::new(|c| {
-                    c.pools[0].session_persistence = Some(SessionPersistence {
-                        kind: PersistenceType::SourceIp,
-                        cookie_name: None,
-                        persistence_timeout: None,
-                        persistence_granularity: None,
-                    })
-                }),
-                "pool p: session persistence is not served",
             ),
             (Box::new(|c| c.pools[0].tls_enabled = true), "tls_enabled"),
             (

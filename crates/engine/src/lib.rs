@@ -12,6 +12,7 @@ mod health;
 mod l7;
 mod listener;
 mod member;
+mod persistence;
 mod ping;
 mod pool;
 mod proxy_protocol;
@@ -158,7 +159,8 @@ impl Engine {
         st.pools = enabled_pools
             .iter()
             .map(|p| {
-                let pool = Pool::new((*p).clone(), |m| st.members[&m.id].clone());
+                let previous = st.pools.get(&p.id).map(|p| &**p);
+                let pool = Pool::new((*p).clone(), |m| st.members[&m.id].clone(), previous);
                 (p.id.clone(), Arc::new(pool))
             })
             .collect();

@@ -3,7 +3,8 @@
 
 use crate::balancer::{self, fnv1a, mix, Balancer};
 use crate::member::MemberState;
-use model::{LbAlgorithm, MemberConfig, PoolConfig};
+use crate::persistence::Sticky;
+use model::{LbAlgorithm, MemberConfig, PersistenceType, PoolConfig};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 
@@ -18,10 +19,17 @@ pub struct Pool {
     pub config: PoolConfig,
     pub backends: Vec<Backend>,
     balancer: Box<dyn Balancer>,
+    /// Session persistence, when the pool has it.
+    pub sticky: Option<Arc<Sticky>>,
 }
 
 impl Pool {
-    pub fn new(config: PoolConfig, states: impl Fn(&MemberConfig) -> Arc<MemberState>) -> Pool {
+    /// `previous`: the pool this one replaces, whose stick table it keeps.
+    pub fn new(
+        config: PoolConfig,
+        states: impl Fn(&MemberConfig) -> Arc<MemberState>,
+        previous: Option<&Pool>,
+    ) -> Pool {
         let backends: Vec<Backend> = config
             .members
             .iter()
@@ -33,10 +41,12 @@ impl Pool {
             })
             .collect();
         let balancer = balancer::for_algorithm(config.lb_algorithm, &backends);
+        let sticky = Sticky::for_pool(&config, previous.and_then(|p| p.sticky.as_ref()));
         Pool {
             config,
             backends,
             balancer,
+            sticky,
         }
     }
 
@@ -73,6 +83,32 @@ impl Pool {
             b.config.backup == backups && Self::serving(b) && !tried.contains(&i)
         };
         self.balancer.pick(&self.backends, &usable, key)
+    }
+
+    /// The member `stuck` names when it can take the request (not tried, serving, in the tier
+    /// that serves), else the balancer's choice.
+    pub fn choose(&self, key: u64, stuck: Option<&str>, tried: &[usize]) -> Option<usize> {
+        if let Some(id) = stuck {
+            if let Some(i) = self.backends.iter().position(|b| b.config.id == id) {
+                let b = &self.backends[i];
+                let backups = !self
+                    .backends
+                    .iter()
+                    .any(|b| !b.config.backup && Self::serving(b));
+                if !tried.contains(&i) && Self::serving(b) && b.config.backup == backups {
+                    return Some(i);
+                }
+            }
+        }
+        self.select(key, tried)
+    }
+
+    /// The SOURCE_IP stick key of a client, when the pool sticks by source.
+    pub fn source_key(&self, client: IpAddr) -> Option<String> {
+        self.sticky
+            .as_ref()
+            .filter(|s| s.kind == PersistenceType::SourceIp)
+            .map(|s| s.source_key(client))
     }
 
     /// The heartbeat's pool status: UP while some member can serve, or when it has no

@@ -1,7 +1,7 @@
 //! A small backend for tests and benchmarks: answers `you hit: <name>` over HTTP, TCP or UDP,
 //! records what it received, and can be told to fail health checks, die and come back.
-//! Over HTTP, `/echo` answers the request body, and `/stream?<n>` a chunked body of `n`
-//! kilobytes.
+//! Over HTTP, `/echo` answers the request body, `/stream?<n>` a chunked body of `n`
+//! kilobytes, and `/login` sets the application's session cookie `JSESSIONID=<name>-session`.
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
@@ -163,6 +163,7 @@ async fn serve(
 
 async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<AtomicBool>) {
     let body = Bytes::from(format!("you hit: {name}\n"));
+    let session = format!("JSESSIONID={name}-session; Path=/");
     let service = hyper::service::service_fn(move |req: Request<hyper::body::Incoming>| {
         let health = req.uri().path() == HEALTH_PATH;
         if health {
@@ -179,6 +180,7 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
         }
         let failed = health && failing.load(Relaxed);
         let body = body.clone();
+        let login = (req.uri().path() == "/login").then(|| session.clone());
         async move {
             let answer: BoxBody<Bytes, hyper::Error> = match req.uri().path() {
                 "/echo" => {
@@ -194,6 +196,12 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
             let mut response = Response::new(answer);
             if failed {
                 *response.status_mut() = hyper::StatusCode::SERVICE_UNAVAILABLE;
+            }
+            if let Some(cookie) = login.and_then(|c| hyper::header::HeaderValue::from_str(&c).ok())
+            {
+                response
+                    .headers_mut()
+                    .insert(hyper::header::SET_COOKIE, cookie);
             }
             Ok::<_, hyper::Error>(response)
         }

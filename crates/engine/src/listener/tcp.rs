@@ -114,15 +114,23 @@ pub async fn connect(
     timeout: std::time::Duration,
 ) -> Option<(TcpStream, Lease)> {
     let key = pool.key(client);
+    let stick = pool.source_key(client.ip());
+    let stuck = stick
+        .as_ref()
+        .zip(pool.sticky.as_ref())
+        .and_then(|(k, s)| s.lookup(k));
     let mut tried = Vec::new();
     while tried.len() < CONNECT_ATTEMPTS {
-        let i = pool.select(key, &tried)?;
+        let i = pool.choose(key, stuck.as_deref(), &tried)?;
         tried.push(i);
         let backend = &pool.backends[i];
         let lease = Lease::new(&backend.state);
         match tokio::time::timeout(timeout, TcpStream::connect(backend.addr)).await {
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
+                if let (Some(k), Some(s)) = (&stick, &pool.sticky) {
+                    s.store(k, &backend.config.id);
+                }
                 return Some((stream, lease));
             }
             _ => {

@@ -48,10 +48,18 @@ pub async fn serve(socket: UdpSocket, ctx: Context) {
                 let Some(pool) = snapshot.pool.clone() else {
                     continue;
                 };
-                let Some(i) = pool.select(pool.key(client), &[]) else {
+                let stick = pool.source_key(client.ip());
+                let stuck = stick
+                    .as_ref()
+                    .zip(pool.sticky.as_ref())
+                    .and_then(|(k, s)| s.lookup(k));
+                let Some(i) = pool.choose(pool.key(client), stuck.as_deref(), &[]) else {
                     continue;
                 };
                 let backend = &pool.backends[i];
+                if let (Some(k), Some(s)) = (&stick, &pool.sticky) {
+                    s.store(k, &backend.config.id);
+                }
                 let local: SocketAddr = if backend.addr.is_ipv4() {
                     "0.0.0.0:0".parse().unwrap_or(backend.addr)
                 } else {

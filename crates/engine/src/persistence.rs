@@ -1,0 +1,211 @@
+//! Session persistence of a pool, as Octavia renders it for HAProxy (reference §9.3) and for
+//! LVS (§9.4):
+//! - SOURCE_IP: a stick table keyed by the client's address (`stick on src`, 10k entries, the
+//!   oldest leaving first); for UDP with `persistence_timeout` (default 360 s) and
+//!   `persistence_granularity` as LVS applies them;
+//! - HTTP_COOKIE: `cookie SRV insert indirect nocache`: the member's id in a cookie the
+//!   engine sets when the client did not name the member that served it;
+//! - APP_COOKIE: the member learnt from the application's own cookie in answers
+//!   (`stick store-response res.cook(<name>)`), matched in requests (`stick match
+//!   req.cook(<name>)`), values cut at 64 bytes as `type string len 64`.
+//!
+//! A stuck member that no longer serves is passed over; the client is stuck to the member
+//! that serves it instead. Tables live as long as the pool keeps its persistence type, across
+//! configuration changes.
+
+use model::{PersistenceType, PoolConfig, PoolProtocol};
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+/// HAProxy's `stick-table … size` as Octavia renders it (`haproxy_stick_size`).
+const TABLE_SIZE: usize = 10_000;
+/// `type string len 64`.
+const KEY_LEN: usize = 64;
+/// LVS `persistence_timeout` when the pool gives none.
+const UDP_TIMEOUT: Duration = Duration::from_secs(360);
+
+/// HAProxy's insert cookie.
+pub const SRV: &str = "SRV";
+
+pub struct Sticky {
+    pub kind: PersistenceType,
+    /// APP_COOKIE: the application's cookie.
+    pub cookie: Option<String>,
+    expire: Option<Duration>,
+    /// UDP's `persistence_granularity`: the mask applied to a client's address.
+    mask: Option<IpAddr>,
+    table: Mutex<HashMap<String, (String, Instant)>>,
+}
+
+impl Sticky {
+    /// The persistence of `pool`, keeping `previous`'s table when its kind is unchanged.
+    pub fn for_pool(
+        pool: &PoolConfig,
+        previous: Option<&std::sync::Arc<Sticky>>,
+    ) -> Option<std::sync::Arc<Sticky>> {
+        let sp = pool.session_persistence.as_ref()?;
+        let udp = matches!(pool.protocol, PoolProtocol::Udp | PoolProtocol::Sctp);
+        let expire = udp.then(|| {
+            sp.persistence_timeout
+                .map(Duration::from_secs)
+                .unwrap_or(UDP_TIMEOUT)
+        });
+        let mask = if udp {
+            sp.persistence_granularity
+                .as_deref()
+                .and_then(|m| m.parse().ok())
+        } else {
+            None
+        };
+        if let Some(p) = previous {
+            if p.kind == sp.kind
+                && p.cookie == sp.cookie_name
+                && p.expire == expire
+                && p.mask == mask
+            {
+                return Some(p.clone());
+            }
+        }
+        Some(std::sync::Arc::new(Sticky {
+            kind: sp.kind,
+            cookie: sp.cookie_name.clone(),
+            expire,
+            mask,
+            table: Mutex::new(HashMap::new()),
+        }))
+    }
+
+    /// The table key of a client address (masked by the granularity).
+    pub fn source_key(&self, ip: IpAddr) -> String {
+        let ip = ip.to_canonical();
+        match (ip, self.mask) {
+            (IpAddr::V4(a), Some(IpAddr::V4(m))) => {
+                IpAddr::V4((u32::from(a) & u32::from(m)).into()).to_string()
+            }
+            (IpAddr::V6(a), Some(IpAddr::V6(m))) => {
+                IpAddr::V6((u128::from(a) & u128::from(m)).into()).to_string()
+            }
+            _ => ip.to_string(),
+        }
+    }
+
+    fn cut(key: &str) -> &str {
+        let mut end = key.len().min(KEY_LEN);
+        while !key.is_char_boundary(end) {
+            end -= 1;
+        }
+        &key[..end]
+    }
+
+    /// The member id stored for `key`, unless it expired.
+    pub fn lookup(&self, key: &str) -> Option<String> {
+        let mut table = self.table.lock().ok()?;
+        let key = Self::cut(key);
+        let (member, at) = table.get(key)?;
+        if self.expire.is_some_and(|e| at.elapsed() > e) {
+            table.remove(key);
+            return None;
+        }
+        Some(member.clone())
+    }
+
+    /// Sticks `key` to `member` (an existing entry moves with it), refreshing its time.
+    pub fn store(&self, key: &str, member: &str) {
+        let Ok(mut table) = self.table.lock() else {
+            return;
+        };
+        let key = Self::cut(key);
+        if !table.contains_key(key) && table.len() >= TABLE_SIZE {
+            if let Some(oldest) = table
+                .iter()
+                .min_by_key(|(_, (_, at))| *at)
+                .map(|(k, _)| k.clone())
+            {
+                table.remove(&oldest);
+            }
+        }
+        table.insert(key.to_string(), (member.to_string(), Instant::now()));
+    }
+}
+
+/// Every value of cookie `name` in `Cookie` header values.
+pub fn cookie_values<'a>(
+    headers: impl Iterator<Item = &'a [u8]>,
+    name: &'a str,
+) -> impl Iterator<Item = &'a str> {
+    headers
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(move |pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            (k.trim() == name).then(|| v.trim())
+        })
+}
+
+/// The value `Set-Cookie` values give cookie `name`.
+pub fn set_cookie_value<'a>(
+    headers: impl Iterator<Item = &'a [u8]>,
+    name: &str,
+) -> Option<&'a str> {
+    headers
+        .filter_map(|v| std::str::from_utf8(v).ok())
+        .filter_map(|v| {
+            let first = v.split(';').next()?;
+            let (k, value) = first.split_once('=')?;
+            (k.trim() == name).then(|| value.trim())
+        })
+        .last()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{LbAlgorithm, SessionPersistence};
+
+    fn pool(kind: PersistenceType, protocol: PoolProtocol) -> PoolConfig {
+        let mut p = PoolConfig::new("p", protocol, LbAlgorithm::RoundRobin);
+        p.session_persistence = Some(SessionPersistence {
+            kind,
+            cookie_name: None,
+            persistence_timeout: Some(1),
+            persistence_granularity: Some("255.255.255.0".into()),
+        });
+        p
+    }
+
+    #[test]
+    fn udp_source_ip_masks_and_expires_tcp_does_neither() {
+        let udp =
+            Sticky::for_pool(&pool(PersistenceType::SourceIp, PoolProtocol::Udp), None).unwrap();
+        assert_eq!(udp.source_key("10.1.2.3".parse().unwrap()), "10.1.2.0");
+        let tcp =
+            Sticky::for_pool(&pool(PersistenceType::SourceIp, PoolProtocol::Tcp), None).unwrap();
+        assert_eq!(tcp.source_key("10.1.2.3".parse().unwrap()), "10.1.2.3");
+        assert_eq!(tcp.expire, None);
+        assert_eq!(udp.expire, Some(Duration::from_secs(1)));
+    }
+
+    #[test]
+    fn a_full_table_forgets_its_oldest_entry() {
+        let s =
+            Sticky::for_pool(&pool(PersistenceType::SourceIp, PoolProtocol::Tcp), None).unwrap();
+        for i in 0..TABLE_SIZE + 1 {
+            s.store(&format!("k{i}"), "m");
+        }
+        assert_eq!(s.lookup("k0"), None);
+        assert_eq!(s.lookup(&format!("k{TABLE_SIZE}")).as_deref(), Some("m"));
+    }
+
+    #[test]
+    fn cookies_are_read_from_requests_and_answers() {
+        let req: Vec<&[u8]> = vec![b"a=1; SRV=m2", b"b=2"];
+        assert_eq!(
+            cookie_values(req.into_iter(), "SRV").collect::<Vec<_>>(),
+            ["m2"]
+        );
+        let res: Vec<&[u8]> = vec![b"JSESSIONID=xyz; Path=/; HttpOnly", b"other=1"];
+        assert_eq!(set_cookie_value(res.into_iter(), "JSESSIONID"), Some("xyz"));
+    }
+}
