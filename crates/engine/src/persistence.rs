@@ -13,9 +13,13 @@
 //! that serves it instead. Tables live as long as the pool keeps its persistence type, across
 //! configuration changes.
 
+use crate::h1;
+use crate::pool::Pool;
 use model::{PersistenceType, PoolConfig, PoolProtocol};
 use std::collections::HashMap;
 use std::net::IpAddr;
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -157,6 +161,89 @@ pub fn set_cookie_value<'a>(
             (k.trim() == name).then(|| value.trim())
         })
         .last()
+}
+
+/// What a pool's session persistence asks of one exchange.
+pub struct Persist {
+    sticky: Arc<Sticky>,
+    /// The member the request names (SRV cookie) or its stick entry points to.
+    pub stuck: Option<String>,
+    /// SOURCE_IP's table key.
+    key: Option<String>,
+    /// The member being tried.
+    pub member: String,
+}
+
+impl Persist {
+    pub fn of(pool: &Pool, peer: SocketAddr, head: &[u8]) -> Option<Persist> {
+        let sticky = pool.sticky.clone()?;
+        let cookie = |name: &str| -> Option<String> {
+            let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];
+            let mut parsed = httparse::Request::new(&mut headers);
+            parsed.parse(head).ok()?;
+            let values = parsed
+                .headers
+                .iter()
+                .filter(|h| h.name.eq_ignore_ascii_case("cookie"))
+                .map(|h| h.value);
+            let value = cookie_values(values, name).next().map(str::to_string);
+            value
+        };
+        let (stuck, key) = match sticky.kind {
+            PersistenceType::SourceIp => {
+                let key = sticky.source_key(peer.ip());
+                (sticky.lookup(&key), Some(key))
+            }
+            PersistenceType::HttpCookie => (cookie(SRV), None),
+            PersistenceType::AppCookie => {
+                let name = sticky.cookie.clone().unwrap_or_default();
+                (cookie(&name).and_then(|v| sticky.lookup(&v)), None)
+            }
+        };
+        Some(Persist {
+            sticky,
+            stuck,
+            key,
+            member: String::new(),
+        })
+    }
+
+    /// The member answered: remember it, and (HTTP_COOKIE) tell a client that did not name
+    /// it, as `cookie SRV insert indirect nocache` does. `head` ends with its blank line.
+    pub fn answered(&self, head: &mut Vec<u8>) {
+        match self.sticky.kind {
+            PersistenceType::SourceIp => {
+                if let Some(key) = &self.key {
+                    self.sticky.store(key, &self.member);
+                }
+            }
+            PersistenceType::HttpCookie if self.stuck.as_deref() != Some(&self.member) => {
+                let line = format!(
+                    "set-cookie: {}={}; path=/\r\ncache-control: private\r\n",
+                    SRV, self.member
+                );
+                let at = head.len().saturating_sub(2);
+                head.splice(at..at, line.into_bytes());
+            }
+            PersistenceType::HttpCookie => {}
+            PersistenceType::AppCookie => {
+                let name = self.sticky.cookie.as_deref().unwrap_or_default();
+                let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];
+                let mut parsed = httparse::Response::new(&mut headers);
+                if parsed.parse(head).is_err() {
+                    return;
+                }
+                let values = parsed
+                    .headers
+                    .iter()
+                    .filter(|h| h.name.eq_ignore_ascii_case("set-cookie"))
+                    .map(|h| h.value);
+                if let Some(value) = set_cookie_value(values, name) {
+                    self.sticky.store(value, &self.member);
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
