@@ -252,6 +252,7 @@ def start_server():
          "--network-bind", "127.0.0.1:%d" % ENV.net_port,
          "--health-bind", "127.0.0.1:%d" % ENV.health_port,
          "--identity-bind", "127.0.0.1:%d" % ENV.identity_port,
+         "--key-manager-bind", "127.0.0.1:0",
          "--auth", AUTH,
          "--amphora", AMPHORA],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)

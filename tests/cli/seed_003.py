@@ -134,7 +134,8 @@ def start_ostia(tmp):
     server = subprocess.Popen(
         [OSTIA_BIN, "up", "--auth", "noauth", "--data-dir", os.path.join(tmp, "data"),
          "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
-         "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm],
+         "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
+         "--key-manager-bind", "127.0.0.1:0"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return server, log, api, "http://127.0.0.1:%d" % net
 

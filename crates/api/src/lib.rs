@@ -9,6 +9,7 @@ mod context;
 pub mod error;
 mod floating_ips;
 pub mod handlers;
+pub mod key_manager;
 mod lbaas_v1;
 mod lbaas_v2;
 pub mod listing;

@@ -27,6 +27,7 @@ pub struct Catalog {
     pub identity: String,
     pub load_balancer: String,
     pub network: String,
+    pub key_manager: String,
 }
 
 #[derive(Clone, Debug)]

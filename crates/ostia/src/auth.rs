@@ -46,6 +46,7 @@ pub struct Endpoints {
     pub identity: SocketAddr,
     pub api: SocketAddr,
     pub network: SocketAddr,
+    pub key_manager: SocketAddr,
 }
 
 pub const REGION: &str = "RegionOne";
@@ -68,6 +69,7 @@ pub async fn builtin(
             identity: identity_url.clone(),
             load_balancer: format!("http://{}", endpoints.api),
             network: format!("http://{}", endpoints.network),
+            key_manager: format!("http://{}", endpoints.key_manager),
         },
         lockout_attempts: 5,
         lockout_duration: Duration::from_secs(30),

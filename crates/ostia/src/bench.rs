@@ -21,6 +21,7 @@ pub async fn api(count: usize) -> anyhow::Result<()> {
         network_bind: "127.0.0.1:0".parse()?,
         health_bind: "127.0.0.1:0".parse()?,
         identity_bind: "127.0.0.1:0".parse()?,
+        key_manager_bind: "127.0.0.1:0".parse()?,
         auth: crate::AuthMode::NoAuth,
         amphora: crate::AmphoraDriver::Noop,
         ..crate::Options::default()

@@ -58,6 +58,8 @@ pub struct Options {
     pub auth: AuthMode,
     /// The built-in identity service (with `AuthMode::Builtin`).
     pub identity_bind: SocketAddr,
+    /// The key manager (Barbican subset).
+    pub key_manager_bind: SocketAddr,
     pub token_ttl: Duration,
     pub quota_defaults: QuotaDefaults,
     pub policy: PolicyModel,
@@ -86,6 +88,7 @@ impl Default for Options {
             drain_timeout: Duration::from_secs(30),
             auth: AuthMode::Builtin,
             identity_bind: "127.0.0.1:5000".parse().expect("literal"),
+            key_manager_bind: "127.0.0.1:9311".parse().expect("literal"),
             token_ttl: Duration::from_secs(3600),
             quota_defaults: QuotaDefaults::default(),
             policy: PolicyModel::default(),
@@ -98,6 +101,7 @@ impl Default for Options {
 pub struct Running {
     pub api_addr: SocketAddr,
     pub network_addr: SocketAddr,
+    pub key_manager_addr: SocketAddr,
     /// The built-in identity service, when it runs.
     pub identity_addr: Option<SocketAddr>,
     /// `<data-dir>/clouds.yaml` with the bootstrap admin's password (built-in identity).
@@ -283,6 +287,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let key = heartbeat_key(&opts.data_dir)?;
     let api_listener = bind(opts.api_bind, "load-balancer API", "--api-bind").await?;
     let net_listener = bind(opts.network_bind, "network API", "--network-bind").await?;
+    let km_listener = bind(opts.key_manager_bind, "key manager", "--key-manager-bind").await?;
     let builtin = match &opts.auth {
         AuthMode::Builtin => {
             let listener = bind(opts.identity_bind, "identity API", "--identity-bind").await?;
@@ -290,6 +295,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
                 identity: listener.local_addr()?,
                 api: api_listener.local_addr()?,
                 network: net_listener.local_addr()?,
+                key_manager: km_listener.local_addr()?,
             };
             Some(auth::builtin(&store, &opts.data_dir, listener, endpoints, opts.token_ttl).await?)
         }
@@ -334,6 +340,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         }),
         jobs: wake.clone(),
         auth: authenticator,
+        secrets: Arc::new(api::key_manager::Sealer::load_or_create(&opts.data_dir)?),
     };
     let shutdown = |mut rx: watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|s| *s).await;
@@ -352,6 +359,14 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     tasks.push(tokio::spawn(async move {
         if let Err(e) = api::network_api::serve(net_listener, s, shutdown(rx)).await {
             tracing::error!(error = %e, "network API stopped");
+        }
+    }));
+    let key_manager_addr = km_listener.local_addr()?;
+    let s = state.clone();
+    let rx = stopped.clone();
+    tasks.push(tokio::spawn(async move {
+        if let Err(e) = api::key_manager::serve(km_listener, s, shutdown(rx)).await {
+            tracing::error!(error = %e, "key manager stopped");
         }
     }));
     let (identity_addr, clouds_yaml_path) = match builtin {
@@ -376,6 +391,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     Ok(Running {
         api_addr,
         network_addr,
+        key_manager_addr,
         identity_addr,
         clouds_yaml_path,
         health_addr,

@@ -140,6 +140,9 @@ enum Command {
         api_bind: SocketAddr,
         #[arg(long, default_value = "127.0.0.1:9696")]
         network_bind: SocketAddr,
+        /// Where the key manager (Barbican subset) listens.
+        #[arg(long, default_value = "127.0.0.1:9311")]
+        key_manager_bind: SocketAddr,
         #[arg(long, value_enum, default_value = "local")]
         network_driver: NetDriver,
         /// Where amphorae run.
@@ -299,6 +302,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             api_bind,
             network_bind,
+            key_manager_bind,
             network_driver,
             amphora,
             vip_cidr,
@@ -313,6 +317,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 data_dir,
                 api_bind,
                 network_bind,
+                key_manager_bind,
                 network_driver: match network_driver {
                     NetDriver::Local => api::NetworkDriver::Local,
                     NetDriver::Noop => api::NetworkDriver::Noop,
@@ -351,6 +356,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("Ostia is up.");
             println!("  load-balancer API: http://{}", running.api_addr);
             println!("  network API:       http://{}", running.network_addr);
+            println!(
+                "  key manager:       http://{}/v1",
+                running.key_manager_addr
+            );
             if let Some(addr) = running.identity_addr {
                 println!("  identity API:      http://{addr}/v3");
             }

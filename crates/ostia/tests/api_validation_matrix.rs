@@ -260,8 +260,9 @@ mod tables {
 }
 use tables::*;
 
-/// Ostia does not fetch certificate containers, so any reference makes a TERMINATED_HTTPS
-/// listener (Octavia would need a real Barbican container behind it).
+/// The runs use the noop drivers, which (as Octavia's noop cert manager) take any certificate
+/// reference, so this one makes a TERMINATED_HTTPS listener; the local key manager's check of
+/// references is tested in tests/key_manager.rs.
 const CERT: &str = "http://barbican.example/v1/containers/6f1b1b6e-0c9e-4a43-9a4c-2f1f0b3c1a10";
 const LISTENERS: &str = "/v2/lbaas/listeners";
 const POOLS: &str = "/v2/lbaas/pools";
@@ -286,7 +287,12 @@ struct Run {
 
 impl Run {
     async fn new() -> Run {
-        let env = start().await;
+        let dir = tempfile::tempdir().unwrap();
+        let opts = ostia::Options {
+            network_driver: api::NetworkDriver::Noop,
+            ..options(dir.path())
+        };
+        let env = start_with(dir, opts).await;
         let lb = env.lb("lb").await;
         Run { env, lb, checks: 0 }
     }

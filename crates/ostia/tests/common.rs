@@ -9,6 +9,8 @@ pub struct Env {
     pub running: Option<ostia::Running>,
     pub api: String,
     pub net: String,
+    /// The key manager, `http://host:port`.
+    pub km: String,
     pub client: reqwest::Client,
     pub dir: tempfile::TempDir,
     pub subnet: String,
@@ -24,6 +26,7 @@ pub fn options(dir: &std::path::Path) -> ostia::Options {
         network_bind: "127.0.0.1:0".parse().unwrap(),
         health_bind: "127.0.0.1:0".parse().unwrap(),
         identity_bind: "127.0.0.1:0".parse().unwrap(),
+        key_manager_bind: "127.0.0.1:0".parse().unwrap(),
         auth: ostia::AuthMode::NoAuth,
         amphora: ostia::AmphoraDriver::Noop,
         ..ostia::Options::default()
@@ -42,12 +45,14 @@ pub async fn start_with(dir: tempfile::TempDir, opts: ostia::Options) -> Env {
     let running = ostia::start(opts).await.expect("ostia starts");
     let api = format!("http://{}", running.api_addr);
     let net = format!("http://{}", running.network_addr);
+    let km = format!("http://{}", running.key_manager_addr);
     let client = reqwest::Client::new();
     let subnet = local_subnet(&client, &net).await;
     Env {
         running: Some(running),
         api,
         net,
+        km,
         client,
         _reaper: Reaper(dir.path().to_path_buf()),
         dir,

@@ -28,6 +28,8 @@ fn spawn(dir: &std::path::Path, api: u16, net: u16, extra: &[&str]) -> Child {
             &format!("127.0.0.1:{api}"),
             "--network-bind",
             &format!("127.0.0.1:{net}"),
+            "--key-manager-bind",
+            "127.0.0.1:0",
         ])
         .args(extra)
         .stdout(Stdio::null())

@@ -27,10 +27,12 @@ impl Cloud {
         let identity = format!("http://{}/v3", running.identity_addr.unwrap());
         let api = format!("http://{}", running.api_addr);
         let net = format!("http://{}", running.network_addr);
+        let km = format!("http://{}", running.key_manager_addr);
         let env = Env {
             running: Some(running),
             api,
             net,
+            km,
             client: reqwest::Client::new(),
             subnet: String::new(),
             _reaper: Reaper(dir.path().to_path_buf()),
@@ -631,6 +633,7 @@ fn a_restart_keeps_users_and_tokens_and_no_password_is_stored_in_clear() {
     let up = || {
         let mut child = Command::new(env!("CARGO_BIN_EXE_ostia"))
             .args(["up", "--amphora", "noop", "--health-bind", "127.0.0.1:0"])
+            .args(["--key-manager-bind", "127.0.0.1:0"])
             .args([
                 "--api-bind",
                 &api,

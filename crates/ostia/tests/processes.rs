@@ -91,6 +91,8 @@ fn a_taken_port_is_named_with_the_flag_that_moves_it() {
             "127.0.0.1:0",
             "--network-bind",
             "127.0.0.1:0",
+            "--key-manager-bind",
+            "127.0.0.1:0",
         ])
         .arg("--data-dir")
         .arg(dir.path())

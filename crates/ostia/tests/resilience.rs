@@ -319,6 +319,7 @@ async fn killing_the_control_plane_leaves_traffic_alone_and_a_restart_reattaches
             .args(["--vip-cidr", &cidr.to_string()])
             .args(["--api-bind", &format!("127.0.0.1:{api}")])
             .args(["--network-bind", &format!("127.0.0.1:{net}")])
+            .args(["--key-manager-bind", "127.0.0.1:0"])
             .args(["--health-bind", &health.to_string()])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())

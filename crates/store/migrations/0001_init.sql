@@ -204,3 +204,29 @@ CREATE TABLE IF NOT EXISTS v1_monitor_pools (
     healthmonitor_id TEXT NOT NULL,
     PRIMARY KEY (monitor_id, pool_id)
 );
+
+-- The key manager (Barbican subset). Payloads are sealed (AES-256-GCM, key in the data dir)
+-- before they reach this table.
+CREATE TABLE IF NOT EXISTS km_secrets (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    creator_id TEXT NOT NULL,
+    name TEXT,
+    secret_type TEXT NOT NULL,
+    content_type TEXT,
+    sealed BLOB,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    attrs TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS km_containers (
+    id TEXT PRIMARY KEY,
+    project_id TEXT NOT NULL,
+    creator_id TEXT NOT NULL,
+    name TEXT,
+    container_type TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    updated_at TEXT NOT NULL,
+    -- secret_refs [{name, secret_id}] and consumers [{name, URL}]
+    attrs TEXT NOT NULL
+);

@@ -362,6 +362,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         .and_then(Value::as_str)
         .unwrap_or_default()
         .to_string();
+    crate::key_manager::certificates::check_refs(state, &req.ctx, &attrs).await?;
     let c = Change::create(Kind::Listener, Kind::LoadBalancer, &lb_id);
     let (tree, listener) = change(state, req, c, |tree| {
         let listener = prepare(tree, attrs)?;
@@ -374,6 +375,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let update = decode(&req.body, "listener_", "listener", &specs::LISTENER_PUT)?;
+    crate::key_manager::certificates::check_refs(state, &req.ctx, &update).await?;
     let (tree, listener) = change(state, req, Change::update(Kind::Listener, id), |tree| {
         updated(tree, id, &update)
     })

@@ -210,6 +210,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
             ))
         }
     };
+    crate::key_manager::certificates::check_refs(state, &req.ctx, &attrs).await?;
     let c = Change::create(Kind::Pool, at.0, at.1);
     let (tree, pool) = change(state, req, c, |tree| {
         if let Some(l) = &listener_id {
@@ -232,6 +233,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     let update = decode(&req.body, "pool_", "pool", &specs::POOL_PUT)?;
+    crate::key_manager::certificates::check_refs(state, &req.ctx, &update).await?;
     let (tree, pool) = change(state, req, Change::update(Kind::Pool, id), |tree| {
         updated(tree, id, update)
     })

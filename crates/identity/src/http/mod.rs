@@ -374,6 +374,7 @@ pub fn catalog(identity: &Identity) -> Value {
         ("identity", "keystone", c.identity.as_str()),
         ("load-balancer", "octavia", c.load_balancer.as_str()),
         ("network", "neutron", c.network.as_str()),
+        ("key-manager", "barbican", c.key_manager.as_str()),
     ];
     let list: Vec<Value> = services
         .iter()

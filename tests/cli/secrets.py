@@ -1,0 +1,119 @@
+#!/usr/bin/env python3
+"""The key manager with the real `openstack secret …` commands (python-barbicanclient) against
+`ostia up` with its built-in identity (the catalog names the key manager): store a
+certificate and its key, list, read the payload back, make a certificate container, and hand
+it to `openstack loadbalancer listener create --protocol TERMINATED_HTTPS`; a ref that does not
+load is refused with Octavia's 400; deleting a secret removes it.
+
+Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command).
+Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
+"""
+import json
+import os
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from seed_003 import OSTIA_BIN, check, finish, free_port, get, wait_for  # noqa: E402
+
+HOME = os.path.expanduser("~")
+OPENSTACK = os.environ.get("OPENSTACK") or os.path.join(HOME, ".cache/ostia-venv/bin/openstack")
+
+
+class Run:
+    def __init__(self, p):
+        self.rc, self.out, self.err, self.ok = p.returncode, p.stdout, p.stderr, p.returncode == 0
+
+    def json(self):
+        try:
+            return json.loads(self.out)
+        except ValueError:
+            return None
+
+    def detail(self):
+        return "rc=%s out=%r err=%r" % (self.rc, self.out[-400:], self.err[-400:])
+
+
+def main():
+    for path, name in ((OSTIA_BIN, "OSTIA_BIN"), (OPENSTACK, "OPENSTACK")):
+        if not os.access(path, os.X_OK):
+            print("not ok - %s=%s is executable" % (name, path))
+            print("0 passed, 1 failed")
+            return 1
+    tmp = tempfile.mkdtemp(prefix="ostia-secrets-")
+    api, net, idp, hm, kmp = (free_port() for _ in range(5))
+    log = open(os.path.join(tmp, "ostia.log"), "w")
+    server = subprocess.Popen(
+        [OSTIA_BIN, "up", "--data-dir", os.path.join(tmp, "data"), "--amphora", "noop",
+         "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
+         "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
+         "--key-manager-bind", "127.0.0.1:%d" % kmp],
+        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    clouds = os.path.join(tmp, "data", "clouds.yaml")
+
+    def osc(*args):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
+        env.update({"OS_CLIENT_CONFIG_FILE": clouds, "OS_CLOUD": "ostia"})
+        return Run(subprocess.run([OPENSTACK] + list(args), capture_output=True, text=True, timeout=120,
+                                  env=env, stdin=subprocess.DEVNULL))
+
+    try:
+        ok, _ = wait_for(lambda: (get("http://127.0.0.1:%d/v3" % idp)[0] == 200 and os.path.exists(clouds), None))
+        if not check("ostia up answers with its identity and wrote clouds.yaml", ok):
+            return 1
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                        "-nodes", "-keyout", os.path.join(tmp, "key.pem"), "-out", os.path.join(tmp, "cert.pem"),
+                        "-days", "30", "-subj", "/CN=www.example.com"], check=True, capture_output=True)
+        cert_pem = open(os.path.join(tmp, "cert.pem")).read()
+        key_pem = open(os.path.join(tmp, "key.pem")).read()
+
+        r = osc("secret", "store", "--name", "www-cert", "--secret-type", "certificate",
+                "--payload-content-type", "text/plain", "--payload", cert_pem, "-f", "json")
+        cert = (r.json() or {}).get("Secret href", "")
+        check("openstack secret store --name www-cert (the certificate)",
+              r.ok and cert.startswith("http://127.0.0.1:%d/v1/secrets/" % kmp), r.detail())
+        r = osc("secret", "store", "--name", "www-key", "--secret-type", "private",
+                "--payload-content-type", "text/plain", "--payload", key_pem, "-f", "value", "-c", "Secret href")
+        key = r.out.strip()
+        check("openstack secret store --name www-key (the key)", r.ok and key.startswith("http"), r.detail())
+        r = osc("secret", "list", "-f", "json")
+        names = sorted(s.get("Name") for s in r.json() or [])
+        check("openstack secret list shows both", r.ok and names == ["www-cert", "www-key"], r.detail())
+        r = osc("secret", "get", cert, "--payload", "-f", "value")
+        check("openstack secret get --payload gives the certificate back",
+              r.ok and r.out.strip() == cert_pem.strip(), r.detail())
+        r = osc("secret", "get", cert, "-f", "json")
+        check("openstack secret get: ACTIVE, type certificate", r.ok and (r.json() or {}).get("Status") == "ACTIVE"
+              and (r.json() or {}).get("Secret type") == "certificate", r.detail())
+        r = osc("secret", "container", "create", "--name", "www", "--type", "certificate",
+                "--secret", "certificate=%s" % cert, "--secret", "private_key=%s" % key, "-f", "json")
+        container = (r.json() or {}).get("Container href", "")
+        check("openstack secret container create --type certificate", r.ok and "/v1/containers/" in container,
+              r.detail())
+
+        r = osc("loadbalancer", "create", "--name", "lb", "--vip-subnet-id", "ostia-local-subnet", "--wait",
+                "-f", "json")
+        lb = (r.json() or {}).get("id", "")
+        check("loadbalancer create --wait", r.ok and lb, r.detail())
+        r = osc("loadbalancer", "listener", "create", "--name", "https", "--protocol", "TERMINATED_HTTPS",
+                "--protocol-port", "8443", "--default-tls-container-ref", container, lb, "-f", "json")
+        check("listener create --protocol TERMINATED_HTTPS --default-tls-container-ref <container>",
+              r.ok and (r.json() or {}).get("default_tls_container_ref") == container, r.detail())
+        missing = container.rsplit("/", 1)[0] + "/6f1b1b6e-0c9e-4a43-9a4c-2f1f0b3c1a10"
+        r = osc("loadbalancer", "listener", "create", "--protocol", "TERMINATED_HTTPS", "--protocol-port", "9443",
+                "--default-tls-container-ref", missing, lb)
+        check("a ref that does not load: 'Could not retrieve certificate'",
+              not r.ok and "Could not retrieve certificate" in r.err, r.detail())
+        r = osc("secret", "delete", key)
+        check("openstack secret delete <key>", r.ok, r.detail())
+        r = osc("secret", "list", "-f", "json")
+        check("openstack secret list no longer shows it",
+              r.ok and [s.get("Name") for s in r.json() or []] == ["www-cert"], r.detail())
+    finally:
+        code = finish(server, log, tmp, [])
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())
