@@ -24,7 +24,7 @@ pub struct AppState {
     /// Who is calling: `noauth` headers, or a token of the built-in identity or of Keystone.
     pub auth: identity::Authenticator,
     /// Seals the key manager's payloads.
-    pub secrets: Arc<crate::key_manager::Sealer>,
+    pub secrets: Arc<store::Sealer>,
 }
 
 /// The request's context, or the response that refuses it: 401 with keystonemiddleware's body

@@ -4,8 +4,9 @@
 
 use model::status::{ERROR, PENDING_DELETE};
 use model::{
-    AmphoraConfig, Kind, L7PolicyConfig, L7RuleConfig, ListenerConfig, MemberConfig, MonitorConfig,
-    PoolConfig, Resource, SessionPersistence, Tree,
+    AmphoraConfig, CertificateBundle, Kind, L7PolicyConfig, L7RuleConfig, ListenerConfig,
+    ListenerProtocol, ListenerTls, MemberConfig, MonitorConfig, PoolConfig, Resource,
+    SessionPersistence, Tree,
 };
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -59,6 +60,34 @@ pub fn build(tree: &Tree, generation: u64) -> Result<AmphoraConfig, String> {
     })
 }
 
+/// A TERMINATED_HTTPS listener's TLS settings, with its certificate refs; the worker loads
+/// the PEMs (`certificates::load`).
+fn tls(l: &Resource) -> ListenerTls {
+    let bundle = |reference: &str| CertificateBundle {
+        reference: reference.to_string(),
+        ..CertificateBundle::default()
+    };
+    let text = |k: &str| l.str(k).map(str::to_string);
+    ListenerTls {
+        default_certificate: l.str("default_tls_container_ref").map(bundle),
+        sni_certificates: strings(l.get("sni_container_refs"))
+            .iter()
+            .map(|r| bundle(r))
+            .collect(),
+        versions: strings(l.get("tls_versions")),
+        ciphers: text("tls_ciphers"),
+        alpn_protocols: strings(l.get("alpn_protocols")),
+        client_authentication: text("client_authentication").unwrap_or_else(|| "NONE".into()),
+        client_ca_ref: text("client_ca_tls_container_ref"),
+        client_ca_pem: None,
+        client_crl_ref: text("client_crl_container_ref"),
+        client_crl_pem: None,
+        hsts_max_age: l.get("hsts_max_age").as_u64(),
+        hsts_include_subdomains: l.flag("hsts_include_subdomains"),
+        hsts_preload: l.flag("hsts_preload"),
+    }
+}
+
 fn listener(tree: &Tree, l: &Resource) -> Result<ListenerConfig, String> {
     let protocol = parse(l, "protocol")?;
     let mut config = ListenerConfig::new(&l.id, protocol, uint(l, "protocol_port")?, None);
@@ -87,6 +116,9 @@ fn listener(tree: &Tree, l: &Resource) -> Result<ListenerConfig, String> {
             .collect::<BTreeMap<_, _>>();
     }
     config.default_pool_id = l.str("default_pool_id").map(str::to_string);
+    if protocol == ListenerProtocol::TerminatedHttps {
+        config.tls = Some(tls(l));
+    }
     let mut policies: Vec<&Resource> = tree
         .children(Kind::L7Policy, &l.id)
         .filter(|p| p.provisioning_status != PENDING_DELETE)

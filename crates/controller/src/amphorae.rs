@@ -30,6 +30,8 @@ pub struct Outcome {
 pub struct Amphorae {
     store: Store,
     driver: Arc<dyn ComputeDriver>,
+    /// Opens the key manager's payloads (TLS listeners' certificates).
+    sealer: Arc<store::Sealer>,
 }
 
 fn status_of(r: &Resource) -> Option<AmphoraStatus> {
@@ -50,8 +52,25 @@ pub fn in_service(records: Vec<Resource>) -> Vec<Resource> {
 }
 
 impl Amphorae {
-    pub fn new(store: Store, driver: Arc<dyn ComputeDriver>) -> Amphorae {
-        Amphorae { store, driver }
+    pub fn new(
+        store: Store,
+        driver: Arc<dyn ComputeDriver>,
+        sealer: Arc<store::Sealer>,
+    ) -> Amphorae {
+        Amphorae {
+            store,
+            driver,
+            sealer,
+        }
+    }
+
+    /// The configuration of `tree` at `generation`: its floating addresses served too, its
+    /// TLS listeners' certificates loaded.
+    async fn config(&self, tree: &Tree, generation: u64) -> Result<AmphoraConfig, String> {
+        let floating = self.floating_addresses(tree).await?;
+        let mut config = config_with(tree, generation, &floating)?;
+        crate::certificates::load(&self.store, &self.sealer, &mut config).await?;
+        Ok(config)
     }
 
     pub fn driver(&self) -> &Arc<dyn ComputeDriver> {
@@ -89,8 +108,7 @@ impl Amphorae {
 
     async fn carry_out(&self, job: &Job, tree: &Tree, out: &mut Outcome) -> Result<(), String> {
         let records = in_service(self.records(&job.lb_id).await?);
-        let floating = self.floating_addresses(tree).await?;
-        let config = || config_with(tree, job.id as u64, &floating);
+        let generation = job.id as u64;
         match (job.object_kind, job.action) {
             (Kind::Amphora, JobAction::Configure) => {
                 let amp = find(&records, &job.object_id)?;
@@ -107,20 +125,20 @@ impl Amphorae {
             }
             // A create run again after a crash finds what the first run booted.
             (Kind::LoadBalancer, JobAction::Create | JobAction::Failover) => {
-                let config = config()?;
+                let config = self.config(tree, generation).await?;
                 for amp in records {
                     self.retire(amp, Stop::Kill, out).await?;
                 }
                 self.boot(tree, &config, out).await
             }
             (Kind::Amphora, JobAction::Failover) => {
-                let config = config()?;
+                let config = self.config(tree, generation).await?;
                 let old = find(&records, &job.object_id)?.clone();
                 self.retire(old, Stop::Kill, out).await?;
                 self.boot(tree, &config, out).await
             }
             _ => {
-                let config = config()?;
+                let config = self.config(tree, generation).await?;
                 if records.is_empty() {
                     return Err(format!(
                         "load balancer {} has no amphora in service; fail it over to build one",
@@ -226,8 +244,7 @@ impl Amphorae {
                 continue;
             }
             let generation = amp.get(GENERATION).as_u64().unwrap_or(0);
-            let floating = self.floating_addresses(&tree).await?;
-            let result = match config_with(&tree, generation, &floating) {
+            let result = match self.config(&tree, generation).await {
                 Ok(config) => self
                     .driver
                     .attach(&Placed::of(&amp), &config)

@@ -7,6 +7,7 @@
 
 pub mod amphora_config;
 pub mod amphorae;
+pub mod certificates;
 pub mod compute;
 pub mod failover;
 pub mod health;

@@ -20,9 +20,17 @@ pub fn check(config: &AmphoraConfig) -> Result<(), String> {
             | ListenerProtocol::Http
             | ListenerProtocol::Https
             | ListenerProtocol::Udp => {}
+            ListenerProtocol::TerminatedHttps if l.tls.is_some() => {}
+            ListenerProtocol::TerminatedHttps => {
+                return Err(format!("{what}: TERMINATED_HTTPS without its certificates"))
+            }
             other => return Err(not_yet(&what, &format!("protocol {other}"))),
         }
-        if l.protocol != ListenerProtocol::Http && l.l7policies.iter().any(|p| p.admin_state_up) {
+        let http = matches!(
+            l.protocol,
+            ListenerProtocol::Http | ListenerProtocol::TerminatedHttps
+        );
+        if !http && l.l7policies.iter().any(|p| p.admin_state_up) {
             return Err(not_yet(&what, &format!("L7 policies on {}", l.protocol)));
         }
         if l.connection_limit < -1 {
@@ -119,7 +127,7 @@ mod tests {
         let cases: Vec<(Change, &str)> = vec![
             (
                 Box::new(|c| c.listeners[0].protocol = ListenerProtocol::TerminatedHttps),
-                "listener l: protocol TERMINATED_HTTPS is not served",
+                "listener l: TERMINATED_HTTPS without its certificates",
             ),
             (
                 Box::new(|c| c.listeners[0].protocol = ListenerProtocol::Sctp),

@@ -18,6 +18,7 @@ mod pool;
 mod proxy_protocol;
 mod relay;
 mod stats;
+mod termination;
 pub mod testing;
 mod tls;
 mod upstream;
@@ -205,7 +206,18 @@ impl Engine {
                     continue;
                 }
             };
-            let snapshot = listener::Snapshot::new(l.clone(), pool, policies, stats);
+            let tls = match l.tls.as_ref().map(termination::server_config).transpose() {
+                Ok(tls) => tls,
+                Err(reason) => {
+                    failed.push(ListenerFailure {
+                        id: l.id.clone(),
+                        reason: format!("TLS: {reason}"),
+                    });
+                    continue;
+                }
+            };
+            let mut snapshot = listener::Snapshot::new(l.clone(), pool, policies, stats);
+            snapshot.tls = tls;
             match st.listeners.get_mut(&l.id) {
                 Some(running) => {
                     if running.bind_key.2 != config.vips {

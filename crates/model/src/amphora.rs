@@ -51,6 +51,62 @@ pub struct ListenerConfig {
     /// In `position` order.
     #[serde(default)]
     pub l7policies: Vec<L7PolicyConfig>,
+    /// TERMINATED_HTTPS: certificates and TLS settings.
+    #[serde(default)]
+    pub tls: Option<ListenerTls>,
+}
+
+/// What a TERMINATED_HTTPS listener terminates TLS with. The worker fills the PEMs from the
+/// key manager (the amphora gets them as Octavia uploads them to its amphorae).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ListenerTls {
+    pub default_certificate: Option<CertificateBundle>,
+    /// In the order of `sni_container_refs`.
+    #[serde(default)]
+    pub sni_certificates: Vec<CertificateBundle>,
+    /// Octavia's names: SSLv3, TLSv1, TLSv1.1, TLSv1.2, TLSv1.3.
+    #[serde(default)]
+    pub versions: Vec<String>,
+    /// OpenSSL cipher names, colon-separated (TLS 1.2 and below).
+    pub ciphers: Option<String>,
+    #[serde(default)]
+    pub alpn_protocols: Vec<String>,
+    /// NONE, OPTIONAL or MANDATORY.
+    #[serde(default = "no_client_auth")]
+    pub client_authentication: String,
+    pub client_ca_ref: Option<String>,
+    pub client_ca_pem: Option<String>,
+    pub client_crl_ref: Option<String>,
+    pub client_crl_pem: Option<String>,
+    pub hsts_max_age: Option<u64>,
+    #[serde(default)]
+    pub hsts_include_subdomains: bool,
+    #[serde(default)]
+    pub hsts_preload: bool,
+}
+
+fn no_client_auth() -> String {
+    "NONE".into()
+}
+
+/// A certificate (with its intermediates) and its key, as PEM.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CertificateBundle {
+    /// The container or secret ref it was loaded from.
+    pub reference: String,
+    pub certificate_pem: String,
+    pub private_key_pem: String,
+}
+
+impl std::fmt::Debug for CertificateBundle {
+    /// Keys never reach a log.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CertificateBundle")
+            .field("reference", &self.reference)
+            .field("certificate_pem", &self.certificate_pem.len())
+            .field("private_key_pem", &"<redacted>")
+            .finish()
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -191,6 +247,7 @@ impl ListenerConfig {
             insert_headers: Default::default(),
             default_pool_id: default_pool_id.map(Into::into),
             l7policies: Vec::new(),
+            tls: None,
         }
     }
 }

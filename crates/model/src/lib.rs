@@ -15,8 +15,8 @@ pub mod tree;
 pub mod wire;
 
 pub use amphora::{
-    AmphoraConfig, L7PolicyConfig, L7RuleConfig, ListenerConfig, MemberConfig, MonitorConfig,
-    PoolConfig, SessionPersistence,
+    AmphoraConfig, CertificateBundle, L7PolicyConfig, L7RuleConfig, ListenerConfig, ListenerTls,
+    MemberConfig, MonitorConfig, PoolConfig, SessionPersistence,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
 pub use job::JobAction;

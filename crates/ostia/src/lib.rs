@@ -184,7 +184,8 @@ async fn spawn_worker(
 ) -> anyhow::Result<(Vec<JoinHandle<()>>, Option<Arc<InProcess>>)> {
     let (exits_tx, mut exits) = tokio::sync::mpsc::unbounded_channel();
     let (driver, inprocess) = compute_driver(opts, heartbeat, exits_tx).await?;
-    let amphorae = Arc::new(Amphorae::new(store.clone(), driver));
+    let sealer = Arc::new(store::Sealer::load_or_create(&opts.data_dir)?);
+    let amphorae = Arc::new(Amphorae::new(store.clone(), driver, sealer));
     let lost = amphorae
         .restore()
         .await

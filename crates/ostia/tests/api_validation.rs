@@ -342,6 +342,7 @@ async fn the_lock_rule_gives_409_until_the_job_ends() {
     let amphorae = controller::Amphorae::new(
         running.store.clone(),
         std::sync::Arc::new(controller::compute::Noop),
+        std::sync::Arc::new(store::Sealer::new(&[0u8; 32])),
     );
     let worker = controller::Worker::new(
         running.store.clone(),

@@ -15,6 +15,7 @@ pub mod network;
 pub mod quotas;
 pub mod resources;
 pub mod routers;
+pub mod sealer;
 pub mod secrets;
 mod snapshot;
 pub mod stats;
@@ -25,7 +26,8 @@ pub use jobs::Job;
 pub use lbaas_v1::{V1Association, V1Monitor, V1Pool};
 pub use network::{AllocError, InUse, Network, Port, Subnet};
 pub use routers::Router;
-pub use secrets::{Container, Secret};
+pub use sealer::Sealer;
+pub use secrets::{ref_id, Container, Secret};
 pub use snapshot::Snapshot;
 pub use stats::{ListenerStats, StatsDelta};
 

@@ -63,6 +63,15 @@ fn container_from(row: &SqliteRow) -> Result<Container> {
     })
 }
 
+/// The id at the end of a secret or container ref (or the id itself).
+pub fn ref_id(reference: &str) -> &str {
+    reference
+        .trim_end_matches('/')
+        .rsplit('/')
+        .next()
+        .unwrap_or(reference)
+}
+
 impl Store {
     pub async fn secret(&self, id: &str) -> Result<Option<Secret>> {
         let row = sqlx::query("SELECT * FROM km_secrets WHERE id = $1")

@@ -6,7 +6,6 @@
 
 pub mod certificates;
 mod containers;
-pub mod sealer;
 mod secrets;
 
 use crate::server::AppState;
@@ -18,7 +17,7 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use tokio::net::TcpListener;
 
-pub use sealer::Sealer;
+pub use store::{ref_id, Sealer};
 
 pub async fn serve(
     listener: TcpListener,
@@ -216,13 +215,4 @@ fn object(bytes: &[u8], what: &str) -> Result<serde_json::Map<String, Value>, Fa
             ),
         )),
     }
-}
-
-/// The id at the end of a secret or container ref (or the id itself).
-pub fn ref_id(reference: &str) -> &str {
-    reference
-        .trim_end_matches('/')
-        .rsplit('/')
-        .next()
-        .unwrap_or(reference)
 }

@@ -24,7 +24,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::io::{AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
@@ -39,30 +39,90 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
             close_with(stream, 503).await;
             return;
         }
-        let _open = Open::new(&snapshot.stats);
         let local = stream.local_addr().unwrap_or(client);
-        let mut session = Session {
-            client: stream,
-            peer: client,
-            local,
-            cbuf: Buf::default(),
-            mbuf: Buf::default(),
-            request: Vec::with_capacity(512),
-            response: Vec::with_capacity(512),
-            upstreams: Upstreams::default(),
-            persist: None,
-            deadline: Deadline::new(),
-            draining: Box::pin(ctx.stop_accepting.clone().cancelled_owned()),
-        };
-        let failure = tokio::select! {
-            _ = ctx.stop_all.cancelled() => None,
-            failure = session.run(&ctx) => failure,
-        };
-        if let Some(code) = failure {
-            close_with(session.client, code).await;
-        }
+        converse(stream, client, local, &snapshot, &ctx).await;
     })
     .await
+}
+
+/// TERMINATED_HTTPS: the TLS handshake (within `timeout_client_data`), then HTTP as above.
+/// A failed handshake gets rustls's alert and is counted as a request error.
+pub async fn serve_tls(listener: TcpListener, ctx: Context) {
+    accept_loop(listener, ctx, |stream, client, snapshot, ctx| async move {
+        let Some(config) = snapshot.tls.clone() else {
+            return;
+        };
+        let local = stream.local_addr().unwrap_or(client);
+        let acceptor = tokio_rustls::TlsAcceptor::from(config);
+        let handshake = acceptor.accept(stream);
+        let stream =
+            match tokio::time::timeout(ms(snapshot.config.timeout_client_data), handshake).await {
+                Ok(Ok(stream)) => stream,
+                _ => {
+                    snapshot.stats.request_errors.fetch_add(1, Relaxed);
+                    return;
+                }
+            };
+        if snapshot.full() {
+            close_with(stream, 503).await;
+            return;
+        }
+        converse(stream, client, local, &snapshot, &ctx).await;
+    })
+    .await
+}
+
+/// One client connection's requests, until it ends.
+async fn converse<S: ClientStream>(
+    stream: S,
+    peer: SocketAddr,
+    local: SocketAddr,
+    snapshot: &Snapshot,
+    ctx: &Context,
+) {
+    let _open = Open::new(&snapshot.stats);
+    let mut session = Session {
+        client: stream,
+        peer,
+        local,
+        cbuf: Buf::default(),
+        mbuf: Buf::default(),
+        request: Vec::with_capacity(512),
+        response: Vec::with_capacity(512),
+        upstreams: Upstreams::default(),
+        persist: None,
+        deadline: Deadline::new(),
+        draining: Box::pin(ctx.stop_accepting.clone().cancelled_owned()),
+    };
+    let failure = tokio::select! {
+        _ = ctx.stop_all.cancelled() => None,
+        failure = session.run(ctx) => failure,
+    };
+    match failure {
+        Some(code) => close_with(session.client, code).await,
+        // A TLS client is owed its close_notify; a TCP one gets its FIN now rather than later.
+        None => {
+            let _ = tokio::time::timeout(Duration::from_secs(1), session.client.shutdown()).await;
+        }
+    }
+}
+
+/// A client connection: plain TCP, or TLS over it.
+pub trait ClientStream: AsyncRead + AsyncWrite + Unpin + Send {
+    /// The TCP connection itself when nothing is layered on it (an upgrade is then spliced).
+    fn plain(&self) -> Option<&TcpStream>;
+}
+
+impl ClientStream for TcpStream {
+    fn plain(&self) -> Option<&TcpStream> {
+        Some(self)
+    }
+}
+
+impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
+    fn plain(&self) -> Option<&TcpStream> {
+        None
+    }
 }
 
 /// Where a request goes.
@@ -122,8 +182,8 @@ enum Attempt {
     Failed(Failure),
 }
 
-struct Session {
-    client: TcpStream,
+struct Session<S> {
+    client: S,
     peer: SocketAddr,
     local: SocketAddr,
     cbuf: Buf,
@@ -140,7 +200,7 @@ struct Session {
     draining: Pin<Box<WaitForCancellationFutureOwned>>,
 }
 
-impl Session {
+impl<S: ClientStream> Session<S> {
     /// Serves requests until the connection ends; the error page to close with, if any.
     async fn run(&mut self, ctx: &Context) -> Option<u16> {
         loop {
@@ -465,17 +525,32 @@ impl Session {
         }
         self.cbuf.clear();
         let stats = &snapshot.stats;
-        let _ = relay::relay(
-            &self.client,
-            &up.stream,
-            ms(snapshot.config.timeout_client_data),
-            ms(snapshot.config.timeout_member_data),
-            Counters {
-                inbound: &[&stats.bytes_in, &state.bytes_in],
-                outbound: &[&stats.bytes_out, &state.bytes_out],
-            },
-        )
-        .await;
+        match self.client.plain() {
+            Some(client) => {
+                let _ = relay::relay(
+                    client,
+                    &up.stream,
+                    ms(snapshot.config.timeout_client_data),
+                    ms(snapshot.config.timeout_member_data),
+                    Counters {
+                        inbound: &[&stats.bytes_in, &state.bytes_in],
+                        outbound: &[&stats.bytes_out, &state.bytes_out],
+                    },
+                )
+                .await;
+            }
+            None => {
+                // Through TLS: copied, not spliced; counted when the tunnel closes.
+                if let Ok((to_member, to_client)) =
+                    tokio::io::copy_bidirectional(&mut self.client, &mut up.stream).await
+                {
+                    count(&stats.bytes_in, to_member as usize);
+                    count(&state.bytes_in, to_member as usize);
+                    count(&stats.bytes_out, to_client as usize);
+                    count(&state.bytes_out, to_client as usize);
+                }
+            }
+        }
         Attempt::Done(false)
     }
 
@@ -571,7 +646,7 @@ enum PumpError {
 
 /// Moves the rest of `body` from `src` to `dst`, read by read, each wait bounded by `idle`.
 async fn pump<W: AsyncWrite + Unpin>(
-    src: &mut TcpStream,
+    src: &mut (impl AsyncRead + Unpin),
     buf: &mut Buf,
     dst: &mut W,
     body: &mut Body,
@@ -656,7 +731,7 @@ pub fn error_page(code: u16) -> Vec<u8> {
 
 /// Writes the error page and closes, reading what the client already sent first, so that
 /// closing does not reset the answer away.
-async fn close_with(mut stream: TcpStream, code: u16) {
+async fn close_with(mut stream: impl AsyncRead + AsyncWrite + Unpin, code: u16) {
     // A client that reads nothing must not hold the task forever.
     let page = error_page(code);
     let write = stream.write_all(&page);
@@ -706,7 +781,7 @@ impl Buf {
     }
 
     /// Reads once into the free space; `Ok(0)` at end of stream.
-    async fn fill(&mut self, stream: &mut TcpStream) -> io::Result<usize> {
+    async fn fill(&mut self, stream: &mut (impl AsyncRead + Unpin)) -> io::Result<usize> {
         if self.data.is_empty() {
             self.data = vec![0; BUFFER];
         }

@@ -26,6 +26,8 @@ pub struct Snapshot {
     pub pool: Option<Arc<Pool>>,
     /// L7 policies (HTTP listeners), compiled for this generation.
     pub l7: Option<Arc<crate::l7::Policies>>,
+    /// TERMINATED_HTTPS: the TLS server configuration, built for this generation.
+    pub tls: Option<Arc<rustls::ServerConfig>>,
     pub cidrs: Vec<IpNet>,
     pub stats: Arc<ListenerStats>,
     /// `insert_headers`: X-Forwarded-For, -Port, -Proto.
@@ -79,6 +81,7 @@ impl Snapshot {
             config,
             pool,
             l7,
+            tls: None,
             cidrs,
             stats,
             insert,
@@ -92,7 +95,7 @@ impl Snapshot {
             local,
             for_client: for_.then(|| client.ip()),
             port: port.then(|| local.port()),
-            proto: proto.then_some("http"),
+            proto: proto.then_some(if self.tls.is_some() { "https" } else { "http" }),
         }
     }
 
@@ -176,6 +179,9 @@ impl Running {
         let task = match self.bind_key.0 {
             ListenerProtocol::Udp => tokio::spawn(udp::serve(udp::bind(addr)?, ctx)),
             ListenerProtocol::Http => tokio::spawn(http::serve(tcp::bind(addr)?, ctx)),
+            ListenerProtocol::TerminatedHttps => {
+                tokio::spawn(http::serve_tls(tcp::bind(addr)?, ctx))
+            }
             _ => tokio::spawn(tcp::serve(tcp::bind(addr)?, ctx)),
         };
         Ok(AcceptLoop {

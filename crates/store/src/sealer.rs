@@ -30,8 +30,14 @@ impl Sealer {
                 let mut key = vec![0u8; 32];
                 aws_lc_rs::rand::fill(&mut key)
                     .map_err(|_| std::io::Error::other("no randomness"))?;
-                write_private(&path, &key)?;
-                key
+                match write_private(&path, &key) {
+                    Ok(()) => key,
+                    // Another process of this data dir made it first: theirs is the key.
+                    Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                        std::fs::read(&path)?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
             Err(e) => return Err(e),
         };

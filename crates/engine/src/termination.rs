@@ -1,0 +1,202 @@
+//! TLS termination for TERMINATED_HTTPS listeners, with rustls on aws-lc-rs, built once per
+//! configuration generation from the listener's certificates and settings (Octavia's `bind
+//! … ssl crt-list …` line, reference §9.2):
+//! - the certificate follows the client's SNI: the first certificate, default first and then
+//!   the SNI ones in order, whose names (exact or wildcard) cover it; the default otherwise;
+//! - `tls_versions`: TLS 1.2 and 1.3 are served; a listener allowing only older versions is
+//!   refused with the reason; `tls_ciphers` (OpenSSL names) choose the TLS 1.2 suites;
+//! - `alpn_protocols`: http/1.1 and http/1.0 (h2 is not served yet, so it is not offered and
+//!   h2 clients fall back to HTTP/1.1);
+//! - client authentication OPTIONAL or MANDATORY against the client CA, with its CRL.
+
+use model::ListenerTls;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName};
+use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
+use rustls::sign::CertifiedKey;
+use rustls::ServerConfig;
+use std::sync::Arc;
+
+/// OpenSSL's names of the TLS 1.2 suites rustls serves.
+const TLS12_SUITES: [(&str, rustls::CipherSuite); 6] = [
+    (
+        "ECDHE-ECDSA-AES128-GCM-SHA256",
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+    ),
+    (
+        "ECDHE-RSA-AES128-GCM-SHA256",
+        rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+    ),
+    (
+        "ECDHE-ECDSA-AES256-GCM-SHA384",
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+    ),
+    (
+        "ECDHE-RSA-AES256-GCM-SHA384",
+        rustls::CipherSuite::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+    ),
+    (
+        "ECDHE-ECDSA-CHACHA20-POLY1305",
+        rustls::CipherSuite::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+    ),
+    (
+        "ECDHE-RSA-CHACHA20-POLY1305",
+        rustls::CipherSuite::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ),
+];
+
+#[derive(Debug)]
+struct Certificates {
+    /// Default first, then SNI certificates in order: (leaf, key).
+    all: Vec<(CertificateDer<'static>, Arc<CertifiedKey>)>,
+}
+
+impl ResolvesServerCert for Certificates {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        if let Some(name) = hello
+            .server_name()
+            .and_then(|n| ServerName::try_from(n).ok())
+        {
+            for (leaf, key) in &self.all {
+                let covers = webpki::EndEntityCert::try_from(leaf)
+                    .and_then(|c| c.verify_is_valid_for_subject_name(&name))
+                    .is_ok();
+                if covers {
+                    return Some(key.clone());
+                }
+            }
+        }
+        self.all.first().map(|(_, key)| key.clone())
+    }
+}
+
+fn certified(
+    provider: &CryptoProvider,
+    pem: &str,
+    key_pem: &str,
+    what: &str,
+) -> Result<(CertificateDer<'static>, Arc<CertifiedKey>), String> {
+    let chain: Vec<CertificateDer<'static>> = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{what}: certificate: {e}"))?;
+    let leaf = chain
+        .first()
+        .cloned()
+        .ok_or_else(|| format!("{what}: no certificate in the PEM"))?;
+    let key = PrivateKeyDer::from_pem_slice(key_pem.as_bytes())
+        .map_err(|e| format!("{what}: private key: {e}"))?;
+    let signing = provider
+        .key_provider
+        .load_private_key(key)
+        .map_err(|e| format!("{what}: private key: {e}"))?;
+    let certified = CertifiedKey::new(chain, signing);
+    certified
+        .keys_match()
+        .map_err(|e| format!("{what}: the key does not belong to the certificate: {e}"))?;
+    Ok((leaf, Arc::new(certified)))
+}
+
+fn versions(tls: &ListenerTls) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+    if tls.versions.is_empty() {
+        return Ok(vec![&rustls::version::TLS13, &rustls::version::TLS12]);
+    }
+    let mut out = Vec::new();
+    if tls.versions.iter().any(|v| v == "TLSv1.3") {
+        out.push(&rustls::version::TLS13);
+    }
+    if tls.versions.iter().any(|v| v == "TLSv1.2") {
+        out.push(&rustls::version::TLS12);
+    }
+    if out.is_empty() {
+        return Err(format!(
+            "tls_versions {:?} are not served (TLSv1.2 and TLSv1.3 are)",
+            tls.versions
+        ));
+    }
+    Ok(out)
+}
+
+/// The provider with the TLS 1.2 suites `ciphers` names (TLS 1.3's are always offered, as
+/// `ciphers` leaves them alone in HAProxy).
+fn provider(ciphers: Option<&str>) -> Result<CryptoProvider, String> {
+    let mut provider = rustls::crypto::aws_lc_rs::default_provider();
+    if let Some(list) = ciphers.filter(|c| !c.trim().is_empty()) {
+        let wanted: Vec<rustls::CipherSuite> = list
+            .split(':')
+            .filter_map(|name| TLS12_SUITES.iter().find(|(n, _)| *n == name.trim()))
+            .map(|(_, suite)| *suite)
+            .collect();
+        provider.cipher_suites.retain(|s| match s {
+            rustls::SupportedCipherSuite::Tls13(_) => true,
+            rustls::SupportedCipherSuite::Tls12(_) => wanted.contains(&s.suite()),
+        });
+    }
+    Ok(provider)
+}
+
+/// The server configuration of one TERMINATED_HTTPS listener.
+pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
+    let provider = Arc::new(provider(tls.ciphers.as_deref())?);
+    let mut all = Vec::new();
+    if let Some(b) = &tls.default_certificate {
+        all.push(certified(
+            &provider,
+            &b.certificate_pem,
+            &b.private_key_pem,
+            &b.reference,
+        )?);
+    }
+    for b in &tls.sni_certificates {
+        all.push(certified(
+            &provider,
+            &b.certificate_pem,
+            &b.private_key_pem,
+            &b.reference,
+        )?);
+    }
+    if all.is_empty() {
+        return Err("no certificate to serve".into());
+    }
+    let builder = ServerConfig::builder_with_provider(provider.clone())
+        .with_protocol_versions(&versions(tls)?)
+        .map_err(|e| format!("TLS settings: {e}"))?;
+    let builder = match tls.client_authentication.as_str() {
+        "OPTIONAL" | "MANDATORY" => {
+            let ca = tls
+                .client_ca_pem
+                .as_deref()
+                .ok_or("client authentication without a client CA")?;
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in CertificateDer::pem_slice_iter(ca.as_bytes()) {
+                let cert = cert.map_err(|e| format!("client CA: {e}"))?;
+                roots.add(cert).map_err(|e| format!("client CA: {e}"))?;
+            }
+            let mut verifier =
+                WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone());
+            if let Some(crl) = &tls.client_crl_pem {
+                let crls: Vec<CertificateRevocationListDer<'static>> =
+                    CertificateRevocationListDer::pem_slice_iter(crl.as_bytes())
+                        .collect::<Result<_, _>>()
+                        .map_err(|e| format!("client CRL: {e}"))?;
+                verifier = verifier.with_crls(crls);
+            }
+            if tls.client_authentication == "OPTIONAL" {
+                verifier = verifier.allow_unauthenticated();
+            }
+            let verifier = verifier
+                .build()
+                .map_err(|e| format!("client authentication: {e}"))?;
+            builder.with_client_cert_verifier(verifier)
+        }
+        _ => builder.with_no_client_auth(),
+    };
+    let mut config = builder.with_cert_resolver(Arc::new(Certificates { all }));
+    config.alpn_protocols = tls
+        .alpn_protocols
+        .iter()
+        .filter(|p| matches!(p.as_str(), "http/1.1" | "http/1.0"))
+        .map(|p| p.as_bytes().to_vec())
+        .collect();
+    Ok(Arc::new(config))
+}
