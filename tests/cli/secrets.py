@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """The key manager with the real `openstack secret …` commands (python-barbicanclient) against
-`ostia up` with its built-in identity (the catalog names the key manager): store a
-certificate and its key, list, read the payload back, make a certificate container, and hand
-it to `openstack loadbalancer listener create --protocol TERMINATED_HTTPS`; a ref that does not
-load is refused with Octavia's 400; deleting a secret removes it.
+`ostia up` with its built-in identity (the catalog names the key manager): store certificates
+and keys, list, read a payload back, make certificate containers, and hand them to
+`openstack loadbalancer listener create --protocol TERMINATED_HTTPS` with an SNI certificate;
+curl through TLS gets each name's certificate (checked with `openssl s_client -servername`)
+and the member's answer; TLS 1.0 is refused; a ref that does not load is refused with
+Octavia's 400; deleting a secret removes it.
 
 Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
@@ -45,12 +47,13 @@ def main():
     api, net, idp, hm, kmp = (free_port() for _ in range(5))
     log = open(os.path.join(tmp, "ostia.log"), "w")
     server = subprocess.Popen(
-        [OSTIA_BIN, "up", "--data-dir", os.path.join(tmp, "data"), "--amphora", "noop",
+        [OSTIA_BIN, "up", "--data-dir", os.path.join(tmp, "data"),
          "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
          "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
          "--key-manager-bind", "127.0.0.1:%d" % kmp],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     clouds = os.path.join(tmp, "data", "clouds.yaml")
+    backends = []
 
     def osc(*args):
         env = {k: v for k, v in os.environ.items() if not k.startswith("OS_")}
@@ -62,11 +65,15 @@ def main():
         ok, _ = wait_for(lambda: (get("http://127.0.0.1:%d/v3" % idp)[0] == 200 and os.path.exists(clouds), None))
         if not check("ostia up answers with its identity and wrote clouds.yaml", ok):
             return 1
-        subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                        "-nodes", "-keyout", os.path.join(tmp, "key.pem"), "-out", os.path.join(tmp, "cert.pem"),
-                        "-days", "30", "-subj", "/CN=www.example.com"], check=True, capture_output=True)
-        cert_pem = open(os.path.join(tmp, "cert.pem")).read()
-        key_pem = open(os.path.join(tmp, "key.pem")).read()
+        def make_cert(name):
+            key, crt = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                            "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=" + name,
+                            "-addext", "subjectAltName=DNS:" + name], check=True, capture_output=True)
+            return open(crt).read(), open(key).read()
+
+        cert_pem, key_pem = make_cert("www.example.com")
+        api_cert_pem, api_key_pem = make_cert("api.example.com")
 
         r = osc("secret", "store", "--name", "www-cert", "--secret-type", "certificate",
                 "--payload-content-type", "text/plain", "--payload", cert_pem, "-f", "json")
@@ -92,14 +99,59 @@ def main():
         check("openstack secret container create --type certificate", r.ok and "/v1/containers/" in container,
               r.detail())
 
+        refs = []
+        for name, pem in (("api-cert", api_cert_pem), ("api-key", api_key_pem)):
+            r = osc("secret", "store", "--name", name, "--payload-content-type", "text/plain", "--payload", pem,
+                    "-f", "value", "-c", "Secret href")
+            refs.append(r.out.strip())
+        r = osc("secret", "container", "create", "--name", "api", "--type", "certificate",
+                "--secret", "certificate=%s" % refs[0], "--secret", "private_key=%s" % refs[1], "-f", "json")
+        api_container = (r.json() or {}).get("Container href", "")
+        check("a second container for api.example.com", r.ok and api_container, r.detail())
+
         r = osc("loadbalancer", "create", "--name", "lb", "--vip-subnet-id", "ostia-local-subnet", "--wait",
                 "-f", "json")
         lb = (r.json() or {}).get("id", "")
+        vip = (r.json() or {}).get("vip_address", "")
         check("loadbalancer create --wait", r.ok and lb, r.detail())
         r = osc("loadbalancer", "listener", "create", "--name", "https", "--protocol", "TERMINATED_HTTPS",
-                "--protocol-port", "8443", "--default-tls-container-ref", container, lb, "-f", "json")
-        check("listener create --protocol TERMINATED_HTTPS --default-tls-container-ref <container>",
-              r.ok and (r.json() or {}).get("default_tls_container_ref") == container, r.detail())
+                "--protocol-port", "8443", "--default-tls-container-ref", container,
+                "--sni-container-refs", api_container, "--wait", lb, "-f", "json")
+        check("listener create --protocol TERMINATED_HTTPS --default-tls-container-ref --sni-container-refs --wait",
+              r.ok and (r.json() or {}).get("default_tls_container_ref") == container
+              and (r.json() or {}).get("provisioning_status") == "ACTIVE", r.detail())
+        web_addr = "127.0.0.1:%d" % free_port()
+        backends.append(subprocess.Popen([OSTIA_BIN, "backend", "--name", "web", "--bind", web_addr],
+                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        r = osc("loadbalancer", "pool", "create", "--name", "p", "--listener", "https", "--protocol", "HTTP",
+                "--lb-algorithm", "ROUND_ROBIN", "--wait")
+        check("pool create --listener https", r.ok, r.detail())
+        host, port = web_addr.rsplit(":", 1)
+        r = osc("loadbalancer", "member", "create", "--address", host, "--protocol-port", port, "--wait", "p")
+        check("member create (a backend on %s)" % web_addr, r.ok, r.detail())
+
+        def curl(name):
+            p = subprocess.run(["curl", "-sk", "--max-time", "5", "--resolve", "%s:8443:%s" % (name, vip),
+                                "https://%s:8443/" % name], capture_output=True, text=True)
+            return p.stdout
+
+        def subject(name, *extra):
+            p = subprocess.run(["openssl", "s_client", "-connect", "%s:8443" % vip, "-servername", name] + list(extra),
+                               input="", capture_output=True, text=True, timeout=10)
+            return p.stdout + p.stderr
+
+        for name in ("www.example.com", "api.example.com"):
+            ok, body = wait_for(lambda: ("you hit: web" in curl(name), curl(name)), timeout=20)
+            check("curl --resolve %s https://%s:8443/ reaches the member" % (name, name), ok, body)
+            out = subject(name)
+            check("openssl s_client -servername %s gets the certificate of %s" % (name, name),
+                  "subject=CN = %s" % name in out or "subject=CN=%s" % name in out, out[-600:])
+        out = subject("other.example.net")
+        check("an unknown name gets the default certificate", "CN = www.example.com" in out
+              or "CN=www.example.com" in out, out[-600:])
+        out = subject("www.example.com", "-tls1")
+        check("TLS 1.0 is refused (tls_versions TLSv1.2, TLSv1.3 by default)",
+              "CN = www.example.com" not in out and "CN=www.example.com" not in out, out[-600:])
         missing = container.rsplit("/", 1)[0] + "/6f1b1b6e-0c9e-4a43-9a4c-2f1f0b3c1a10"
         r = osc("loadbalancer", "listener", "create", "--protocol", "TERMINATED_HTTPS", "--protocol-port", "9443",
                 "--default-tls-container-ref", missing, lb)
@@ -109,9 +161,10 @@ def main():
         check("openstack secret delete <key>", r.ok, r.detail())
         r = osc("secret", "list", "-f", "json")
         check("openstack secret list no longer shows it",
-              r.ok and [s.get("Name") for s in r.json() or []] == ["www-cert"], r.detail())
+              r.ok and sorted(s.get("Name") for s in r.json() or []) == ["api-cert", "api-key", "www-cert"],
+              r.detail())
     finally:
-        code = finish(server, log, tmp, [])
+        code = finish(server, log, tmp, backends)
     return code
 
 
