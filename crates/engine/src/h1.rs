@@ -52,6 +52,9 @@ pub struct Forwarded {
     pub for_client: Option<IpAddr>,
     pub port: Option<u16>,
     pub proto: Option<&'static str>,
+    /// `http-request set-header` lines (the X-SSL-* headers): the client's own lines of
+    /// these names are dropped.
+    pub set: Vec<(&'static str, String)>,
 }
 
 /// What the relay needs to know of a parsed response; its rewritten head is in `out`.
@@ -213,6 +216,7 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
         }
         if (fwd.port.is_some() && name.eq_ignore_ascii_case("x-forwarded-port"))
             || (fwd.proto.is_some() && name.eq_ignore_ascii_case("x-forwarded-proto"))
+            || fwd.set.iter().any(|(n, _)| name.eq_ignore_ascii_case(n))
         {
             continue;
         }
@@ -254,6 +258,9 @@ pub fn request(buf: &[u8], fwd: &Forwarded, out: &mut Vec<u8>) -> Result<Option<
     }
     if let Some(proto) = fwd.proto {
         header(out, b"x-forwarded-proto", proto.as_bytes());
+    }
+    for (name, value) in &fwd.set {
+        header(out, name.as_bytes(), value.as_bytes());
     }
     let upgrade = conn.upgrade && hop.upgrade.is_some();
     if let (true, Some(to)) = (upgrade, hop.upgrade) {
@@ -463,6 +470,30 @@ fn hex(b: u8) -> u8 {
     }
 }
 
+/// `http-response set-header`: the answer's lines named `name` are replaced by one with
+/// `value`. `head` ends with its blank line.
+pub fn set_header(head: &mut Vec<u8>, name: &str, value: &str) {
+    let mut kept = Vec::with_capacity(head.len() + name.len() + value.len() + 4);
+    let mut lines = head.split(|b| *b == b'\n').peekable();
+    while let Some(line) = lines.next() {
+        if lines.peek().is_none() {
+            break;
+        }
+        let named = line.len() > name.len()
+            && line[..name.len()].eq_ignore_ascii_case(name.as_bytes())
+            && line[name.len()] == b':';
+        if !named {
+            kept.extend_from_slice(line);
+            kept.push(b'\n');
+        }
+    }
+    // `kept` ends with the blank line's "\r\n": the new line goes before it.
+    let at = kept.len().saturating_sub(2);
+    let line = format!("{name}: {value}\r\n");
+    kept.splice(at..at, line.into_bytes());
+    *head = kept;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -472,6 +503,7 @@ mod tests {
         let fwd = Forwarded {
             local: "10.0.0.1:80".parse().unwrap(),
             for_client: Some("10.0.0.9".parse().unwrap()),
+            set: Vec::new(),
             port: Some(80),
             proto: None,
         };
@@ -513,6 +545,7 @@ mod tests {
         let fwd = Forwarded {
             local: "10.0.0.1:80".parse().unwrap(),
             for_client: None,
+            set: Vec::new(),
             port: None,
             proto: None,
         };

@@ -56,8 +56,12 @@ enum Fetch {
     Header(String),
     /// `req.cook(<name>)`: every value of that cookie.
     Cookie(String),
-    /// `ssl_c_used`, `ssl_c_verify`, `ssl_c_s_dn(<field>)`: no sample without TLS.
-    Tls,
+    /// `ssl_c_used`: a boolean, true when the client presented a certificate.
+    SslUsed,
+    /// `ssl_c_verify eq <n>`: the client certificate's verification result (0: verified).
+    SslVerify(i64),
+    /// `ssl_c_s_dn(<field>)`: a field of the client certificate's subject.
+    SslDn(String),
 }
 
 enum Test {
@@ -105,6 +109,9 @@ pub struct RequestView<'h> {
     /// The request target as sent (origin or absolute form).
     pub target: &'h str,
     pub headers: &'h [httparse::Header<'h>],
+    /// The TLS connection's facts; None on a plain connection, where TLS fetches have no
+    /// sample.
+    pub tls: Option<&'h crate::termination::TlsFacts>,
 }
 
 impl RequestView<'_> {
@@ -158,7 +165,14 @@ impl Rule {
             Fetch::FileType => self.test.matches(req.path(), false),
             Fetch::Header(name) => req.header_values(name).any(|v| self.test.matches(v, false)),
             Fetch::Cookie(name) => req.cookies(name).any(|v| self.test.matches(v, false)),
-            Fetch::Tls => false,
+            // `acl <id> ssl_c_used`: the rule's value (always "True") is not compared.
+            Fetch::SslUsed => req.tls.is_some_and(|t| t.has_cert),
+            // A handshake with a certificate that did not verify never completes here.
+            Fetch::SslVerify(n) => req.tls.is_some_and(|t| t.has_cert) && *n == 0,
+            Fetch::SslDn(field) => req
+                .tls
+                .and_then(|t| t.field(field))
+                .is_some_and(|v| self.test.matches(v, false)),
         };
         matched != self.invert
     }
@@ -189,9 +203,13 @@ fn compile_rule(r: &L7RuleConfig) -> Result<Rule, String> {
         L7RuleType::FileType => Fetch::FileType,
         L7RuleType::Header => Fetch::Header(key()?),
         L7RuleType::Cookie => Fetch::Cookie(key()?),
-        L7RuleType::SslConnHasCert | L7RuleType::SslVerifyResult | L7RuleType::SslDnField => {
-            Fetch::Tls
-        }
+        L7RuleType::SslConnHasCert => Fetch::SslUsed,
+        L7RuleType::SslVerifyResult => Fetch::SslVerify(
+            value
+                .parse()
+                .map_err(|_| format!("L7 rule {}: '{value}' is not a verify result", r.id))?,
+        ),
+        L7RuleType::SslDnField => Fetch::SslDn(key()?),
     };
     let literal = |v: &str| {
         if fold {

@@ -200,3 +200,116 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
         .collect();
     Ok(Arc::new(config))
 }
+
+/// What a TLS connection tells about its client, once per connection: HAProxy's `ssl_c_*`
+/// fetches, for the X-SSL-* headers and the SSL_* L7 rules.
+#[derive(Debug, Default)]
+pub struct TlsFacts {
+    /// `ssl_c_used`: the client presented a certificate (verified by then).
+    pub has_cert: bool,
+    /// `ssl_c_s_dn`, as OpenSSL's one-line form (`/C=US/CN=client`).
+    pub subject: String,
+    /// The subject's attributes by short name (`CN`, `O`, …), for `ssl_c_s_dn(<field>)`.
+    pub fields: Vec<(String, String)>,
+    /// `ssl_c_i_dn`.
+    pub issuer: String,
+    /// `ssl_c_sha1,hex`.
+    pub sha1: String,
+    /// `ssl_c_notbefore` / `ssl_c_notafter`: `YYMMDDhhmmssZ`.
+    pub not_before: String,
+    pub not_after: String,
+}
+
+fn one_line(name: &x509_parser::x509::X509Name<'_>) -> (String, Vec<(String, String)>) {
+    let registry = x509_parser::objects::oid_registry();
+    let mut line = String::new();
+    let mut fields = Vec::new();
+    for attr in name.iter_attributes() {
+        let short = registry
+            .get(attr.attr_type())
+            .map(|e| e.sn().to_string())
+            .unwrap_or_else(|| attr.attr_type().to_id_string());
+        let short = match short.as_str() {
+            "commonName" => "CN".to_string(),
+            "countryName" => "C".to_string(),
+            "organizationName" => "O".to_string(),
+            "organizationalUnitName" => "OU".to_string(),
+            "localityName" => "L".to_string(),
+            "stateOrProvinceName" => "ST".to_string(),
+            _ => short,
+        };
+        let value = attr.as_str().unwrap_or_default().to_string();
+        line.push_str(&format!("/{short}={value}"));
+        fields.push((short, value));
+    }
+    (line, fields)
+}
+
+fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
+    let d = t.to_datetime();
+    format!(
+        "{:02}{:02}{:02}{:02}{:02}{:02}Z",
+        d.year() % 100,
+        u8::from(d.month()),
+        d.day(),
+        d.hour(),
+        d.minute(),
+        d.second()
+    )
+}
+
+impl TlsFacts {
+    pub fn of(connection: &rustls::ServerConnection) -> TlsFacts {
+        let Some(leaf) = connection.peer_certificates().and_then(|c| c.first()) else {
+            return TlsFacts::default();
+        };
+        let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
+            return TlsFacts {
+                has_cert: true,
+                ..TlsFacts::default()
+            };
+        };
+        let (subject, fields) = one_line(cert.subject());
+        let (issuer, _) = one_line(cert.issuer());
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, leaf);
+        TlsFacts {
+            has_cert: true,
+            subject,
+            fields,
+            issuer,
+            sha1: digest.as_ref().iter().map(|b| format!("{b:02X}")).collect(),
+            not_before: asn1_time(&cert.validity().not_before),
+            not_after: asn1_time(&cert.validity().not_after),
+        }
+    }
+
+    /// `ssl_c_s_dn(<field>)`.
+    pub fn field(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The X-SSL-* headers `insert_headers` asks for, as Octavia renders them (§9.3).
+    pub fn headers(&self, wanted: impl Fn(&str) -> bool) -> Vec<(&'static str, String)> {
+        let quoted = |v: &str| format!("\"{v}\"");
+        let all: [(&'static str, String); 8] = [
+            ("X-SSL-Client-Verify", "0".to_string()),
+            (
+                "X-SSL-Client-Has-Cert",
+                if self.has_cert { "1" } else { "0" }.to_string(),
+            ),
+            ("X-SSL-Client-DN", quoted(&self.subject)),
+            (
+                "X-SSL-Client-CN",
+                quoted(self.field("CN").unwrap_or_default()),
+            ),
+            ("X-SSL-Issuer", quoted(&self.issuer)),
+            ("X-SSL-Client-SHA1", quoted(&self.sha1)),
+            ("X-SSL-Client-Not-Before", quoted(&self.not_before)),
+            ("X-SSL-Client-Not-After", quoted(&self.not_after)),
+        ];
+        all.into_iter().filter(|(name, _)| wanted(name)).collect()
+    }
+}

@@ -217,3 +217,177 @@ async fn a_key_that_is_not_the_certificates_is_refused_with_the_reason() {
         applied.failed_listeners
     );
 }
+
+struct Authority {
+    cert: rcgen::Certificate,
+    key: rcgen::KeyPair,
+}
+
+fn authority() -> Authority {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+    p.distinguished_name
+        .push(rcgen::DnType::CommonName, "Test CA");
+    p.key_usages = vec![
+        rcgen::KeyUsagePurpose::KeyCertSign,
+        rcgen::KeyUsagePurpose::CrlSign,
+    ];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = p.self_signed(&key).unwrap();
+    Authority { cert, key }
+}
+
+/// A client certificate for `cn` with `serial`: (cert DER, key DER).
+fn client_cert(ca: &Authority, cn: &str, serial: u64) -> (Vec<u8>, Vec<u8>) {
+    let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+    p.serial_number = Some(rcgen::SerialNumber::from(serial));
+    p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = p.signed_by(&key, &ca.cert, &ca.key).unwrap();
+    (cert.der().to_vec(), key.serialize_der())
+}
+
+/// status line, answer head and body of one GET through TLS with an optional client cert.
+async fn get_as(vip: SocketAddr, identity: Option<&(Vec<u8>, Vec<u8>)>) -> std::io::Result<String> {
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Any(provider)));
+    let config = match identity {
+        Some((cert, key)) => builder
+            .with_client_auth_cert(
+                vec![CertificateDer::from(cert.clone())],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.clone().into()),
+            )
+            .unwrap(),
+        None => builder.with_no_client_auth(),
+    };
+    let tcp = tokio::net::TcpStream::connect(vip).await?;
+    let name = ServerName::try_from("secure.example.com").unwrap();
+    let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+        .connect(name, tcp)
+        .await?;
+    tls.write_all(b"GET / HTTP/1.1\r\nHost: secure.example.com\r\nConnection: close\r\n\r\n")
+        .await?;
+    let mut answer = String::new();
+    tls.read_to_string(&mut answer).await?;
+    Ok(answer)
+}
+
+#[tokio::test]
+async fn mandatory_client_certificates_are_checked_and_named_to_the_member() {
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let trusted = Backend::http("trusted", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let ca = authority();
+    let good = client_cert(&ca, "client-1", 1001);
+    let revoked = client_cert(&ca, "client-2", 1002);
+    let stranger = client_cert(&authority(), "client-1", 1003);
+    let crl = rcgen::CertificateRevocationListParams {
+        this_update: rcgen::date_time_ymd(2024, 1, 1),
+        next_update: rcgen::date_time_ymd(2124, 1, 1),
+        crl_number: rcgen::SerialNumber::from(1u64),
+        issuing_distribution_point: None,
+        revoked_certs: vec![rcgen::RevokedCertParams {
+            serial_number: rcgen::SerialNumber::from(1002u64),
+            revocation_time: rcgen::date_time_ymd(2024, 1, 2),
+            reason_code: None,
+            invalidity_date: None,
+        }],
+        key_identifier_method: rcgen::KeyIdMethod::Sha256,
+    }
+    .signed_by(&ca.cert, &ca.key)
+    .unwrap();
+    let server = cert("s", &["secure.example.com"]);
+    let tls = ListenerTls {
+        default_certificate: Some(server.bundle),
+        client_authentication: "MANDATORY".into(),
+        client_ca_pem: Some(ca.cert.pem()),
+        client_crl_pem: Some(crl.pem().unwrap()),
+        hsts_max_age: Some(31_536_000),
+        hsts_include_subdomains: true,
+        ..ListenerTls::default()
+    };
+    let mut l = tls_listener(8443, tls);
+    for h in [
+        "X-SSL-Client-Verify",
+        "X-SSL-Client-Has-Cert",
+        "X-SSL-Client-DN",
+        "X-SSL-Client-CN",
+    ] {
+        l.insert_headers.insert(h.into(), "true".into());
+    }
+    // client-1 (by its subject's CN) goes to the trusted pool.
+    l.l7policies.push(model::L7PolicyConfig {
+        id: "p".into(),
+        action: model::L7Action::RedirectToPool,
+        position: 1,
+        admin_state_up: true,
+        redirect_pool_id: Some("trusted".into()),
+        redirect_url: None,
+        redirect_prefix: None,
+        redirect_http_code: None,
+        rules: vec![model::L7RuleConfig {
+            id: "r".into(),
+            rule_type: model::L7RuleType::SslDnField,
+            compare_type: model::CompareType::EqualTo,
+            key: Some("CN".into()),
+            value: "client-1".into(),
+            invert: false,
+            admin_state_up: true,
+        }],
+    });
+    let mut trusted_pool = pool("HTTP", "ROUND_ROBIN", vec![member("t", trusted.addr)]);
+    trusted_pool.id = "trusted".into();
+    let mut c = config(
+        "127.21.9.4",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("m", web.addr)]),
+    );
+    c.pools.push(trusted_pool);
+    let engine = start(c).await;
+    let vip: SocketAddr = "127.21.9.4:8443".parse().unwrap();
+
+    let answer = get_as(vip, Some(&good)).await.unwrap();
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(
+        answer.ends_with("you hit: trusted\n"),
+        "SSL_DN_FIELD CN routed it: {answer}"
+    );
+    assert!(
+        answer.contains("strict-transport-security: max-age=31536000; includeSubDomains;\r\n"),
+        "{answer}"
+    );
+    let headers = trusted.seen.last_headers.lock().unwrap().clone();
+    let header = |name: &str| {
+        headers
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(header("x-ssl-client-cn"), "\"client-1\"", "{headers:?}");
+    assert_eq!(header("x-ssl-client-dn"), "\"/CN=client-1\"", "{headers:?}");
+    assert_eq!(header("x-ssl-client-has-cert"), "1");
+    assert_eq!(header("x-ssl-client-verify"), "0");
+
+    for (who, identity) in [
+        ("no certificate", None),
+        ("another CA's", Some(&stranger)),
+        ("revoked", Some(&revoked)),
+    ] {
+        let refused = get_as(vip, identity).await;
+        assert!(
+            refused.as_ref().map_or(true, |a| !a.contains("200")),
+            "{who}: {refused:?}"
+        );
+    }
+    let errors = engine.status().await.listeners[0].counters.request_errors;
+    assert_eq!(errors, 3, "each refused handshake is a request error");
+}

@@ -6,6 +6,7 @@
 //! Error answers are HAProxy's pages: 400 for a bad request, 503 when no member can take it,
 //! 504 when the member is too slow, 502 when its answer is broken.
 
+use super::buf::Buf;
 use super::tcp::{accept_loop, CONNECT_ATTEMPTS};
 use super::{ms, Context, Snapshot};
 use crate::h1::{self, Chunks, Framing, Invalid};
@@ -16,9 +17,9 @@ use crate::pool::{Backend, Pool};
 use crate::proxy_protocol;
 use crate::relay::{self, Counters};
 use crate::stats::{ListenerStats, Open};
+use crate::termination::TlsFacts;
 use crate::upstream::{Upstream, Upstreams};
 use std::future::Future;
-use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
@@ -29,9 +30,6 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
 use tokio_util::sync::WaitForCancellationFutureOwned;
 
-/// Room for a head (HAProxy's `tune.bufsize`); a larger one is refused.
-const BUFFER: usize = 16 * 1024;
-
 pub async fn serve(listener: TcpListener, ctx: Context) {
     accept_loop(listener, ctx, |stream, client, snapshot, ctx| async move {
         if snapshot.full() {
@@ -40,7 +38,7 @@ pub async fn serve(listener: TcpListener, ctx: Context) {
             return;
         }
         let local = stream.local_addr().unwrap_or(client);
-        converse(stream, client, local, &snapshot, &ctx).await;
+        converse(stream, client, local, None, &snapshot, &ctx).await;
     })
     .await
 }
@@ -67,7 +65,8 @@ pub async fn serve_tls(listener: TcpListener, ctx: Context) {
             close_with(stream, 503).await;
             return;
         }
-        converse(stream, client, local, &snapshot, &ctx).await;
+        let facts = Arc::new(TlsFacts::of(stream.get_ref().1));
+        converse(stream, client, local, Some(facts), &snapshot, &ctx).await;
     })
     .await
 }
@@ -77,12 +76,14 @@ async fn converse<S: ClientStream>(
     stream: S,
     peer: SocketAddr,
     local: SocketAddr,
+    tls: Option<Arc<TlsFacts>>,
     snapshot: &Snapshot,
     ctx: &Context,
 ) {
     let _open = Open::new(&snapshot.stats);
     let mut session = Session {
         client: stream,
+        tls,
         peer,
         local,
         cbuf: Buf::default(),
@@ -136,7 +137,7 @@ enum Route {
 
 /// The listener's L7 policies decide on the request head; without them, or when none
 /// matches, the default pool serves.
-fn route(snapshot: &Snapshot, head: &[u8]) -> Route {
+fn route(snapshot: &Snapshot, head: &[u8], tls: Option<&TlsFacts>) -> Route {
     let default = || match &snapshot.pool {
         Some(pool) => Route::Pool(pool.clone()),
         None => Route::Answer(503),
@@ -153,6 +154,7 @@ fn route(snapshot: &Snapshot, head: &[u8]) -> Route {
     let view = RequestView {
         target: parsed.path.unwrap_or("/"),
         headers: parsed.headers,
+        tls,
     };
     match policies.decide(&view) {
         Verdict::Reject => Route::Answer(403),
@@ -184,6 +186,8 @@ enum Attempt {
 
 struct Session<S> {
     client: S,
+    /// What the TLS connection says of its client (TERMINATED_HTTPS).
+    tls: Option<Arc<TlsFacts>>,
     peer: SocketAddr,
     local: SocketAddr,
     cbuf: Buf,
@@ -222,7 +226,7 @@ impl<S: ClientStream> Session<S> {
     /// The next request head, rewritten into `self.request`; `None` when the client is done
     /// (closed, idle past its timeout, or the listener drains).
     async fn read_request(&mut self, snapshot: &Snapshot) -> Result<Option<h1::Request>, Failure> {
-        let forwarded = snapshot.forwarded(self.peer, self.local);
+        let forwarded = snapshot.forwarded(self.peer, self.local, self.tls.as_deref());
         let timeout = ms(snapshot.config.timeout_client_data);
         // A head must be complete within the timeout as a whole, not per read: a client
         // trickling a header line every few seconds is cut off (`timeout http-request`).
@@ -273,7 +277,11 @@ impl<S: ClientStream> Session<S> {
         req: &h1::Request,
         ctx: &Context,
     ) -> Result<bool, Failure> {
-        let pool = match route(snapshot, &self.cbuf.bytes()[..req.head_len]) {
+        let pool = match route(
+            snapshot,
+            &self.cbuf.bytes()[..req.head_len],
+            self.tls.as_deref(),
+        ) {
             Route::Pool(pool) => pool,
             Route::Answer(code) => return Err(Failure::Answer(code)),
             Route::Redirect(answer) => {
@@ -458,6 +466,9 @@ impl<S: ClientStream> Session<S> {
         self.mbuf.consume(resp.head_len);
         if let Some(p) = &self.persist {
             p.answered(&mut self.response);
+        }
+        if let Some(hsts) = snapshot.hsts() {
+            h1::set_header(&mut self.response, "strict-transport-security", &hsts);
         }
         if resp.code == 101 {
             if !req.upgrade {
@@ -745,53 +756,4 @@ async fn close_with(mut stream: impl AsyncRead + AsyncWrite + Unpin, code: u16) 
     let mut sink = [0u8; 4096];
     let drain = async { while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {} };
     let _ = tokio::time::timeout(Duration::from_millis(500), drain).await;
-}
-
-/// A read buffer: bytes at `start..end` wait to be used. Allocated on first read.
-#[derive(Default)]
-struct Buf {
-    data: Vec<u8>,
-    start: usize,
-    end: usize,
-}
-
-impl Buf {
-    fn bytes(&self) -> &[u8] {
-        &self.data[self.start..self.end]
-    }
-
-    fn is_empty(&self) -> bool {
-        self.start == self.end
-    }
-
-    fn is_full(&self) -> bool {
-        self.end - self.start >= BUFFER
-    }
-
-    fn consume(&mut self, n: usize) {
-        self.start += n;
-        if self.start == self.end {
-            self.clear();
-        }
-    }
-
-    fn clear(&mut self) {
-        self.start = 0;
-        self.end = 0;
-    }
-
-    /// Reads once into the free space; `Ok(0)` at end of stream.
-    async fn fill(&mut self, stream: &mut (impl AsyncRead + Unpin)) -> io::Result<usize> {
-        if self.data.is_empty() {
-            self.data = vec![0; BUFFER];
-        }
-        if self.end == self.data.len() {
-            self.data.copy_within(self.start..self.end, 0);
-            self.end -= self.start;
-            self.start = 0;
-        }
-        let n = stream.read(&mut self.data[self.end..]).await?;
-        self.end += n;
-        Ok(n)
-    }
 }

@@ -2,6 +2,7 @@
 //! snapshot that applies swap. A listener whose bind is unchanged is never closed; a removed
 //! one stops accepting at once and its connections get a drain timeout to finish.
 
+mod buf;
 mod http;
 mod tcp;
 mod udp;
@@ -88,15 +89,46 @@ impl Snapshot {
         }
     }
 
-    /// The X-Forwarded-* values for one client connection.
-    pub fn forwarded(&self, client: SocketAddr, local: SocketAddr) -> Forwarded {
+    /// The X-Forwarded-* (and, through TLS, X-SSL-*) values for one client connection.
+    pub fn forwarded(
+        &self,
+        client: SocketAddr,
+        local: SocketAddr,
+        tls: Option<&crate::termination::TlsFacts>,
+    ) -> Forwarded {
         let [for_, port, proto] = self.insert;
+        let set = tls
+            .map(|facts| facts.headers(|name| self.wants(name)))
+            .unwrap_or_default();
         Forwarded {
             local,
             for_client: for_.then(|| client.ip()),
             port: port.then(|| local.port()),
             proto: proto.then_some(if self.tls.is_some() { "https" } else { "http" }),
+            set,
         }
+    }
+
+    /// `insert_headers` names the header with "true".
+    fn wants(&self, name: &str) -> bool {
+        self.config
+            .insert_headers
+            .iter()
+            .any(|(k, v)| k.eq_ignore_ascii_case(name) && v.eq_ignore_ascii_case("true"))
+    }
+
+    /// HSTS (`http-response set-header Strict-Transport-Security`), for TLS listeners.
+    pub fn hsts(&self) -> Option<String> {
+        let tls = self.config.tls.as_ref()?;
+        let age = tls.hsts_max_age?;
+        let mut value = format!("max-age={age};");
+        if tls.hsts_include_subdomains {
+            value.push_str(" includeSubDomains;");
+        }
+        if tls.hsts_preload {
+            value.push_str(" preload;");
+        }
+        Some(value)
     }
 
     /// Every pool this listener sends to: its default pool, then those of its L7 policies.
