@@ -1,8 +1,11 @@
 //! `ostia bench engine`: the native engine against HAProxy (Debian package, an equivalent
 //! configuration, `nbthread` equal to the engine's threads) and direct access, on loopback,
-//! in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), and TCP bulk
-//! throughput. Rounds interleave the targets; each line gives the proxy's CPU seconds, and the
-//! summary the engine/HAProxy ratios per proxy core. Last, 1,000 applies under a wrk load.
+//! in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), TCP bulk
+//! throughput, HTTP keep-alive through 10 L7 policies, and TERMINATED_HTTPS with the same
+//! certificate for both proxies: a new TLS connection per request (ECDSA P-256 and RSA 2048;
+//! wrk resumes sessions where the server lets it, for both proxies alike) and TLS keep-alive. Rounds interleave the targets; each line gives the proxy's CPU seconds,
+//! and the summary the engine/HAProxy ratios per proxy core. Last, 1,000 applies under a wrk
+//! load.
 
 use crate::bench::spawn;
 use anyhow::{bail, Context};
@@ -93,8 +96,12 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
         ],
     )?);
 
+    let certs = Certs::make(&dir)?;
     let engine_cfg = dir.join("engine.json");
-    std::fs::write(&engine_cfg, serde_json::to_vec_pretty(&engine_config())?)?;
+    std::fs::write(
+        &engine_cfg,
+        serde_json::to_vec_pretty(&with_tls_and_l7(engine_config(), &certs)?)?,
+    )?;
     let engine = spawn(
         &exe,
         &[
@@ -106,7 +113,10 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
         ],
     )?;
     let haproxy_cfg = dir.join("haproxy.cfg");
-    std::fs::write(&haproxy_cfg, haproxy_config(threads))?;
+    std::fs::write(
+        &haproxy_cfg,
+        haproxy_config(threads) + &haproxy_tls_and_l7(&certs),
+    )?;
     let haproxy = spawn(
         Command::new("haproxy").get_program(),
         &["-db", "-f", &haproxy_cfg.to_string_lossy()],
@@ -114,13 +124,25 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
     for addr in [
         format!("{ENGINE_VIP}:8080"),
         format!("{HAPROXY_VIP}:8080"),
+        format!("{ENGINE_VIP}:8443"),
+        format!("{HAPROXY_VIP}:8443"),
+        format!("{ENGINE_VIP}:8444"),
+        format!("{HAPROXY_VIP}:8444"),
         HTTP_MEMBERS[0].to_string(),
         TCP_MEMBER.to_string(),
     ] {
         wait_port(&addr).await?;
     }
 
-    let scenarios = ["http keep-alive", "http new connection", "tcp bulk"];
+    let scenarios = [
+        "http keep-alive",
+        "http new connection",
+        "tcp bulk",
+        "http 10 l7 policies",
+        "tls new conn ecdsa",
+        "tls new conn rsa",
+        "tls keep-alive",
+    ];
     let targets = [Target::Direct, Target::Haproxy, Target::Engine];
     let mut results: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); targets.len()]; scenarios.len()];
     println!(
@@ -133,16 +155,29 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
     for round in 1..=rounds {
         for (si, scenario) in scenarios.iter().enumerate() {
             for (ti, target) in targets.iter().enumerate() {
+                // TLS and L7 have no direct equivalent: the members speak plain HTTP.
+                if si >= 3 && *target == Target::Direct {
+                    continue;
+                }
                 let proxy = match target {
                     Target::Direct => None,
                     Target::Haproxy => Some(&haproxy),
                     Target::Engine => Some(&engine),
                 };
                 let cpu_before = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0);
+                let vip = if *target == Target::Engine {
+                    ENGINE_VIP
+                } else {
+                    HAPROXY_VIP
+                };
                 let mut sample = match si {
                     0 => wrk(&http_url(*target), seconds, false)?,
                     1 => wrk(&http_url(*target), seconds, true)?,
-                    _ => bulk(tcp_addr(*target), seconds).await?,
+                    2 => bulk(tcp_addr(*target), seconds).await?,
+                    3 => wrk(&format!("http://{vip}:8081/"), seconds, false)?,
+                    4 => wrk(&format!("https://{vip}:8443/"), seconds, true)?,
+                    5 => wrk(&format!("https://{vip}:8444/"), seconds, true)?,
+                    _ => wrk(&format!("https://{vip}:8443/"), seconds, false)?,
                 };
                 sample.cpu = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0) - cpu_before;
                 let unit = if si == 2 { "Gb/s" } else { "req/s" };
@@ -391,5 +426,138 @@ fn haproxy_config(threads: usize) -> String {
          \n\
          frontend tcp\n    maxconn 2000\n    bind {HAPROXY_VIP}:9000\n    mode tcp\n    default_backend tcp-pool\n    timeout client 50000\n\
          backend tcp-pool\n    mode tcp\n    balance roundrobin\n    fullconn 50000\n    option allbackups\n    timeout connect 5000\n    timeout server 50000\n    server t0 {TCP_MEMBER} weight 1\n"
+    )
+}
+
+/// The certificates both proxies serve: ECDSA P-256 and RSA 2048, made by `openssl`.
+struct Certs {
+    ecdsa: (String, String),
+    rsa: (String, String),
+    /// cert+key files for HAProxy's `crt`.
+    ecdsa_file: std::path::PathBuf,
+    rsa_file: std::path::PathBuf,
+}
+
+impl Certs {
+    fn make(dir: &std::path::Path) -> anyhow::Result<Certs> {
+        let one = |name: &str,
+                   key_args: &[&str]|
+         -> anyhow::Result<((String, String), std::path::PathBuf)> {
+            let (key, crt) = (
+                dir.join(format!("{name}.key")),
+                dir.join(format!("{name}.crt")),
+            );
+            let status = Command::new("openssl")
+                .args([
+                    "req",
+                    "-x509",
+                    "-nodes",
+                    "-days",
+                    "2",
+                    "-subj",
+                    "/CN=bench.example.com",
+                ])
+                .args(key_args)
+                .arg("-keyout")
+                .arg(&key)
+                .arg("-out")
+                .arg(&crt)
+                .stderr(Stdio::null())
+                .status()
+                .context("running openssl (apt-get install openssl)")?;
+            if !status.success() {
+                bail!("openssl could not make the {name} certificate");
+            }
+            let (crt, key) = (std::fs::read_to_string(crt)?, std::fs::read_to_string(key)?);
+            let both = dir.join(format!("{name}.pem"));
+            std::fs::write(&both, format!("{crt}{key}"))?;
+            Ok(((crt, key), both))
+        };
+        let (ecdsa, ecdsa_file) = one(
+            "ecdsa",
+            &["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256"],
+        )?;
+        let (rsa, rsa_file) = one("rsa", &["-newkey", "rsa:2048"])?;
+        Ok(Certs {
+            ecdsa,
+            rsa,
+            ecdsa_file,
+            rsa_file,
+        })
+    }
+}
+
+/// Ten L7 policies no request matches, in front of the default pool.
+fn ten_policies() -> Vec<model::L7PolicyConfig> {
+    (0..10)
+        .map(|i| model::L7PolicyConfig {
+            id: format!("p{i}"),
+            action: model::L7Action::RedirectToPool,
+            position: i + 1,
+            admin_state_up: true,
+            redirect_pool_id: Some("http-pool".into()),
+            redirect_url: None,
+            redirect_prefix: None,
+            redirect_http_code: None,
+            rules: vec![model::L7RuleConfig {
+                id: format!("r{i}"),
+                rule_type: model::L7RuleType::Path,
+                compare_type: model::CompareType::StartsWith,
+                key: None,
+                value: format!("/never/{i}"),
+                invert: false,
+                admin_state_up: true,
+            }],
+        })
+        .collect()
+}
+
+/// The bench's engine configuration with the L7 listener (8081) and TLS listeners (8443
+/// ECDSA, 8444 RSA).
+fn with_tls_and_l7(mut c: AmphoraConfig, certs: &Certs) -> anyhow::Result<AmphoraConfig> {
+    let mut l7 = ListenerConfig::new("l7", ListenerProtocol::Http, 8081, Some("http-pool"));
+    l7.l7policies = ten_policies();
+    c.listeners.push(l7);
+    for (id, port, (crt, key)) in [
+        ("tls-ecdsa", 8443, &certs.ecdsa),
+        ("tls-rsa", 8444, &certs.rsa),
+    ] {
+        let mut l = ListenerConfig::new(
+            id,
+            ListenerProtocol::TerminatedHttps,
+            port,
+            Some("http-pool"),
+        );
+        l.tls = Some(model::ListenerTls {
+            default_certificate: Some(model::CertificateBundle {
+                reference: id.into(),
+                certificate_pem: crt.clone(),
+                private_key_pem: key.clone(),
+            }),
+            alpn_protocols: vec!["http/1.1".into()],
+            ..model::ListenerTls::default()
+        });
+        c.listeners.push(l);
+    }
+    Ok(c)
+}
+
+/// The same listeners for HAProxy, as Octavia renders them.
+fn haproxy_tls_and_l7(certs: &Certs) -> String {
+    let acls: String = (0..10)
+        .map(|i| {
+            format!("    acl r{i} path -m beg /never/{i}\n    use_backend http-pool if r{i}\n")
+        })
+        .collect();
+    let tls = |name: &str, port: u16, file: &std::path::Path| {
+        format!(
+            "\nfrontend {name}\n    maxconn 2000\n    bind {HAPROXY_VIP}:{port} ssl crt {} alpn http/1.1\n    mode http\n    default_backend http-pool\n    timeout client 50000\n",
+            file.display()
+        )
+    };
+    format!(
+        "\nfrontend l7\n    maxconn 2000\n    bind {HAPROXY_VIP}:8081\n    mode http\n{acls}    default_backend http-pool\n    timeout client 50000\n{}{}",
+        tls("tls-ecdsa", 8443, &certs.ecdsa_file),
+        tls("tls-rsa", 8444, &certs.rsa_file)
     )
 }
