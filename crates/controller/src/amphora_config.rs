@@ -5,7 +5,7 @@
 use model::status::{ERROR, PENDING_DELETE};
 use model::{
     AmphoraConfig, CertificateBundle, Kind, L7PolicyConfig, L7RuleConfig, ListenerConfig,
-    ListenerProtocol, ListenerTls, MemberConfig, MonitorConfig, PoolConfig, Resource,
+    ListenerProtocol, ListenerTls, MemberConfig, MonitorConfig, PoolConfig, PoolTls, Resource,
     SessionPersistence, Tree,
 };
 use serde_json::Value;
@@ -163,6 +163,22 @@ fn pool(tree: &Tree, p: &Resource) -> Result<PoolConfig, String> {
     let mut config = PoolConfig::new(&p.id, parse(p, "protocol")?, parse(p, "lb_algorithm")?);
     config.admin_state_up = p.enabled();
     config.tls_enabled = p.get("tls_enabled").as_bool().unwrap_or(false);
+    if config.tls_enabled {
+        let text = |k: &str| p.str(k).map(str::to_string);
+        config.tls = Some(PoolTls {
+            client_certificate: p.str("tls_container_ref").map(|r| CertificateBundle {
+                reference: r.to_string(),
+                ..CertificateBundle::default()
+            }),
+            ca_ref: text("ca_tls_container_ref"),
+            ca_pem: None,
+            crl_ref: text("crl_container_ref"),
+            crl_pem: None,
+            versions: strings(p.get("tls_versions")),
+            ciphers: text("tls_ciphers"),
+            alpn_protocols: strings(p.get("alpn_protocols")),
+        });
+    }
     if let Value::Object(sp) = p.get("session_persistence") {
         let kind = sp.get("type").and_then(Value::as_str).unwrap_or_default();
         config.session_persistence = Some(SessionPersistence {

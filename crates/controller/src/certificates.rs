@@ -74,12 +74,27 @@ async fn single(store: &Store, sealer: &Sealer, reference: &str) -> Result<Strin
     Ok(bundle(store, sealer, reference).await?.certificate_pem)
 }
 
-/// Fills in every TLS listener's PEMs.
+/// Fills in every TLS listener's and every TLS pool's PEMs.
 pub async fn load(
     store: &Store,
     sealer: &Sealer,
     config: &mut AmphoraConfig,
 ) -> Result<(), String> {
+    for pool in &mut config.pools {
+        let Some(tls) = &mut pool.tls else {
+            continue;
+        };
+        let what = |e: String| format!("pool {}: {e}", pool.id);
+        if let Some(b) = &mut tls.client_certificate {
+            *b = bundle(store, sealer, &b.reference).await.map_err(what)?;
+        }
+        if let Some(r) = &tls.ca_ref {
+            tls.ca_pem = Some(single(store, sealer, r).await.map_err(what)?);
+        }
+        if let Some(r) = &tls.crl_ref {
+            tls.crl_pem = Some(single(store, sealer, r).await.map_err(what)?);
+        }
+    }
     for listener in &mut config.listeners {
         let Some(tls) = &mut listener.tls else {
             continue;

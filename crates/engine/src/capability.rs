@@ -64,8 +64,8 @@ pub fn check(config: &AmphoraConfig) -> Result<(), String> {
         if p.protocol == PoolProtocol::Sctp {
             return Err(not_yet(&what, "protocol SCTP"));
         }
-        if p.tls_enabled {
-            return Err(not_yet(&what, "TLS to members (tls_enabled)"));
+        if p.tls_enabled && p.tls.is_none() {
+            return Err(format!("{what}: tls_enabled without its TLS settings"));
         }
         if let Some(m) = p.members.iter().find(|m| m.weight > MAX_WEIGHT) {
             return Err(format!(
@@ -150,7 +150,10 @@ mod tests {
                 }),
                 "L7 policies on TCP is not served",
             ),
-            (Box::new(|c| c.pools[0].tls_enabled = true), "tls_enabled"),
+            (
+                Box::new(|c| c.pools[0].tls_enabled = true),
+                "tls_enabled without its TLS settings",
+            ),
             (
                 Box::new(|c| {
                     c.listeners[0].allowed_cidrs = vec!["10.0.0.0/8".into(), "nope".into()]

@@ -156,12 +156,22 @@ impl Engine {
         }
         let enabled_pools: Vec<&PoolConfig> =
             config.pools.iter().filter(|p| p.admin_state_up).collect();
+        // Built before anything changes, so a pool whose TLS cannot be set up refuses it all.
+        let mut member_tls = HashMap::new();
+        for p in &enabled_pools {
+            if let Some(t) = &p.tls {
+                let client = tls::member_config(t)
+                    .map_err(|e| ApplyError::Refused(format!("pool {}: {e}", p.id)))?;
+                member_tls.insert(p.id.clone(), client);
+            }
+        }
         st.sync_members(&enabled_pools);
         st.pools = enabled_pools
             .iter()
             .map(|p| {
                 let previous = st.pools.get(&p.id).map(|p| &**p);
-                let pool = Pool::new((*p).clone(), |m| st.members[&m.id].clone(), previous);
+                let mut pool = Pool::new((*p).clone(), |m| st.members[&m.id].clone(), previous);
+                pool.tls = member_tls.get(&p.id).cloned();
                 (p.id.clone(), Arc::new(pool))
             })
             .collect();

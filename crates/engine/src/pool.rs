@@ -21,6 +21,8 @@ pub struct Pool {
     balancer: Box<dyn Balancer>,
     /// Session persistence, when the pool has it.
     pub sticky: Option<Arc<Sticky>>,
+    /// HTTPS pools: TLS towards the members.
+    pub tls: Option<Arc<rustls::ClientConfig>>,
 }
 
 impl Pool {
@@ -47,6 +49,7 @@ impl Pool {
             backends,
             balancer,
             sticky,
+            tls: None,
         }
     }
 

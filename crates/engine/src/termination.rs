@@ -205,6 +205,8 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
 /// fetches, for the X-SSL-* headers and the SSL_* L7 rules.
 #[derive(Debug, Default)]
 pub struct TlsFacts {
+    /// `ssl_fc_sni`: the name the client asked for, sent on to HTTPS pools' members.
+    pub sni: Option<String>,
     /// `ssl_c_used`: the client presented a certificate (verified by then).
     pub has_cert: bool,
     /// `ssl_c_s_dn`, as OpenSSL's one-line form (`/C=US/CN=client`).
@@ -260,11 +262,16 @@ fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
 
 impl TlsFacts {
     pub fn of(connection: &rustls::ServerConnection) -> TlsFacts {
+        let sni = connection.server_name().map(str::to_string);
         let Some(leaf) = connection.peer_certificates().and_then(|c| c.first()) else {
-            return TlsFacts::default();
+            return TlsFacts {
+                sni,
+                ..TlsFacts::default()
+            };
         };
         let Ok((_, cert)) = x509_parser::parse_x509_certificate(leaf) else {
             return TlsFacts {
+                sni,
                 has_cert: true,
                 ..TlsFacts::default()
             };
@@ -273,6 +280,7 @@ impl TlsFacts {
         let (issuer, _) = one_line(cert.issuer());
         let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA1_FOR_LEGACY_USE_ONLY, leaf);
         TlsFacts {
+            sni,
             has_cert: true,
             subject,
             fields,

@@ -6,18 +6,79 @@
 use crate::member::MemberState;
 use crate::pool::Backend;
 use crate::proxy_protocol;
+use rustls::pki_types::ServerName;
 use std::io;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context, Poll};
 use std::time::Duration;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, ReadBuf};
 use tokio::net::TcpStream;
 
 /// Idle connections kept per member for other clients.
 const IDLE_PER_MEMBER: usize = 256;
 
+/// A connection to a member: plain, or TLS for an HTTPS pool.
+pub enum MemberStream {
+    Plain(TcpStream),
+    Tls(Box<tokio_rustls::client::TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for MemberStream {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MemberStream::Plain(s) => Pin::new(s).poll_read(cx, buf),
+            MemberStream::Tls(s) => Pin::new(s.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for MemberStream {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            MemberStream::Plain(s) => Pin::new(s).poll_write(cx, buf),
+            MemberStream::Tls(s) => Pin::new(s.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MemberStream::Plain(s) => Pin::new(s).poll_flush(cx),
+            MemberStream::Tls(s) => Pin::new(s.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            MemberStream::Plain(s) => Pin::new(s).poll_shutdown(cx),
+            MemberStream::Tls(s) => Pin::new(s.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+impl MemberStream {
+    /// Still open, as far as can be told without reading: a plain connection with nothing
+    /// to read; a TLS one is assumed open (a dead one fails its first write or read, and a
+    /// reused connection that fails is retried on a fresh one).
+    fn open(&self) -> bool {
+        match self {
+            MemberStream::Plain(s) => open(s),
+            MemberStream::Tls(_) => true,
+        }
+    }
+}
+
 pub struct Upstream {
-    pub stream: TcpStream,
+    pub stream: MemberStream,
     /// It carried a request before: if it fails before answering, a fresh one may be tried.
     pub reused: bool,
     addr: SocketAddr,
@@ -36,11 +97,14 @@ impl Upstreams {
     /// (`fresh` asks for a new one). A kept connection with anything to read (the member
     /// closed it, or sent bytes no request asked for) is not used. With `proxy` (version,
     /// client, VIP), a new connection first carries a PROXY header.
+    /// With `tls` (the pool's client configuration and the name to send, if any), a new
+    /// connection speaks TLS.
     pub async fn take(
         &mut self,
         backend: &Backend,
         fresh: bool,
         proxy: Option<(proxy_protocol::Version, SocketAddr, SocketAddr)>,
+        tls: Option<(&Arc<rustls::ClientConfig>, Option<&str>)>,
         connect_timeout: Duration,
     ) -> io::Result<Upstream> {
         if !fresh {
@@ -48,15 +112,15 @@ impl Upstreams {
                 |u: &Upstream| u.addr == backend.addr && Arc::ptr_eq(&u.state, &backend.state);
             if let Some(i) = self.held.iter().position(same) {
                 let mut up = self.held.swap_remove(i);
-                if open(&up.stream) {
+                if up.stream.open() {
                     up.reused = true;
                     return Ok(up);
                 }
             }
-            if proxy.is_none() {
+            if proxy.is_none() && tls.is_none() {
                 if let Some(stream) = idle_connection(&backend.state) {
                     return Ok(Upstream {
-                        stream,
+                        stream: MemberStream::Plain(stream),
                         reused: true,
                         addr: backend.addr,
                         state: backend.state.clone(),
@@ -72,7 +136,17 @@ impl Upstreams {
             if let Some((version, client, local)) = proxy {
                 stream.write_all(&version.header(client, local)).await?;
             }
-            Ok::<_, io::Error>(stream)
+            let Some((config, sni)) = tls else {
+                return Ok::<_, io::Error>(MemberStream::Plain(stream));
+            };
+            // `sni ssl_fc_sni`: the name the client asked the listener for; else none.
+            let name = match sni.and_then(|n| ServerName::try_from(n.to_string()).ok()) {
+                Some(name) => name,
+                None => ServerName::IpAddress(backend.addr.ip().into()),
+            };
+            let connector = tokio_rustls::TlsConnector::from(config.clone());
+            let stream = connector.connect(name, stream).await?;
+            Ok(MemberStream::Tls(Box::new(stream)))
         };
         let stream = tokio::time::timeout(connect_timeout, connect)
             .await
@@ -106,12 +180,16 @@ impl Drop for Upstreams {
 }
 
 fn release(up: Upstream) {
+    // Only plain connections are shared: a TLS one stays with the client that made it.
+    let MemberStream::Plain(stream) = up.stream else {
+        return;
+    };
     if up.private {
         return;
     }
     if let Ok(mut idle) = up.state.idle.lock() {
         if idle.len() < IDLE_PER_MEMBER {
-            idle.push(up.stream);
+            idle.push(stream);
         }
     }
 }

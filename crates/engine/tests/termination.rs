@@ -391,3 +391,80 @@ async fn mandatory_client_certificates_are_checked_and_named_to_the_member() {
     let errors = engine.status().await.listeners[0].counters.request_errors;
     assert_eq!(errors, 3, "each refused handshake is a request error");
 }
+
+/// A member speaking HTTPS with a certificate of `ca` for `name`: answers every request with
+/// `you hit: <name>` and closes.
+async fn tls_member(ca: &Authority, name: &str) -> SocketAddr {
+    let mut p = rcgen::CertificateParams::new(vec![name.to_string()]).unwrap();
+    p.distinguished_name.push(rcgen::DnType::CommonName, name);
+    let key = rcgen::KeyPair::generate().unwrap();
+    let cert = p.signed_by(&key, &ca.cert, &ca.key).unwrap();
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let config = rustls::ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_no_client_auth()
+        .with_single_cert(
+            vec![cert.der().clone()],
+            rustls::pki_types::PrivateKeyDer::Pkcs8(key.serialize_der().into()),
+        )
+        .unwrap();
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let body = format!("you hit: {name}\n");
+    tokio::spawn(async move {
+        while let Ok((tcp, _)) = listener.accept().await {
+            let (acceptor, body) = (acceptor.clone(), body.clone());
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(tcp).await else {
+                    return;
+                };
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") {
+                    if tls.read(&mut byte).await.unwrap_or(0) == 0 {
+                        return;
+                    }
+                    head.push(byte[0]);
+                }
+                let answer = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = tls.write_all(answer.as_bytes()).await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn https_pools_re_encrypt_and_check_the_members_ca() {
+    let ca = authority();
+    let member_addr = tls_member(&ca, "member.example.com").await;
+    let serve = |vip: &'static str, ca_pem: Option<String>| async move {
+        let mut p = pool("HTTP", "ROUND_ROBIN", vec![member("m", member_addr)]);
+        p.tls_enabled = true;
+        p.tls = Some(model::PoolTls {
+            ca_pem,
+            ..model::PoolTls::default()
+        });
+        let engine = start(config(vip, listener("HTTP", 8080), p)).await;
+        (engine, format!("{vip}:8080").parse::<SocketAddr>().unwrap())
+    };
+    // verify none, then verify required with the members' CA: served.
+    for (vip, ca_pem) in [("127.21.9.5", None), ("127.21.9.6", Some(ca.cert.pem()))] {
+        let (_engine, addr) = serve(vip, ca_pem).await;
+        let (status, body) = get(addr, "/").await;
+        assert_eq!(
+            (status, body.as_str()),
+            (200, "you hit: member.example.com\n")
+        );
+    }
+    // Another CA: the member's certificate does not verify, no member can take it.
+    let (_engine, addr) = serve("127.21.9.7", Some(authority().cert.pem())).await;
+    let (status, _) = get(addr, "/").await;
+    assert_eq!(status, 503);
+}

@@ -162,6 +162,27 @@ pub struct PoolConfig {
     /// Re-encrypt to members (`tls_enabled`).
     #[serde(default)]
     pub tls_enabled: bool,
+    /// With `tls_enabled`: how (the worker fills the PEMs from the key manager).
+    #[serde(default)]
+    pub tls: Option<PoolTls>,
+}
+
+/// TLS towards a pool's members, as Octavia renders a server's `ssl …` options.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct PoolTls {
+    /// `tls_container_ref`: the certificate the amphora presents to members.
+    pub client_certificate: Option<CertificateBundle>,
+    /// `ca_tls_container_ref`: members' certificates must chain to it (`verify required`);
+    /// without it nothing is verified (`verify none`).
+    pub ca_ref: Option<String>,
+    pub ca_pem: Option<String>,
+    pub crl_ref: Option<String>,
+    pub crl_pem: Option<String>,
+    #[serde(default)]
+    pub versions: Vec<String>,
+    pub ciphers: Option<String>,
+    #[serde(default)]
+    pub alpn_protocols: Vec<String>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -263,6 +284,7 @@ impl PoolConfig {
             healthmonitor: None,
             session_persistence: None,
             tls_enabled: false,
+            tls: None,
         }
     }
 }

@@ -16,7 +16,7 @@ pub mod wire;
 
 pub use amphora::{
     AmphoraConfig, CertificateBundle, L7PolicyConfig, L7RuleConfig, ListenerConfig, ListenerTls,
-    MemberConfig, MonitorConfig, PoolConfig, SessionPersistence,
+    MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
 pub use job::JobAction;

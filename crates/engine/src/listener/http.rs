@@ -18,7 +18,7 @@ use crate::proxy_protocol;
 use crate::relay::{self, Counters};
 use crate::stats::{ListenerStats, Open};
 use crate::termination::TlsFacts;
-use crate::upstream::{Upstream, Upstreams};
+use crate::upstream::{MemberStream, Upstream, Upstreams};
 use std::future::Future;
 use std::net::SocketAddr;
 use std::pin::Pin;
@@ -358,19 +358,24 @@ impl<S: ClientStream> Session<S> {
         let proxy = proxy_protocol::Version::for_pool(pool.config.protocol)
             .map(|version| (version, self.peer, self.local));
         let connect_timeout = ms(config.timeout_member_connect);
+        let sni = self.tls.as_ref().and_then(|t| t.sni.as_deref());
+        let tls = pool.tls.as_ref().map(|c| (c, sni));
         let Ok(mut up) = self
             .upstreams
-            .take(backend, fresh, proxy, connect_timeout)
+            .take(backend, fresh, proxy, tls, connect_timeout)
             .await
         else {
             return Attempt::Unreachable;
         };
         let state = &*backend.state;
         let member_timeout = ms(config.timeout_member_data);
-        let sent = self
-            .deadline
-            .within(member_timeout, up.stream.write_all(&self.request))
-            .await;
+        let request = &self.request;
+        let write = async {
+            up.stream.write_all(request).await?;
+            // TLS holds records back until flushed.
+            up.stream.flush().await
+        };
+        let sent = self.deadline.within(member_timeout, write).await;
         if !matches!(sent, Some(Ok(()))) {
             return if up.reused {
                 Attempt::Stale
@@ -383,19 +388,35 @@ impl<S: ClientStream> Session<S> {
         if !body.done() {
             let counters = [&snapshot.stats.bytes_in, &state.bytes_in];
             let timeout = ms(config.timeout_client_data);
-            let (mut from_member, mut to_member) = up.stream.split();
-            let mut peek = [0u8; 1];
-            let pumped = tokio::select! {
-                r = pump(
-                    &mut self.client,
-                    &mut self.cbuf,
-                    &mut to_member,
-                    body,
-                    (&mut self.deadline, timeout),
-                    &counters,
-                ) => Some(r),
-                // A member may answer before the body is all there (413, 401…), or close.
-                _ = from_member.peek(&mut peek) => None,
+            let pumped = match &mut up.stream {
+                MemberStream::Plain(stream) => {
+                    let (mut from_member, mut to_member) = stream.split();
+                    let mut peek = [0u8; 1];
+                    tokio::select! {
+                        r = pump(
+                            &mut self.client,
+                            &mut self.cbuf,
+                            &mut to_member,
+                            body,
+                            (&mut self.deadline, timeout),
+                            &counters,
+                        ) => Some(r),
+                        // A member may answer before the body is all there (413, 401…), or close.
+                        _ = from_member.peek(&mut peek) => None,
+                    }
+                }
+                // Through TLS an early answer cannot be peeked at: the body goes whole.
+                tls => Some(
+                    pump(
+                        &mut self.client,
+                        &mut self.cbuf,
+                        tls,
+                        body,
+                        (&mut self.deadline, timeout),
+                        &counters,
+                    )
+                    .await,
+                ),
             };
             match pumped {
                 Some(Ok(())) => {}
@@ -536,11 +557,11 @@ impl<S: ClientStream> Session<S> {
         }
         self.cbuf.clear();
         let stats = &snapshot.stats;
-        match self.client.plain() {
-            Some(client) => {
+        match (self.client.plain(), &up.stream) {
+            (Some(client), MemberStream::Plain(member)) => {
                 let _ = relay::relay(
                     client,
-                    &up.stream,
+                    member,
                     ms(snapshot.config.timeout_client_data),
                     ms(snapshot.config.timeout_member_data),
                     Counters {
@@ -550,7 +571,7 @@ impl<S: ClientStream> Session<S> {
                 )
                 .await;
             }
-            None => {
+            _ => {
                 // Through TLS: copied, not spliced; counted when the tunnel closes.
                 if let Ok((to_member, to_client)) =
                     tokio::io::copy_bidirectional(&mut self.client, &mut up.stream).await
