@@ -97,29 +97,40 @@ fn certified(
     Ok((leaf, Arc::new(certified)))
 }
 
-fn versions(tls: &ListenerTls) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
-    if tls.versions.is_empty() {
+/// Octavia's `tls_versions` as rustls serves them (all when empty).
+pub(crate) fn versions(
+    names: &[String],
+) -> Result<Vec<&'static rustls::SupportedProtocolVersion>, String> {
+    if names.is_empty() {
         return Ok(vec![&rustls::version::TLS13, &rustls::version::TLS12]);
     }
     let mut out = Vec::new();
-    if tls.versions.iter().any(|v| v == "TLSv1.3") {
+    if names.iter().any(|v| v == "TLSv1.3") {
         out.push(&rustls::version::TLS13);
     }
-    if tls.versions.iter().any(|v| v == "TLSv1.2") {
+    if names.iter().any(|v| v == "TLSv1.2") {
         out.push(&rustls::version::TLS12);
     }
     if out.is_empty() {
         return Err(format!(
-            "tls_versions {:?} are not served (TLSv1.2 and TLSv1.3 are)",
-            tls.versions
+            "tls_versions {names:?} are not served (TLSv1.2 and TLSv1.3 are)"
         ));
     }
     Ok(out)
 }
 
+/// The ALPN protocols served of `names`: HTTP/1 only (h2 is not served yet).
+pub(crate) fn alpn(names: &[String]) -> Vec<Vec<u8>> {
+    names
+        .iter()
+        .filter(|p| matches!(p.as_str(), "http/1.1" | "http/1.0"))
+        .map(|p| p.as_bytes().to_vec())
+        .collect()
+}
+
 /// The provider with the TLS 1.2 suites `ciphers` names (TLS 1.3's are always offered, as
 /// `ciphers` leaves them alone in HAProxy).
-fn provider(ciphers: Option<&str>) -> Result<CryptoProvider, String> {
+pub(crate) fn provider(ciphers: Option<&str>) -> Result<CryptoProvider, String> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(list) = ciphers.filter(|c| !c.trim().is_empty()) {
         let wanted: Vec<rustls::CipherSuite> = list
@@ -159,7 +170,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
         return Err("no certificate to serve".into());
     }
     let builder = ServerConfig::builder_with_provider(provider.clone())
-        .with_protocol_versions(&versions(tls)?)
+        .with_protocol_versions(&versions(&tls.versions)?)
         .map_err(|e| format!("TLS settings: {e}"))?;
     let builder = match tls.client_authentication.as_str() {
         "OPTIONAL" | "MANDATORY" => {
@@ -192,12 +203,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
         _ => builder.with_no_client_auth(),
     };
     let mut config = builder.with_cert_resolver(Arc::new(Certificates { all }));
-    config.alpn_protocols = tls
-        .alpn_protocols
-        .iter()
-        .filter(|p| matches!(p.as_str(), "http/1.1" | "http/1.0"))
-        .map(|p| p.as_bytes().to_vec())
-        .collect();
+    config.alpn_protocols = alpn(&tls.alpn_protocols);
     Ok(Arc::new(config))
 }
 

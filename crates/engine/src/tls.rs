@@ -142,25 +142,8 @@ impl ServerCertVerifier for ChainOnly {
 pub fn member_config(tls: &model::PoolTls) -> Result<Arc<rustls::ClientConfig>, String> {
     use rustls::pki_types::pem::PemObject;
     use rustls::pki_types::{CertificateRevocationListDer, PrivateKeyDer};
-    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-    let versions: Vec<&'static rustls::SupportedProtocolVersion> = if tls.versions.is_empty() {
-        vec![&rustls::version::TLS13, &rustls::version::TLS12]
-    } else {
-        [
-            ("TLSv1.3", &rustls::version::TLS13),
-            ("TLSv1.2", &rustls::version::TLS12),
-        ]
-        .into_iter()
-        .filter(|(name, _)| tls.versions.iter().any(|v| v == name))
-        .map(|(_, v)| v)
-        .collect()
-    };
-    if versions.is_empty() {
-        return Err(format!(
-            "tls_versions {:?} are not served towards members (TLSv1.2 and TLSv1.3 are)",
-            tls.versions
-        ));
-    }
+    let provider = Arc::new(crate::termination::provider(tls.ciphers.as_deref())?);
+    let versions = crate::termination::versions(&tls.versions)?;
     let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions)
         .map_err(|e| format!("TLS settings: {e}"))?;
@@ -204,11 +187,6 @@ pub fn member_config(tls: &model::PoolTls) -> Result<Arc<rustls::ClientConfig>, 
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = tls
-        .alpn_protocols
-        .iter()
-        .filter(|p| matches!(p.as_str(), "http/1.1" | "http/1.0"))
-        .map(|p| p.as_bytes().to_vec())
-        .collect();
+    config.alpn_protocols = crate::termination::alpn(&tls.alpn_protocols);
     Ok(Arc::new(config))
 }
