@@ -16,6 +16,8 @@ use tokio::task::JoinHandle;
 pub struct Checker {
     pub monitor: MonitorConfig,
     pub target: SocketAddr,
+    /// The pool's TLS settings when its checks go over TLS.
+    pub tls: Option<model::PoolTls>,
     task: JoinHandle<()>,
 }
 
@@ -26,17 +28,34 @@ impl Drop for Checker {
 }
 
 impl Checker {
-    pub fn spawn(monitor: MonitorConfig, target: SocketAddr, state: Arc<MemberState>) -> Checker {
-        let task = tokio::spawn(run(monitor.clone(), target, state));
+    /// `tls`: an HTTPS pool's settings and client configuration; its checks then go over
+    /// TLS with them (a member whose certificate does not verify is DOWN).
+    pub fn spawn(
+        monitor: MonitorConfig,
+        target: SocketAddr,
+        state: Arc<MemberState>,
+        tls: Option<(Option<model::PoolTls>, Arc<rustls::ClientConfig>)>,
+    ) -> Checker {
+        let (settings, client) = match tls {
+            Some((settings, client)) => (settings, Some(client)),
+            None => (None, None),
+        };
+        let task = tokio::spawn(run(monitor.clone(), target, state, client));
         Checker {
             monitor,
             target,
+            tls: settings,
             task,
         }
     }
 }
 
-async fn run(monitor: MonitorConfig, target: SocketAddr, state: Arc<MemberState>) {
+async fn run(
+    monitor: MonitorConfig,
+    target: SocketAddr,
+    state: Arc<MemberState>,
+    tls: Option<Arc<rustls::ClientConfig>>,
+) {
     let delay = Duration::from_secs(monitor.delay.max(1));
     let timeout = Duration::from_secs(monitor.timeout.max(1));
     // HAProxy spreads first checks over the interval so members are not probed in step.
@@ -46,14 +65,37 @@ async fn run(monitor: MonitorConfig, target: SocketAddr, state: Arc<MemberState>
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         ticker.tick().await;
-        let ok = tokio::time::timeout(timeout, probe(&monitor, target))
+        let ok = tokio::time::timeout(timeout, probe(&monitor, target, tls.as_ref()))
             .await
             .unwrap_or(false);
         state.record_check(ok);
     }
 }
 
-async fn probe(monitor: &MonitorConfig, target: SocketAddr) -> bool {
+async fn probe(
+    monitor: &MonitorConfig,
+    target: SocketAddr,
+    tls: Option<&Arc<rustls::ClientConfig>>,
+) -> bool {
+    if let Some(config) = tls {
+        if matches!(
+            monitor.kind,
+            MonitorType::Http | MonitorType::Https | MonitorType::Tcp | MonitorType::TlsHello
+        ) {
+            let Ok(stream) = TcpStream::connect(target).await else {
+                return false;
+            };
+            let name = rustls::pki_types::ServerName::IpAddress(target.ip().into());
+            let connector = tokio_rustls::TlsConnector::from(config.clone());
+            let Ok(tls) = connector.connect(name, stream).await else {
+                return false;
+            };
+            return match monitor.kind {
+                MonitorType::Http | MonitorType::Https => http(monitor, target, tls).await,
+                _ => true,
+            };
+        }
+    }
     match monitor.kind {
         MonitorType::Http => match TcpStream::connect(target).await {
             Ok(stream) => http(monitor, target, stream).await,

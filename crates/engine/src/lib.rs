@@ -165,7 +165,7 @@ impl Engine {
                 member_tls.insert(p.id.clone(), client);
             }
         }
-        st.sync_members(&enabled_pools);
+        st.sync_members(&enabled_pools, &member_tls);
         st.pools = enabled_pools
             .iter()
             .map(|p| {
@@ -347,10 +347,18 @@ impl Engine {
 impl State {
     /// Keeps each member's runtime state across applies (a new address starts afresh) and
     /// runs one checker per monitored member.
-    fn sync_members(&mut self, pools: &[&PoolConfig]) {
+    fn sync_members(
+        &mut self,
+        pools: &[&PoolConfig],
+        member_tls: &HashMap<String, Arc<rustls::ClientConfig>>,
+    ) {
         let mut seen = HashMap::new();
         for pool in pools {
             let monitor = pool.healthmonitor.as_ref().filter(|m| m.admin_state_up);
+            // An HTTPS pool's checks go over its TLS, as HAProxy's checks inherit `ssl`.
+            let tls = member_tls
+                .get(&pool.id)
+                .map(|c| (pool.tls.clone(), c.clone()));
             for m in &pool.members {
                 let target = SocketAddr::new(
                     m.monitor_address.unwrap_or(m.address),
@@ -374,6 +382,7 @@ impl State {
                         let keep = self.checkers.get(&m.id).is_some_and(|c| {
                             c.monitor == *h
                                 && c.target == target
+                                && c.tls == tls.as_ref().and_then(|(t, _)| t.clone())
                                 && self
                                     .members
                                     .get(&m.id)
@@ -382,7 +391,7 @@ impl State {
                         if !keep {
                             self.checkers.insert(
                                 m.id.clone(),
-                                Checker::spawn(h.clone(), target, state.clone()),
+                                Checker::spawn(h.clone(), target, state.clone(), tls.clone()),
                             );
                         }
                     }

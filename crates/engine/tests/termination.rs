@@ -187,8 +187,27 @@ async fn versions_outside_tls_versions_are_refused_and_counted() {
     assert!(get_tls(vip, "c.example.com", &[&rustls::version::TLS13])
         .await
         .is_ok());
+    // A malformed ClientHello: an alert and the connection closes; the listener carries on.
+    let mut raw = tokio::net::TcpStream::connect(vip).await.unwrap();
+    raw.write_all(b"\x16\x03\x01\x00\x05hello GET / HTTP/1.1\r\n\r\n")
+        .await
+        .unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(
+        std::time::Duration::from_secs(5),
+        raw.read_to_end(&mut answer),
+    )
+    .await
+    .expect("the engine closes a connection that does not speak TLS");
+    assert!(
+        answer.is_empty() || answer[0] == 0x15,
+        "an alert or nothing: {answer:?}"
+    );
+    assert!(get_tls(vip, "c.example.com", &[&rustls::version::TLS13])
+        .await
+        .is_ok());
     let errors = engine.status().await.listeners[0].counters.request_errors;
-    assert_eq!(errors, 1, "the refused handshake is a request error");
+    assert_eq!(errors, 2, "each refused handshake is a request error");
 }
 
 #[tokio::test]
@@ -467,4 +486,30 @@ async fn https_pools_re_encrypt_and_check_the_members_ca() {
     let (_engine, addr) = serve("127.21.9.7", Some(authority().cert.pem())).await;
     let (status, _) = get(addr, "/").await;
     assert_eq!(status, 503);
+}
+
+/// Under a monitor, an HTTPS pool's checks go over its TLS: a member whose certificate does
+/// not chain to the pool's CA is DOWN, one that does is UP.
+#[tokio::test]
+async fn https_pool_checks_verify_the_members_certificate() {
+    let ca = authority();
+    let member_addr = tls_member(&ca, "member.example.com").await;
+    for (vip, ca_pem, want) in [
+        ("127.21.9.8", authority().cert.pem(), "DOWN"),
+        ("127.21.9.9", ca.cert.pem(), "UP"),
+    ] {
+        let mut p = pool("HTTPS", "ROUND_ROBIN", vec![member("m", member_addr)]);
+        p.protocol = model::PoolProtocol::Http;
+        p.tls_enabled = true;
+        p.tls = Some(model::PoolTls {
+            ca_pem: Some(ca_pem),
+            ..model::PoolTls::default()
+        });
+        let mut hm = model::MonitorConfig::new("hm", model::MonitorType::Https, 1, 1, 1);
+        hm.max_retries_down = 1;
+        p.healthmonitor = Some(hm);
+        let engine = start(config(vip, listener("HTTP", 8080), p)).await;
+        let m = wait_member(&engine, "m", |m| m.checks >= 1 && m.status == want).await;
+        assert_eq!(m.status, want, "{vip}");
+    }
 }
