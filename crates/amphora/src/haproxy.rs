@@ -3,16 +3,18 @@
 //! listener × pool it uses, L7 policies as ACLs with `http-request deny`, `redirect` and
 //! `use_backend`.
 //!
-//! So far it renders what the L7 oracle needs: HTTP and TCP listeners, balance, members
-//! (weight, backup, disabled) and L7 policies; health monitors, session persistence, TLS and
-//! inserted headers are not rendered yet. It must stay the same text Octavia would write, so
-//! that HAProxy's answers are Octavia's.
+//! So far it renders what the L7 oracle needs: HTTP, TCP and TERMINATED_HTTPS listeners (the
+//! certificates written to a crt-list, client CA and CRL, versions, ciphers, ALPN), balance,
+//! members (weight, backup, disabled) and L7 policies; health monitors, session persistence,
+//! HTTPS pools and inserted headers are not rendered yet. It must stay the same text Octavia
+//! would write, so that HAProxy's answers are Octavia's.
 
 use model::{
     AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, LbAlgorithm,
-    ListenerConfig, ListenerProtocol, PoolConfig,
+    ListenerConfig, ListenerProtocol, ListenerTls, PoolConfig,
 };
 use std::fmt::Write;
+use std::path::Path;
 
 /// Octavia's `[haproxy_amphora] default_connection_limit`.
 const DEFAULT_CONNECTION_LIMIT: i64 = 50000;
@@ -113,12 +115,84 @@ fn policy(out: &mut String, p: &L7PolicyConfig, listener: &ListenerConfig, pools
     let _ = writeln!(out, "    {line}");
 }
 
-fn frontend(out: &mut String, config: &AmphoraConfig, l: &ListenerConfig) {
+/// The `ssl …` options of a TLS listener's bind line, its files written under `dir`.
+fn tls_bind(l: &ListenerConfig, tls: &ListenerTls, dir: &Path) -> std::io::Result<String> {
+    let file = |name: String, content: &str| -> std::io::Result<String> {
+        let path = dir.join(name);
+        crate::pki::write_private(&path, content)?;
+        Ok(path.display().to_string())
+    };
+    let mut list = String::new();
+    for (i, b) in tls
+        .default_certificate
+        .iter()
+        .chain(&tls.sni_certificates)
+        .enumerate()
+    {
+        let pem = format!("{}\n{}", b.certificate_pem.trim_end(), b.private_key_pem);
+        list.push_str(&file(format!("{}-{i}.pem", l.id), &pem)?);
+        list.push('\n');
+    }
+    let mut opts = format!(
+        " ssl crt-list {}",
+        file(format!("{}.crt-list", l.id), &list)?
+    );
+    if let Some(ca) = &tls.client_ca_pem {
+        let verify = match tls.client_authentication.as_str() {
+            "MANDATORY" => "required",
+            "OPTIONAL" => "optional",
+            _ => "none",
+        };
+        let _ = write!(
+            opts,
+            " ca-file {} verify {verify}",
+            file(format!("{}-ca.pem", l.id), ca)?
+        );
+        if let Some(crl) = &tls.client_crl_pem {
+            let _ = write!(
+                opts,
+                " crl-file {}",
+                file(format!("{}-crl.pem", l.id), crl)?
+            );
+        }
+    }
+    if let Some(ciphers) = &tls.ciphers {
+        let _ = write!(opts, " ciphers {ciphers}");
+    }
+    if !tls.versions.is_empty() {
+        for (name, option) in [
+            ("SSLv3", "no-sslv3"),
+            ("TLSv1", "no-tlsv10"),
+            ("TLSv1.1", "no-tlsv11"),
+            ("TLSv1.2", "no-tlsv12"),
+            ("TLSv1.3", "no-tlsv13"),
+        ] {
+            if !tls.versions.iter().any(|v| v == name) {
+                let _ = write!(opts, " {option}");
+            }
+        }
+    }
+    if !tls.alpn_protocols.is_empty() {
+        let _ = write!(opts, " alpn {}", tls.alpn_protocols.join(","));
+    }
+    Ok(opts)
+}
+
+fn frontend(
+    out: &mut String,
+    config: &AmphoraConfig,
+    l: &ListenerConfig,
+    dir: &Path,
+) -> std::io::Result<()> {
     let _ = writeln!(out, "\nfrontend {}", l.id);
     let _ = writeln!(out, "    maxconn {}", limit(l));
+    let ssl = match &l.tls {
+        Some(tls) => tls_bind(l, tls, dir)?,
+        None => String::new(),
+    };
     for vip in &config.vips {
         let addr = std::net::SocketAddr::new(*vip, l.protocol_port);
-        let _ = writeln!(out, "    bind {addr}");
+        let _ = writeln!(out, "    bind {addr}{ssl}");
     }
     let _ = writeln!(out, "    mode {}", mode(l.protocol));
     let mut policies: Vec<&L7PolicyConfig> = l.l7policies.iter().collect();
@@ -136,6 +210,7 @@ fn frontend(out: &mut String, config: &AmphoraConfig, l: &ListenerConfig) {
         let _ = writeln!(out, "    default_backend {pool}:{}", l.id);
     }
     let _ = writeln!(out, "    timeout client {}", l.timeout_client_data);
+    Ok(())
 }
 
 /// The pools a listener sends to: its default pool and its enabled policies' pools.
@@ -184,8 +259,9 @@ fn backend(out: &mut String, l: &ListenerConfig, p: &PoolConfig) {
     }
 }
 
-/// The haproxy.cfg of one load balancer.
-pub fn render(config: &AmphoraConfig) -> String {
+/// The haproxy.cfg of one load balancer; TLS listeners' certificates and CAs are written
+/// into `cert_dir` (0600), as Octavia writes them next to the configuration.
+pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String> {
     let listeners: Vec<&ListenerConfig> = config
         .listeners
         .iter()
@@ -205,12 +281,12 @@ pub fn render(config: &AmphoraConfig) -> String {
          option splice-request\n    option splice-response\n    option http-keep-alive\n"
     );
     for l in &listeners {
-        frontend(&mut out, config, l);
+        frontend(&mut out, config, l, cert_dir)?;
     }
     for l in &listeners {
         for p in used_pools(config, l) {
             backend(&mut out, l, p);
         }
     }
-    out
+    Ok(out)
 }

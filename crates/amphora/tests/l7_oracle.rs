@@ -330,7 +330,11 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
     let dir = tempfile::tempdir().unwrap();
     let haproxy_port = free_port();
     let cfg = dir.path().join("haproxy.cfg");
-    std::fs::write(&cfg, amphora::haproxy::render(&config(haproxy_port))).unwrap();
+    std::fs::write(
+        &cfg,
+        amphora::haproxy::render(&config(haproxy_port), dir.path()).unwrap(),
+    )
+    .unwrap();
     if let Ok(keep) = std::env::var("OSTIA_KEEP_HAPROXY_CFG") {
         std::fs::copy(&cfg, keep).unwrap();
     }
@@ -405,5 +409,367 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
             outcomes.keys().any(|k| k.starts_with(wanted)),
             "no request got {wanted:?}: {outcomes:#?}"
         );
+    }
+}
+
+mod tls_oracle {
+    //! The same oracle for the rules that look at the TLS connection: a TERMINATED_HTTPS
+    //! listener asking for client certificates (OPTIONAL), rules on SSL_CONN_HAS_CERT,
+    //! SSL_VERIFY_RESULT and SSL_DN_FIELD, and clients with no certificate, two certificates
+    //! of the listener's CA and one of another CA.
+
+    use super::*;
+    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+    use std::sync::Arc;
+
+    #[derive(Debug)]
+    struct Any(Arc<rustls::crypto::CryptoProvider>);
+
+    impl ServerCertVerifier for Any {
+        fn verify_server_cert(
+            &self,
+            _: &CertificateDer<'_>,
+            _: &[CertificateDer<'_>],
+            _: &ServerName<'_>,
+            _: &[u8],
+            _: UnixTime,
+        ) -> Result<ServerCertVerified, rustls::Error> {
+            Ok(ServerCertVerified::assertion())
+        }
+        fn verify_tls12_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls12_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn verify_tls13_signature(
+            &self,
+            m: &[u8],
+            c: &CertificateDer<'_>,
+            d: &rustls::DigitallySignedStruct,
+        ) -> Result<HandshakeSignatureValid, rustls::Error> {
+            rustls::crypto::verify_tls13_signature(
+                m,
+                c,
+                d,
+                &self.0.signature_verification_algorithms,
+            )
+        }
+        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+            self.0.signature_verification_algorithms.supported_schemes()
+        }
+    }
+
+    struct Ca {
+        cert: rcgen::Certificate,
+        key: rcgen::KeyPair,
+    }
+
+    fn ca(name: &str) -> Ca {
+        let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+        p.is_ca = rcgen::IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
+        p.distinguished_name.push(rcgen::DnType::CommonName, name);
+        p.key_usages = vec![
+            rcgen::KeyUsagePurpose::KeyCertSign,
+            rcgen::KeyUsagePurpose::CrlSign,
+        ];
+        let key = rcgen::KeyPair::generate().unwrap();
+        Ca {
+            cert: p.self_signed(&key).unwrap(),
+            key,
+        }
+    }
+
+    /// (certificate PEM, key PEM, certificate DER, key DER) of `cn`/`o`, issued by `ca`.
+    fn issue(ca: &Ca, cn: &str, o: &str, server: bool) -> (String, String, Vec<u8>, Vec<u8>) {
+        let names = if server {
+            vec![cn.to_string()]
+        } else {
+            Vec::new()
+        };
+        let mut p = rcgen::CertificateParams::new(names).unwrap();
+        p.distinguished_name.push(rcgen::DnType::CommonName, cn);
+        p.distinguished_name
+            .push(rcgen::DnType::OrganizationName, o);
+        p.extended_key_usages = vec![if server {
+            rcgen::ExtendedKeyUsagePurpose::ServerAuth
+        } else {
+            rcgen::ExtendedKeyUsagePurpose::ClientAuth
+        }];
+        let key = rcgen::KeyPair::generate().unwrap();
+        let cert = p.signed_by(&key, &ca.cert, &ca.key).unwrap();
+        (
+            cert.pem(),
+            key.serialize_pem(),
+            cert.der().to_vec(),
+            key.serialize_der(),
+        )
+    }
+
+    /// (status, Location, body) of one GET through TLS, or zeros when the handshake fails.
+    async fn ask_tls(
+        addr: SocketAddr,
+        path: &str,
+        identity: Option<&(Vec<u8>, Vec<u8>)>,
+    ) -> (u16, String, String) {
+        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .dangerous()
+            .with_custom_certificate_verifier(Arc::new(Any(provider)));
+        let config = match identity {
+            Some((cert, key)) => builder
+                .with_client_auth_cert(
+                    vec![CertificateDer::from(cert.clone())],
+                    PrivateKeyDer::Pkcs8(key.clone().into()),
+                )
+                .unwrap(),
+            None => builder.with_no_client_auth(),
+        };
+        let io = async {
+            let tcp = tokio::net::TcpStream::connect(addr).await.ok()?;
+            let name = ServerName::try_from("secure.example.com").unwrap();
+            let mut tls = tokio_rustls::TlsConnector::from(Arc::new(config))
+                .connect(name, tcp)
+                .await
+                .ok()?;
+            let head = format!(
+                "GET {path} HTTP/1.1\r\nHost: secure.example.com\r\nConnection: close\r\n\r\n"
+            );
+            tls.write_all(head.as_bytes()).await.ok()?;
+            let mut answer = Vec::new();
+            let _ = tls.read_to_end(&mut answer).await;
+            let text = String::from_utf8_lossy(&answer).into_owned();
+            let (top, body) = text.split_once("\r\n\r\n")?;
+            let status = top.get(9..12)?.parse().ok()?;
+            let location = top
+                .lines()
+                .find_map(|l| {
+                    l.strip_prefix("location: ")
+                        .or_else(|| l.strip_prefix("Location: "))
+                })
+                .unwrap_or_default()
+                .to_string();
+            let body = if status == 200 {
+                body.trim().to_string()
+            } else {
+                String::new()
+            };
+            Some((status, location, body))
+        };
+        tokio::time::timeout(Duration::from_secs(5), io)
+            .await
+            .ok()
+            .flatten()
+            .unwrap_or((0, String::new(), String::new()))
+    }
+
+    fn ssl_rule(
+        id: &str,
+        kind: L7RuleType,
+        cmp: CompareType,
+        key: Option<&str>,
+        value: &str,
+    ) -> L7RuleConfig {
+        rule(id, kind, cmp, key, value)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_engine_answers_tls_rules_as_haproxy_does() {
+        if Command::new("haproxy").arg("-v").output().is_err() {
+            println!("skip - the L7 oracle needs the haproxy binary (apt-get install haproxy)");
+            return;
+        }
+        use CompareType::*;
+        use L7RuleType::*;
+        let (trusted, stranger) = (ca("Oracle CA"), ca("Other CA"));
+        let (server_pem, server_key, _, _) = issue(&trusted, "secure.example.com", "Oracle", true);
+        let identity = |ca: &Ca, cn: &str, o: &str| {
+            let (_, _, der, key) = issue(ca, cn, o, false);
+            (der, key)
+        };
+        let clients = [
+            ("none", None),
+            ("alice", Some(identity(&trusted, "alice", "Engineering"))),
+            ("bob", Some(identity(&trusted, "bob", "Sales"))),
+            ("eve", Some(identity(&stranger, "eve", "Engineering"))),
+        ];
+        let names = ["default", "api", "gold", "beta"];
+        let mut backends = Vec::new();
+        let mut pools = Vec::new();
+        for name in names {
+            let b = backend(name).await;
+            let mut pool = PoolConfig::new(name, PoolProtocol::Http, LbAlgorithm::RoundRobin);
+            pool.members = vec![MemberConfig::new(
+                &format!("m-{name}"),
+                b.addr.ip(),
+                b.addr.port(),
+            )];
+            pools.push(pool);
+            backends.push(b);
+        }
+        let mut login = policy(
+            "p-login",
+            5,
+            L7Action::RedirectPrefix,
+            vec![
+                inverted(ssl_rule("r-nocert2", SslConnHasCert, EqualTo, None, "True")),
+                ssl_rule("r-login", Path, EqualTo, None, "/login"),
+            ],
+        );
+        login.redirect_prefix = Some("https://login.example.com".into());
+        let policies = vec![
+            to_pool(
+                "p-alice",
+                1,
+                "gold",
+                vec![ssl_rule("r-cn", SslDnField, EqualTo, Some("CN"), "alice")],
+            ),
+            policy(
+                "p-private",
+                2,
+                L7Action::Reject,
+                vec![
+                    inverted(ssl_rule("r-nocert", SslConnHasCert, EqualTo, None, "True")),
+                    ssl_rule("r-private", Path, StartsWith, None, "/private"),
+                ],
+            ),
+            to_pool(
+                "p-sales",
+                3,
+                "beta",
+                vec![ssl_rule("r-o", SslDnField, StartsWith, Some("O"), "Sal")],
+            ),
+            to_pool(
+                "p-verified",
+                4,
+                "api",
+                vec![
+                    ssl_rule("r-verify", SslVerifyResult, EqualTo, None, "0"),
+                    ssl_rule("r-verified", Path, StartsWith, None, "/verified"),
+                ],
+            ),
+            login,
+        ];
+        let config = |port: u16| {
+            let mut l = ListenerConfig::new(
+                "tls",
+                ListenerProtocol::TerminatedHttps,
+                port,
+                Some("default"),
+            );
+            l.connection_limit = 1000;
+            l.l7policies = policies.clone();
+            l.tls = Some(model::ListenerTls {
+                default_certificate: Some(model::CertificateBundle {
+                    reference: "server".into(),
+                    certificate_pem: server_pem.clone(),
+                    private_key_pem: server_key.clone(),
+                }),
+                alpn_protocols: vec!["http/1.1".into()],
+                client_authentication: "OPTIONAL".into(),
+                client_ca_pem: Some(trusted.cert.pem()),
+                ..model::ListenerTls::default()
+            });
+            AmphoraConfig {
+                lb_id: "lb".into(),
+                generation: 1,
+                vips: vec!["127.0.0.1".parse().unwrap()],
+                listeners: vec![l],
+                pools: pools.clone(),
+            }
+        };
+        let engine_port = free_port();
+        let engine = Engine::new(Duration::from_secs(1));
+        let applied = engine.apply(config(engine_port)).await.unwrap();
+        assert!(
+            applied.failed_listeners.is_empty(),
+            "{:?}",
+            applied.failed_listeners
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let haproxy_port = free_port();
+        let cfg = dir.path().join("haproxy.cfg");
+        std::fs::write(
+            &cfg,
+            amphora::haproxy::render(&config(haproxy_port), dir.path()).unwrap(),
+        )
+        .unwrap();
+        let check = Command::new("haproxy")
+            .arg("-c")
+            .arg("-f")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "haproxy refuses the rendering: {}\n{}",
+            String::from_utf8_lossy(&check.stderr),
+            std::fs::read_to_string(&cfg).unwrap()
+        );
+        let _haproxy = Haproxy(
+            Command::new("haproxy")
+                .arg("-db")
+                .arg("-f")
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let (engine_addr, haproxy_addr) = (
+            SocketAddr::from(([127, 0, 0, 1], engine_port)),
+            SocketAddr::from(([127, 0, 0, 1], haproxy_port)),
+        );
+        until_answers(haproxy_addr, "haproxy").await;
+        until_answers(engine_addr, "the engine").await;
+        let mut differences = Vec::new();
+        let mut outcomes = std::collections::BTreeMap::new();
+        let mut count = 0;
+        for (who, identity) in &clients {
+            for path in ["/", "/private/x", "/verified/y", "/login", "/public?q=1"] {
+                count += 1;
+                let theirs = ask_tls(haproxy_addr, path, identity.as_ref()).await;
+                let ours = ask_tls(engine_addr, path, identity.as_ref()).await;
+                *outcomes
+                    .entry(format!("{} {}{}", theirs.0, theirs.2, theirs.1))
+                    .or_insert(0) += 1;
+                if theirs != ours {
+                    differences.push(format!(
+                        "{who} {path}\n  haproxy: {theirs:?}\n  engine:  {ours:?}"
+                    ));
+                }
+            }
+        }
+        println!("{count} TLS requests, outcomes (per HAProxy): {outcomes:#?}");
+        assert!(
+            differences.is_empty(),
+            "{} of {count} differ:\n{}",
+            differences.len(),
+            differences.join("\n")
+        );
+        for wanted in [
+            "0 ",
+            "403 ",
+            "302 https://login.example.com/login",
+            "200 you hit: gold",
+            "200 you hit: beta",
+            "200 you hit: api",
+            "200 you hit: default",
+        ] {
+            assert!(
+                outcomes.keys().any(|k| k.starts_with(wanted)),
+                "no request got {wanted:?}: {outcomes:#?}"
+            );
+        }
     }
 }

@@ -167,8 +167,9 @@ impl Rule {
             Fetch::Cookie(name) => req.cookies(name).any(|v| self.test.matches(v, false)),
             // `acl <id> ssl_c_used`: the rule's value (always "True") is not compared.
             Fetch::SslUsed => req.tls.is_some_and(|t| t.has_cert),
-            // A handshake with a certificate that did not verify never completes here.
-            Fetch::SslVerify(n) => req.tls.is_some_and(|t| t.has_cert) && *n == 0,
+            // OpenSSL's result is 0 (X509_V_OK) with a verified certificate and with none; a
+            // certificate that did not verify never completes the handshake here.
+            Fetch::SslVerify(n) => req.tls.is_some() && *n == 0,
             Fetch::SslDn(field) => req
                 .tls
                 .and_then(|t| t.field(field))
