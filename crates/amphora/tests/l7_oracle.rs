@@ -264,6 +264,69 @@ fn requests() -> Vec<String> {
     out
 }
 
+/// The engine and HAProxy serving the same configuration (each on its own port).
+struct Oracle {
+    engine_addr: SocketAddr,
+    haproxy_addr: SocketAddr,
+    _engine: Engine,
+    _haproxy: Haproxy,
+    _dir: tempfile::TempDir,
+}
+
+impl Oracle {
+    async fn start(config: impl Fn(u16) -> AmphoraConfig) -> Oracle {
+        let engine_port = free_port();
+        let engine = Engine::new(Duration::from_secs(1));
+        let applied = engine.apply(config(engine_port)).await.unwrap();
+        assert!(
+            applied.failed_listeners.is_empty(),
+            "{:?}",
+            applied.failed_listeners
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let haproxy_port = free_port();
+        let cfg = dir.path().join("haproxy.cfg");
+        let rendered = amphora::haproxy::render(&config(haproxy_port), dir.path()).unwrap();
+        std::fs::write(&cfg, rendered).unwrap();
+        if let Ok(keep) = std::env::var("OSTIA_KEEP_HAPROXY_CFG") {
+            std::fs::copy(&cfg, keep).unwrap();
+        }
+        let check = Command::new("haproxy")
+            .arg("-c")
+            .arg("-f")
+            .arg(&cfg)
+            .output()
+            .unwrap();
+        assert!(
+            check.status.success(),
+            "haproxy refuses the rendering: {}\n{}",
+            String::from_utf8_lossy(&check.stderr),
+            std::fs::read_to_string(&cfg).unwrap()
+        );
+        let haproxy = Haproxy(
+            Command::new("haproxy")
+                .arg("-db")
+                .arg("-f")
+                .arg(&cfg)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .unwrap(),
+        );
+        let engine_addr = SocketAddr::from(([127, 0, 0, 1], engine_port));
+        let haproxy_addr = SocketAddr::from(([127, 0, 0, 1], haproxy_port));
+        until_answers(haproxy_addr, "haproxy").await;
+        until_answers(engine_addr, "the engine").await;
+        Oracle {
+            engine_addr,
+            haproxy_addr,
+            _engine: engine,
+            _haproxy: haproxy,
+            _dir: dir,
+        }
+    }
+}
+
 struct Haproxy(Child);
 
 impl Drop for Haproxy {
@@ -318,54 +381,8 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
         }
     };
 
-    let engine_port = free_port();
-    let engine = Engine::new(Duration::from_secs(1));
-    let applied = engine.apply(config(engine_port)).await.unwrap();
-    assert!(
-        applied.failed_listeners.is_empty(),
-        "{:?}",
-        applied.failed_listeners
-    );
-
-    let dir = tempfile::tempdir().unwrap();
-    let haproxy_port = free_port();
-    let cfg = dir.path().join("haproxy.cfg");
-    std::fs::write(
-        &cfg,
-        amphora::haproxy::render(&config(haproxy_port), dir.path()).unwrap(),
-    )
-    .unwrap();
-    if let Ok(keep) = std::env::var("OSTIA_KEEP_HAPROXY_CFG") {
-        std::fs::copy(&cfg, keep).unwrap();
-    }
-    let check = Command::new("haproxy")
-        .arg("-c")
-        .arg("-f")
-        .arg(&cfg)
-        .output()
-        .unwrap();
-    assert!(
-        check.status.success(),
-        "haproxy refuses the rendering: {}\n{}",
-        String::from_utf8_lossy(&check.stderr),
-        std::fs::read_to_string(&cfg).unwrap()
-    );
-    let _haproxy = Haproxy(
-        Command::new("haproxy")
-            .arg("-db")
-            .arg("-f")
-            .arg(&cfg)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap(),
-    );
-    let (engine_addr, haproxy_addr) = (
-        SocketAddr::from(([127, 0, 0, 1], engine_port)),
-        SocketAddr::from(([127, 0, 0, 1], haproxy_port)),
-    );
-    until_answers(haproxy_addr, "haproxy").await;
-    until_answers(engine_addr, "the engine").await;
+    let oracle = Oracle::start(config).await;
+    let (engine_addr, haproxy_addr) = (oracle.engine_addr, oracle.haproxy_addr);
 
     let mut differences = Vec::new();
     let mut outcomes = std::collections::BTreeMap::new();
@@ -688,50 +705,8 @@ mod tls_oracle {
                 pools: pools.clone(),
             }
         };
-        let engine_port = free_port();
-        let engine = Engine::new(Duration::from_secs(1));
-        let applied = engine.apply(config(engine_port)).await.unwrap();
-        assert!(
-            applied.failed_listeners.is_empty(),
-            "{:?}",
-            applied.failed_listeners
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let haproxy_port = free_port();
-        let cfg = dir.path().join("haproxy.cfg");
-        std::fs::write(
-            &cfg,
-            amphora::haproxy::render(&config(haproxy_port), dir.path()).unwrap(),
-        )
-        .unwrap();
-        let check = Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(&cfg)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "haproxy refuses the rendering: {}\n{}",
-            String::from_utf8_lossy(&check.stderr),
-            std::fs::read_to_string(&cfg).unwrap()
-        );
-        let _haproxy = Haproxy(
-            Command::new("haproxy")
-                .arg("-db")
-                .arg("-f")
-                .arg(&cfg)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let (engine_addr, haproxy_addr) = (
-            SocketAddr::from(([127, 0, 0, 1], engine_port)),
-            SocketAddr::from(([127, 0, 0, 1], haproxy_port)),
-        );
-        until_answers(haproxy_addr, "haproxy").await;
-        until_answers(engine_addr, "the engine").await;
+        let oracle = Oracle::start(config).await;
+        let (engine_addr, haproxy_addr) = (oracle.engine_addr, oracle.haproxy_addr);
         let mut differences = Vec::new();
         let mut outcomes = std::collections::BTreeMap::new();
         let mut count = 0;
