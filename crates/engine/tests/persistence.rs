@@ -168,3 +168,50 @@ async fn without_persistence_one_client_is_spread() {
     let seen = hundred("127.21.7.5:8080".parse().unwrap(), &mut jar).await;
     assert_eq!(seen.len(), 3, "{seen:?}");
 }
+
+/// UDP with SOURCE_IP as LVS applies it: flows from clients of one /24
+/// (`persistence_granularity`) stick to one member while the entry is fresh
+/// (`persistence_timeout`); once it expires, the next flow is balanced again.
+#[tokio::test]
+async fn udp_source_ip_with_granularity_and_timeout() {
+    let a = Backend::udp("a", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let b = Backend::udp("b", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let mut p = pool(
+        "UDP",
+        "ROUND_ROBIN",
+        vec![member("a", a.addr), member("b", b.addr)],
+    );
+    p.session_persistence = Some(SessionPersistence {
+        kind: PersistenceType::SourceIp,
+        cookie_name: None,
+        persistence_timeout: Some(1),
+        persistence_granularity: Some("255.255.255.0".into()),
+    });
+    let _engine = start(config("127.21.7.6", listener("UDP", 5353), p)).await;
+    let ask = |from: &'static str| async move {
+        let socket = tokio::net::UdpSocket::bind(format!("{from}:0"))
+            .await
+            .unwrap();
+        socket.connect("127.21.7.6:5353").await.unwrap();
+        socket.send(b"ping").await.unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+            .await
+            .expect("an answer")
+            .unwrap();
+        String::from_utf8_lossy(&buf[..n]).to_string()
+    };
+    // Round robin alone would alternate; one /24 sticks, from any of its addresses.
+    let first = ask("127.0.0.1").await;
+    for from in ["127.0.0.2", "127.0.0.3", "127.0.0.1", "127.0.0.4"] {
+        assert_eq!(ask(from).await, first, "from {from}");
+    }
+    // Past the timeout the entry is gone: round robin moves on to the other member. The
+    // entry must go unused that long (asking meanwhile refreshes it), hence a wait, not a poll.
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+    assert_ne!(ask("127.0.0.5").await, first, "the entry expired");
+}
