@@ -513,3 +513,58 @@ async fn https_pool_checks_verify_the_members_certificate() {
         assert_eq!(m.status, want, "{vip}");
     }
 }
+
+/// A new certificate (a listener update, so a new generation) serves new connections at
+/// once, while a connection made before keeps working.
+#[tokio::test]
+async fn a_new_certificate_is_served_without_dropping_connections() {
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let (old, new) = (
+        cert("old", &["www.example.com"]),
+        cert("new", &["www.example.com"]),
+    );
+    let make = |c: &Cert, generation: u64| {
+        let tls = ListenerTls {
+            default_certificate: Some(c.bundle.clone()),
+            ..ListenerTls::default()
+        };
+        let mut cfg = config(
+            "127.21.9.10",
+            tls_listener(8443, tls),
+            pool("HTTP", "ROUND_ROBIN", vec![member("m", web.addr)]),
+        );
+        cfg.generation = generation;
+        cfg
+    };
+    let engine = start(make(&old, 1)).await;
+    let vip: SocketAddr = "127.21.9.10:8443".parse().unwrap();
+    let both = [&rustls::version::TLS13, &rustls::version::TLS12];
+    // A kept-alive connection made under the old certificate.
+    let tcp = tokio::net::TcpStream::connect(vip).await.unwrap();
+    let mut kept = client(&both)
+        .connect(ServerName::try_from("www.example.com").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(
+        kept.get_ref().1.peer_certificates().unwrap()[0].to_vec(),
+        old.der
+    );
+    let ask = b"GET / HTTP/1.1\r\nHost: www.example.com\r\n\r\n";
+    let mut buf = vec![0u8; 4096];
+    kept.write_all(ask).await.unwrap();
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(String::from_utf8_lossy(&buf[..n]).contains("you hit: web"));
+
+    engine.apply(make(&new, 2)).await.unwrap();
+    let (leaf, _, answer) = get_tls(vip, "www.example.com", &both).await.unwrap();
+    assert_eq!(leaf, new.der, "new connections get the new certificate");
+    assert!(answer.ends_with("you hit: web\n"), "{answer}");
+    kept.write_all(ask).await.unwrap();
+    let n = kept.read(&mut buf).await.unwrap();
+    assert!(
+        String::from_utf8_lossy(&buf[..n]).contains("you hit: web"),
+        "the connection made before carries on"
+    );
+}
