@@ -4,7 +4,7 @@
 and keys, list, read a payload back, make certificate containers, and hand them to
 `openstack loadbalancer listener create --protocol TERMINATED_HTTPS` with an SNI certificate;
 curl through TLS gets each name's certificate (checked with `openssl s_client -servername`)
-and the member's answer; TLS 1.0 is refused; a ref that does not load is refused with
+and the member's answer, over h2 too; TLS 1.0 is refused; a ref that does not load is refused with
 Octavia's 400; deleting a secret removes it.
 
 Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command).
@@ -146,6 +146,11 @@ def main():
             out = subject(name)
             check("openssl s_client -servername %s gets the certificate of %s" % (name, name),
                   "subject=CN = %s" % name in out or "subject=CN=%s" % name in out, out[-600:])
+        p = subprocess.run(["curl", "-sk", "--http2", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_version}",
+                            "--resolve", "www.example.com:8443:%s" % vip, "https://www.example.com:8443/"],
+                           capture_output=True, text=True)
+        check("curl --http2 negotiates h2 (ALPN) and gets the member's answer", p.stdout.strip() == "2",
+              p.stdout + p.stderr)
         out = subject("other.example.net")
         check("an unknown name gets the default certificate", "CN = www.example.com" in out
               or "CN=www.example.com" in out, out[-600:])

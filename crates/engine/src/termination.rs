@@ -5,8 +5,7 @@
 //!   the SNI ones in order, whose names (exact or wildcard) cover it; the default otherwise;
 //! - `tls_versions`: TLS 1.2 and 1.3 are served; a listener allowing only older versions is
 //!   refused with the reason; `tls_ciphers` (OpenSSL names) choose the TLS 1.2 suites;
-//! - `alpn_protocols`: http/1.1 and http/1.0 (h2 is not served yet, so it is not offered and
-//!   h2 clients fall back to HTTP/1.1);
+//! - `alpn_protocols`: h2 (served by `listener::h2`), http/1.1 and http/1.0;
 //! - client authentication OPTIONAL or MANDATORY against the client CA, with its CRL.
 
 use model::ListenerTls;
@@ -119,11 +118,11 @@ pub(crate) fn versions(
     Ok(out)
 }
 
-/// The ALPN protocols served of `names`: HTTP/1 only (h2 is not served yet).
-pub(crate) fn alpn(names: &[String]) -> Vec<Vec<u8>> {
+/// The ALPN protocols served of `names`, in their order: h2 (to clients only) and HTTP/1.
+pub(crate) fn alpn(names: &[String], h2: bool) -> Vec<Vec<u8>> {
     names
         .iter()
-        .filter(|p| matches!(p.as_str(), "http/1.1" | "http/1.0"))
+        .filter(|p| matches!(p.as_str(), "http/1.1" | "http/1.0") || (h2 && p.as_str() == "h2"))
         .map(|p| p.as_bytes().to_vec())
         .collect()
 }
@@ -203,7 +202,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
         _ => builder.with_no_client_auth(),
     };
     let mut config = builder.with_cert_resolver(Arc::new(Certificates { all }));
-    config.alpn_protocols = alpn(&tls.alpn_protocols);
+    config.alpn_protocols = alpn(&tls.alpn_protocols, true);
     Ok(Arc::new(config))
 }
 

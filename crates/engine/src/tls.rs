@@ -187,6 +187,7 @@ pub fn member_config(tls: &model::PoolTls) -> Result<Arc<rustls::ClientConfig>, 
         }
         None => builder.with_no_client_auth(),
     };
-    config.alpn_protocols = crate::termination::alpn(&tls.alpn_protocols);
+    // Members are spoken to over HTTP/1.1 only.
+    config.alpn_protocols = crate::termination::alpn(&tls.alpn_protocols, false);
     Ok(Arc::new(config))
 }

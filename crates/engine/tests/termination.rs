@@ -78,7 +78,7 @@ fn client(versions: &[&'static rustls::SupportedProtocolVersion]) -> tokio_rustl
         .dangerous()
         .with_custom_certificate_verifier(Arc::new(Any(provider)))
         .with_no_client_auth();
-    config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    config.alpn_protocols = vec![b"http/1.1".to_vec()];
     tokio_rustls::TlsConnector::from(Arc::new(config))
 }
 
@@ -142,7 +142,7 @@ async fn the_certificate_follows_sni_and_requests_reach_the_pool() {
         assert_eq!(
             alpn.as_deref(),
             Some(&b"http/1.1"[..]),
-            "h2 is not offered yet"
+            "a client offering HTTP/1.1 only gets it"
         );
         assert!(
             answer.starts_with("HTTP/1.1 200") && answer.ends_with("you hit: web\n"),
@@ -566,5 +566,89 @@ async fn a_new_certificate_is_served_without_dropping_connections() {
     assert!(
         String::from_utf8_lossy(&buf[..n]).contains("you hit: web"),
         "the connection made before carries on"
+    );
+}
+
+/// A client that speaks h2 gets it (ALPN), and its requests reach the pool over HTTP/1.1,
+/// L7 policies included.
+#[tokio::test]
+async fn h2_clients_are_served() {
+    let web = Backend::http("web", "127.0.0.1:0".parse().unwrap())
+        .await
+        .unwrap();
+    let c = cert("c", &["h2.example.com"]);
+    let tls = ListenerTls {
+        default_certificate: Some(c.bundle),
+        alpn_protocols: vec!["h2".into(), "http/1.1".into()],
+        ..ListenerTls::default()
+    };
+    let mut l = tls_listener(8443, tls);
+    l.l7policies.push(model::L7PolicyConfig {
+        id: "p".into(),
+        action: model::L7Action::Reject,
+        position: 1,
+        admin_state_up: true,
+        redirect_pool_id: None,
+        redirect_url: None,
+        redirect_prefix: None,
+        redirect_http_code: None,
+        rules: vec![model::L7RuleConfig {
+            id: "r".into(),
+            rule_type: model::L7RuleType::Path,
+            compare_type: model::CompareType::StartsWith,
+            key: None,
+            value: "/admin".into(),
+            invert: false,
+            admin_state_up: true,
+        }],
+    });
+    let _engine = start(config(
+        "127.21.9.11",
+        l,
+        pool("HTTP", "ROUND_ROBIN", vec![member("m", web.addr)]),
+    ))
+    .await;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Any(provider)))
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+    let tcp = tokio::net::TcpStream::connect("127.21.9.11:8443")
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("h2.example.com").unwrap(), tcp)
+        .await
+        .unwrap();
+    assert_eq!(tls.get_ref().1.alpn_protocol(), Some(&b"h2"[..]));
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    for (path, want) in [("/", 200), ("/admin/x", 403), ("/again", 200)] {
+        let req = hyper::Request::builder()
+            .uri(format!("https://h2.example.com{path}"))
+            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .unwrap();
+        let answer = sender.send_request(req).await.unwrap();
+        assert_eq!(answer.status().as_u16(), want, "{path}");
+        if want == 200 {
+            use http_body_util::BodyExt;
+            let body = answer.into_body().collect().await.unwrap().to_bytes();
+            assert_eq!(&body[..], b"you hit: web\n");
+        }
+    }
+    let headers = web.seen.last_headers.lock().unwrap().clone();
+    assert!(
+        headers
+            .iter()
+            .any(|(k, v)| k == "host" && v == "h2.example.com"),
+        "{headers:?}"
     );
 }

@@ -66,6 +66,11 @@ pub async fn serve_tls(listener: TcpListener, ctx: Context) {
             return;
         }
         let facts = Arc::new(TlsFacts::of(stream.get_ref().1));
+        if stream.get_ref().1.alpn_protocol() == Some(b"h2") {
+            let _open = Open::new(&snapshot.stats);
+            super::h2::serve(stream, client, local, facts, ctx.clone()).await;
+            return;
+        }
         converse(stream, client, local, Some(facts), &snapshot, &ctx).await;
     })
     .await
@@ -127,7 +132,7 @@ impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
 }
 
 /// Where a request goes.
-enum Route {
+pub(super) enum Route {
     Pool(Arc<Pool>),
     /// An error page (403 from a REJECT policy, 503 without a pool).
     Answer(u16),
@@ -137,7 +142,7 @@ enum Route {
 
 /// The listener's L7 policies decide on the request head; without them, or when none
 /// matches, the default pool serves.
-fn route(snapshot: &Snapshot, head: &[u8], tls: Option<&TlsFacts>) -> Route {
+pub(super) fn route(snapshot: &Snapshot, head: &[u8], tls: Option<&TlsFacts>) -> Route {
     let default = || match &snapshot.pool {
         Some(pool) => Route::Pool(pool.clone()),
         None => Route::Answer(503),

@@ -3,6 +3,7 @@
 //! one stops accepting at once and its connections get a drain timeout to finish.
 
 mod buf;
+mod h2;
 mod http;
 mod tcp;
 mod udp;

@@ -1,0 +1,191 @@
+//! HTTP/2 from clients of TERMINATED_HTTPS listeners (ALPN h2), with hyper's server: each
+//! stream is one request, routed as an HTTP/1 one is (L7 policies on the same head) and
+//! relayed to a member over HTTP/1.1 (or HTTPS for an HTTPS pool), as HAProxy relays h2
+//! clients to HTTP/1.1 servers. Failures get HAProxy's status codes (503 when no member can
+//! take the request, 504 when it is too slow, 403 for REJECT).
+//!
+//! Not yet on this path: session persistence and per-member byte counters.
+
+use super::http::{route, Route};
+use super::{ms, Context, Snapshot};
+use crate::termination::TlsFacts;
+use crate::upstream::Upstreams;
+use bytes::Bytes;
+use http_body_util::{combinators::BoxBody, BodyExt, Empty};
+use hyper::body::Incoming;
+use hyper::header::{HeaderName, HeaderValue};
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpStream;
+use tokio_rustls::server::TlsStream;
+
+type Answer = Response<BoxBody<Bytes, hyper::Error>>;
+
+/// Headers that belong to one HTTP/1.1 connection, never forwarded across protocols.
+const HOP_BY_HOP: [&str; 6] = [
+    "connection",
+    "keep-alive",
+    "proxy-connection",
+    "transfer-encoding",
+    "upgrade",
+    "te",
+];
+
+pub async fn serve(
+    stream: TlsStream<TcpStream>,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tls: Arc<TlsFacts>,
+    ctx: Context,
+) {
+    let snapshot = ctx.snapshot.clone();
+    let service = hyper::service::service_fn(move |req: Request<Incoming>| {
+        let (snapshot, tls) = (snapshot.load_full(), tls.clone());
+        async move {
+            Ok::<_, std::convert::Infallible>(exchange(req, &snapshot, peer, local, &tls).await)
+        }
+    });
+    let connection = hyper::server::conn::http2::Builder::new(TokioExecutor::new())
+        .serve_connection(TokioIo::new(stream), service);
+    tokio::select! {
+        _ = ctx.stop_all.cancelled() => {}
+        _ = connection => {}
+    }
+}
+
+fn status(code: u16) -> Answer {
+    let mut answer = Response::new(Empty::new().map_err(|e| match e {}).boxed());
+    *answer.status_mut() = StatusCode::from_u16(code).unwrap_or(StatusCode::SERVICE_UNAVAILABLE);
+    answer
+}
+
+/// The request as an HTTP/1.1 head, for the L7 policies.
+fn head_of(req: &Request<Incoming>) -> Vec<u8> {
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/");
+    let mut head = format!("{} {target} HTTP/1.1\r\n", req.method()).into_bytes();
+    if let Some(authority) = req.uri().authority() {
+        head.extend_from_slice(format!("host: {authority}\r\n").as_bytes());
+    }
+    for (name, value) in req.headers() {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    head
+}
+
+async fn exchange(
+    req: Request<Incoming>,
+    snapshot: &Snapshot,
+    peer: SocketAddr,
+    local: SocketAddr,
+    tls: &TlsFacts,
+) -> Answer {
+    let pool = match route(snapshot, &head_of(&req), Some(tls)) {
+        Route::Pool(pool) => pool,
+        Route::Answer(code) => return status(code),
+        Route::Redirect(bytes) => {
+            let mut headers = [httparse::EMPTY_HEADER; 8];
+            let mut parsed = httparse::Response::new(&mut headers);
+            let _ = parsed.parse(&bytes);
+            let mut answer = status(parsed.code.unwrap_or(302));
+            if let Some(h) = parsed.headers.iter().find(|h| h.name == "location") {
+                if let Ok(v) = HeaderValue::from_bytes(h.value) {
+                    answer.headers_mut().insert(hyper::header::LOCATION, v);
+                }
+            }
+            return answer;
+        }
+    };
+    let (mut parts, body) = req.into_parts();
+    let authority = parts.uri.authority().map(|a| a.to_string());
+    parts.version = hyper::Version::HTTP_11;
+    parts.uri = parts
+        .uri
+        .path_and_query()
+        .map(|p| p.as_str())
+        .unwrap_or("/")
+        .parse()
+        .unwrap_or_default();
+    for name in HOP_BY_HOP {
+        parts.headers.remove(name);
+    }
+    if let Some(a) = authority.and_then(|a| HeaderValue::from_str(&a).ok()) {
+        parts.headers.entry(hyper::header::HOST).or_insert(a);
+    }
+    let fwd = snapshot.forwarded(peer, local, Some(tls));
+    let mut set = |name: &str, value: String| {
+        if let (Ok(n), Ok(v)) = (HeaderName::try_from(name), HeaderValue::from_str(&value)) {
+            parts.headers.insert(n, v);
+        }
+    };
+    if let Some(ip) = fwd.for_client {
+        set("x-forwarded-for", ip.to_canonical().to_string());
+    }
+    if let Some(port) = fwd.port {
+        set("x-forwarded-port", port.to_string());
+    }
+    if let Some(proto) = fwd.proto {
+        set("x-forwarded-proto", proto.to_string());
+    }
+    for (name, value) in fwd.set {
+        set(name, value);
+    }
+    let config = &snapshot.config;
+    let Some(i) = pool.choose(pool.key(peer), None, &[]) else {
+        return status(503);
+    };
+    let backend = &pool.backends[i];
+    let sni = tls.sni.as_deref();
+    let member_tls = pool.tls.as_ref().map(|c| (c, sni));
+    let mut upstreams = Upstreams::default();
+    let Ok(up) = upstreams
+        .take(
+            backend,
+            true,
+            None,
+            member_tls,
+            ms(config.timeout_member_connect),
+        )
+        .await
+    else {
+        return status(503);
+    };
+    let Ok((mut sender, connection)) =
+        hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(up.stream)).await
+    else {
+        return status(503);
+    };
+    tokio::spawn(connection);
+    let relayed = tokio::time::timeout(
+        ms(config.timeout_member_data),
+        sender.send_request(Request::from_parts(parts, body)),
+    )
+    .await;
+    match relayed {
+        Ok(Ok(answer)) => {
+            let (mut parts, body) = answer.into_parts();
+            for name in HOP_BY_HOP {
+                parts.headers.remove(name);
+            }
+            if let Some(hsts) = snapshot.hsts() {
+                if let Ok(v) = HeaderValue::from_str(&hsts) {
+                    parts
+                        .headers
+                        .insert(hyper::header::STRICT_TRANSPORT_SECURITY, v);
+                }
+            }
+            Response::from_parts(parts, body.boxed())
+        }
+        Ok(Err(_)) => status(502),
+        Err(_) => status(504),
+    }
+}
