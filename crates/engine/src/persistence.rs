@@ -208,8 +208,17 @@ impl Persist {
         })
     }
 
-    /// The member answered: remember it, and (HTTP_COOKIE) tell a client that did not name
-    /// it, as `cookie SRV insert indirect nocache` does. `head` ends with its blank line.
+    /// HTTP_COOKIE: the `Set-Cookie` value telling a client that did not name the member
+    /// which one served it, as `cookie SRV insert indirect nocache` does (with
+    /// `cache-control: private`).
+    pub fn insert_cookie(&self) -> Option<String> {
+        (self.sticky.kind == PersistenceType::HttpCookie
+            && self.stuck.as_deref() != Some(&self.member))
+        .then(|| format!("{SRV}={}; path=/", self.member))
+    }
+
+    /// The member answered: remember it, and tell the client its cookie when it needs one.
+    /// `head` (HTTP/1 text) ends with its blank line.
     pub fn answered(&self, head: &mut Vec<u8>) {
         match self.sticky.kind {
             PersistenceType::SourceIp => {
@@ -217,15 +226,13 @@ impl Persist {
                     self.sticky.store(key, &self.member);
                 }
             }
-            PersistenceType::HttpCookie if self.stuck.as_deref() != Some(&self.member) => {
-                let line = format!(
-                    "set-cookie: {}={}; path=/\r\ncache-control: private\r\n",
-                    SRV, self.member
-                );
-                let at = head.len().saturating_sub(2);
-                head.splice(at..at, line.into_bytes());
+            PersistenceType::HttpCookie => {
+                if let Some(cookie) = self.insert_cookie() {
+                    let line = format!("set-cookie: {cookie}\r\ncache-control: private\r\n");
+                    let at = head.len().saturating_sub(2);
+                    head.splice(at..at, line.into_bytes());
+                }
             }
-            PersistenceType::HttpCookie => {}
             PersistenceType::AppCookie => {
                 let name = self.sticky.cookie.as_deref().unwrap_or_default();
                 let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];

@@ -652,3 +652,80 @@ async fn h2_clients_are_served() {
         "{headers:?}"
     );
 }
+
+/// h2 clients keep their sessions as HTTP/1 clients do: the SRV cookie is set, and a client
+/// that sends it back stays on its member.
+#[tokio::test]
+async fn h2_clients_keep_their_sessions() {
+    let (a, b) = (
+        Backend::http("a", "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap(),
+        Backend::http("b", "127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap(),
+    );
+    let c = cert("c", &["h2.example.com"]);
+    let tls = ListenerTls {
+        default_certificate: Some(c.bundle),
+        alpn_protocols: vec!["h2".into()],
+        ..ListenerTls::default()
+    };
+    let mut p = pool(
+        "HTTP",
+        "ROUND_ROBIN",
+        vec![member("a", a.addr), member("b", b.addr)],
+    );
+    p.session_persistence = Some(model::SessionPersistence {
+        kind: model::PersistenceType::HttpCookie,
+        cookie_name: None,
+        persistence_timeout: None,
+        persistence_granularity: None,
+    });
+    let _engine = start(config("127.21.9.12", tls_listener(8443, tls), p)).await;
+    let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+    let mut cfg = rustls::ClientConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .dangerous()
+        .with_custom_certificate_verifier(Arc::new(Any(provider)))
+        .with_no_client_auth();
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let tcp = tokio::net::TcpStream::connect("127.21.9.12:8443")
+        .await
+        .unwrap();
+    let tls = tokio_rustls::TlsConnector::from(Arc::new(cfg))
+        .connect(ServerName::try_from("h2.example.com").unwrap(), tcp)
+        .await
+        .unwrap();
+    let (mut sender, connection) = hyper::client::conn::http2::handshake(
+        hyper_util::rt::TokioExecutor::new(),
+        hyper_util::rt::TokioIo::new(tls),
+    )
+    .await
+    .unwrap();
+    tokio::spawn(connection);
+    let mut jar = String::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for _ in 0..10 {
+        let mut req = hyper::Request::builder().uri("https://h2.example.com/");
+        if !jar.is_empty() {
+            req = req.header("cookie", jar.as_str());
+        }
+        let answer = sender
+            .send_request(
+                req.body(http_body_util::Empty::<bytes::Bytes>::new())
+                    .unwrap(),
+            )
+            .await
+            .unwrap();
+        if let Some(c) = answer.headers().get("set-cookie") {
+            jar = c.to_str().unwrap().split(';').next().unwrap().to_string();
+        }
+        use http_body_util::BodyExt;
+        let body = answer.into_body().collect().await.unwrap().to_bytes();
+        seen.insert(String::from_utf8_lossy(&body).to_string());
+    }
+    assert!(jar.starts_with("SRV="), "{jar}");
+    assert_eq!(seen.len(), 1, "one member served all ten: {seen:?}");
+}

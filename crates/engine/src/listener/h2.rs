@@ -4,10 +4,12 @@
 //! clients to HTTP/1.1 servers. Failures get HAProxy's status codes (503 when no member can
 //! take the request, 504 when it is too slow, 403 for REJECT).
 //!
-//! Not yet on this path: session persistence and per-member byte counters.
+//! Session persistence works as on HTTP/1 (the same stick tables and cookies). Not yet on
+//! this path: per-member byte counters.
 
 use super::http::{route, Route};
 use super::{ms, Context, Snapshot};
+use crate::persistence::Persist;
 use crate::termination::TlsFacts;
 use crate::upstream::Upstreams;
 use bytes::Bytes;
@@ -89,7 +91,8 @@ async fn exchange(
     local: SocketAddr,
     tls: &TlsFacts,
 ) -> Answer {
-    let pool = match route(snapshot, &head_of(&req), Some(tls)) {
+    let head = head_of(&req);
+    let pool = match route(snapshot, &head, Some(tls)) {
         Route::Pool(pool) => pool,
         Route::Answer(code) => return status(code),
         Route::Redirect(bytes) => {
@@ -140,10 +143,15 @@ async fn exchange(
         set(name, value);
     }
     let config = &snapshot.config;
-    let Some(i) = pool.choose(pool.key(peer), None, &[]) else {
+    let mut persist = Persist::of(&pool, peer, &head);
+    let stuck = persist.as_ref().and_then(|p| p.stuck.clone());
+    let Some(i) = pool.choose(pool.key(peer), stuck.as_deref(), &[]) else {
         return status(503);
     };
     let backend = &pool.backends[i];
+    if let Some(p) = &mut persist {
+        p.member.clone_from(&backend.config.id);
+    }
     let sni = tls.sni.as_deref();
     let member_tls = pool.tls.as_ref().map(|c| (c, sni));
     let mut upstreams = Upstreams::default();
@@ -183,9 +191,36 @@ async fn exchange(
                         .insert(hyper::header::STRICT_TRANSPORT_SECURITY, v);
                 }
             }
+            if let Some(p) = &persist {
+                answered(p, &mut parts);
+            }
             Response::from_parts(parts, body.boxed())
         }
         Ok(Err(_)) => status(502),
         Err(_) => status(504),
     }
+}
+
+/// Persistence learns from the answer (and may add the client's cookie), as on HTTP/1.
+fn answered(p: &Persist, parts: &mut hyper::http::response::Parts) {
+    if let Some(cookie) = p.insert_cookie() {
+        if let Ok(v) = HeaderValue::from_str(&cookie) {
+            parts.headers.append(hyper::header::SET_COOKIE, v);
+            parts.headers.insert(
+                hyper::header::CACHE_CONTROL,
+                HeaderValue::from_static("private"),
+            );
+        }
+        return;
+    }
+    // SOURCE_IP stores the client; APP_COOKIE reads the answer's cookies from its head.
+    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    for (name, value) in parts.headers.iter() {
+        head.extend_from_slice(name.as_str().as_bytes());
+        head.extend_from_slice(b": ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    p.answered(&mut head);
 }
