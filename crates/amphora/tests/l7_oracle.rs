@@ -327,6 +327,24 @@ impl Oracle {
     }
 }
 
+/// One HTTP pool per name, each with one backend answering `you hit: <name>`.
+async fn pools_of(names: &[&str]) -> (Vec<Backend>, Vec<PoolConfig>) {
+    let mut backends = Vec::new();
+    let mut pools = Vec::new();
+    for name in names {
+        let b = backend(name).await;
+        let mut pool = PoolConfig::new(name, PoolProtocol::Http, LbAlgorithm::RoundRobin);
+        pool.members = vec![MemberConfig::new(
+            &format!("m-{name}"),
+            b.addr.ip(),
+            b.addr.port(),
+        )];
+        pools.push(pool);
+        backends.push(b);
+    }
+    (backends, pools)
+}
+
 struct Haproxy(Child);
 
 impl Drop for Haproxy {
@@ -354,19 +372,7 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
         return;
     }
     let names = ["default", "api", "static", "gold", "beta"];
-    let mut backends = Vec::new();
-    let mut pools = Vec::new();
-    for name in names {
-        let b = backend(name).await;
-        let mut pool = PoolConfig::new(name, PoolProtocol::Http, LbAlgorithm::RoundRobin);
-        pool.members = vec![MemberConfig::new(
-            &format!("m-{name}"),
-            b.addr.ip(),
-            b.addr.port(),
-        )];
-        pools.push(pool);
-        backends.push(b);
-    }
+    let (_backends, pools) = pools_of(&names).await;
     let config = |port: u16| {
         let mut l = ListenerConfig::new("listener", ListenerProtocol::Http, port, Some("default"));
         l.l7policies = policies();
@@ -436,54 +442,8 @@ mod tls_oracle {
     //! of the listener's CA and one of another CA.
 
     use super::*;
-    use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName};
     use std::sync::Arc;
-
-    #[derive(Debug)]
-    struct Any(Arc<rustls::crypto::CryptoProvider>);
-
-    impl ServerCertVerifier for Any {
-        fn verify_server_cert(
-            &self,
-            _: &CertificateDer<'_>,
-            _: &[CertificateDer<'_>],
-            _: &ServerName<'_>,
-            _: &[u8],
-            _: UnixTime,
-        ) -> Result<ServerCertVerified, rustls::Error> {
-            Ok(ServerCertVerified::assertion())
-        }
-        fn verify_tls12_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &rustls::DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls12_signature(
-                m,
-                c,
-                d,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-        fn verify_tls13_signature(
-            &self,
-            m: &[u8],
-            c: &CertificateDer<'_>,
-            d: &rustls::DigitallySignedStruct,
-        ) -> Result<HandshakeSignatureValid, rustls::Error> {
-            rustls::crypto::verify_tls13_signature(
-                m,
-                c,
-                d,
-                &self.0.signature_verification_algorithms,
-            )
-        }
-        fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
-            self.0.signature_verification_algorithms.supported_schemes()
-        }
-    }
 
     struct Ca {
         cert: rcgen::Certificate,
@@ -542,7 +502,7 @@ mod tls_oracle {
             .with_safe_default_protocol_versions()
             .unwrap()
             .dangerous()
-            .with_custom_certificate_verifier(Arc::new(Any(provider)));
+            .with_custom_certificate_verifier(engine::testing::any_certificate());
         let config = match identity {
             Some((cert, key)) => builder
                 .with_client_auth_cert(
@@ -621,19 +581,7 @@ mod tls_oracle {
             ("eve", Some(identity(&stranger, "eve", "Engineering"))),
         ];
         let names = ["default", "api", "gold", "beta"];
-        let mut backends = Vec::new();
-        let mut pools = Vec::new();
-        for name in names {
-            let b = backend(name).await;
-            let mut pool = PoolConfig::new(name, PoolProtocol::Http, LbAlgorithm::RoundRobin);
-            pool.members = vec![MemberConfig::new(
-                &format!("m-{name}"),
-                b.addr.ip(),
-                b.addr.port(),
-            )];
-            pools.push(pool);
-            backends.push(b);
-        }
+        let (_backends, pools) = pools_of(&names).await;
         let mut login = policy(
             "p-login",
             5,

@@ -41,7 +41,7 @@ fn unverified_connector() -> Option<TlsConnector> {
 
 /// Accepts any certificate, still checking that the handshake is signed by its key.
 #[derive(Debug)]
-struct AnyCertificate(Arc<CryptoProvider>);
+pub(crate) struct AnyCertificate(pub(crate) Arc<CryptoProvider>);
 
 impl ServerCertVerifier for AnyCertificate {
     fn verify_server_cert(
