@@ -4,12 +4,14 @@
 and keys, list, read a payload back, make certificate containers, and hand them to
 `openstack loadbalancer listener create --protocol TERMINATED_HTTPS` with an SNI certificate;
 curl through TLS gets each name's certificate (checked with `openssl s_client -servername`)
-and the member's answer, over h2 too; TLS 1.0 is refused; a ref that does not load is refused with
+and the member's answer, over h2 too; a PKCS12 secret and a key under a passphrase serve too;
+TLS 1.0 is refused; a ref that does not load is refused with
 Octavia's 400; deleting a secret removes it.
 
 Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
 """
+import base64
 import json
 import os
 import subprocess
@@ -157,6 +159,52 @@ def main():
         out = subject("www.example.com", "-tls1")
         check("TLS 1.0 is refused (tls_versions TLSv1.2, TLSv1.3 by default)",
               "CN = www.example.com" not in out and "CN=www.example.com" not in out, out[-600:])
+        # A PKCS12 bundle as one secret (as Octavia takes it), and a container whose key is
+        # under a passphrase, added as SNI certificates by updating the listener.
+        shop_cert, shop_key = make_cert("shop.example.com")
+        for name, pem in (("shop.pem", shop_cert), ("shop.key", shop_key)):
+            open(os.path.join(tmp, name), "w").write(pem)
+        p12 = subprocess.run(["openssl", "pkcs12", "-export", "-in", os.path.join(tmp, "shop.pem"), "-inkey",
+                              os.path.join(tmp, "shop.key"), "-passout", "pass:"], capture_output=True, check=True)
+        r = osc("secret", "store", "--name", "shop-p12", "--payload-content-type", "application/octet-stream",
+                "--payload-content-encoding", "base64", "--payload", base64.b64encode(p12.stdout).decode(),
+                "-f", "value", "-c", "Secret href")
+        p12_ref = r.out.strip()
+        check("openstack secret store a PKCS12 bundle (base64, application/octet-stream)", r.ok and p12_ref,
+              r.detail())
+        pay_cert, pay_key = make_cert("pay.example.com")
+        locked = subprocess.run(["openssl", "pkey", "-aes256", "-passout", "pass:s3cret"], input=pay_key,
+                                capture_output=True, text=True, check=True).stdout
+        refs = []
+        for name, kind, payload in (("pay-cert", "certificate", pay_cert), ("pay-key", "private", locked),
+                                    ("pay-pass", "passphrase", "s3cret")):
+            r = osc("secret", "store", "--name", name, "--secret-type", kind, "--payload-content-type", "text/plain",
+                    "--payload", payload, "-f", "value", "-c", "Secret href")
+            refs.append(r.out.strip())
+        r = osc("secret", "container", "create", "--name", "pay", "--type", "certificate",
+                "--secret", "certificate=%s" % refs[0], "--secret", "private_key=%s" % refs[1],
+                "--secret", "private_key_passphrase=%s" % refs[2], "-f", "json")
+        pay_container = (r.json() or {}).get("Container href", "")
+        check("a container whose key is under a passphrase (private_key_passphrase)", r.ok and pay_container,
+              r.detail())
+        r = osc("loadbalancer", "listener", "set", "--sni-container-refs", api_container, p12_ref, pay_container,
+                "--wait", "https")
+        check("listener set --sni-container-refs <container> <PKCS12 secret> <container with passphrase>", r.ok,
+              r.detail())
+        for name in ("shop.example.com", "pay.example.com", "api.example.com"):
+            out = subject(name)
+            check("openssl s_client -servername %s gets its certificate" % name,
+                  "subject=CN = %s" % name in out or "subject=CN=%s" % name in out, out[-600:])
+        ok, body = wait_for(lambda: ("you hit: web" in curl("shop.example.com"), curl("shop.example.com")),
+                            timeout=20)
+        check("curl through the PKCS12 certificate reaches the member", ok, body)
+        r = osc("secret", "store", "--name", "junk", "--payload-content-type", "application/octet-stream",
+                "--payload-content-encoding", "base64", "--payload", base64.b64encode(b"not a bundle").decode(),
+                "-f", "value", "-c", "Secret href")
+        r = osc("loadbalancer", "listener", "create", "--protocol", "TERMINATED_HTTPS", "--protocol-port", "9443",
+                "--default-tls-container-ref", r.out.strip(), lb)
+        check("a secret that is no PKCS12 bundle: 'Could not retrieve certificate'",
+              not r.ok and "Could not retrieve certificate" in r.err, r.detail())
         missing = container.rsplit("/", 1)[0] + "/6f1b1b6e-0c9e-4a43-9a4c-2f1f0b3c1a10"
         r = osc("loadbalancer", "listener", "create", "--protocol", "TERMINATED_HTTPS", "--protocol-port", "9443",
                 "--default-tls-container-ref", missing, lb)
@@ -165,9 +213,9 @@ def main():
         r = osc("secret", "delete", key)
         check("openstack secret delete <key>", r.ok, r.detail())
         r = osc("secret", "list", "-f", "json")
+        names = sorted(s.get("Name") for s in r.json() or [])
         check("openstack secret list no longer shows it",
-              r.ok and sorted(s.get("Name") for s in r.json() or []) == ["api-cert", "api-key", "www-cert"],
-              r.detail())
+              r.ok and "www-key" not in names and "www-cert" in names and "shop-p12" in names, r.detail())
     finally:
         code = finish(server, log, tmp, backends)
     return code

@@ -3,8 +3,12 @@
 //! and roles, in SQLite through sqlx runtime queries (`$1` placeholders, so the same SQL
 //! serves PostgreSQL).
 //!
+//! Also opens the key manager's payloads into certificate bundles (`certificates`): sealed at
+//! rest here, they are only ever in clear for the API's check and the worker's load.
+//!
 //! Owns the schema and every query. Must not know HTTP or talk to data planes.
 
+pub mod certificates;
 mod db;
 pub mod floating_ips;
 pub mod health;
@@ -12,6 +16,7 @@ pub mod identity;
 pub mod jobs;
 pub mod lbaas_v1;
 pub mod network;
+mod pkcs;
 pub mod quotas;
 pub mod resources;
 pub mod routers;

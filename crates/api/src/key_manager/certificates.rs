@@ -1,13 +1,15 @@
 //! What the load-balancer API asks of the key manager (Octavia's cert manager with
 //! `check_only`): can the caller load each certificate ref of a listener or pool. A ref
 //! names a container with a `certificate` secret, or a secret itself (a PKCS12 bundle or PEM),
-//! that the caller's project may read and that has a payload. With the noop drivers refs are
+//! that the caller's project may read and that opens (`store::certificates`, the same assembly
+//! the worker loads with). With the noop drivers refs are
 //! accepted unchecked, as Octavia's noop cert manager accepts them.
 
 use crate::error::{ApiError, ApiResult};
 use crate::server::AppState;
 use crate::{NetworkDriver, RequestContext};
 use serde_json::{Map, Value};
+use store::certificates::{bundle, single, LocalSecrets};
 
 /// Refs that must hold a certificate (and key), in the order Octavia collects them.
 const CERTIFICATE_REFS: [&str; 2] = ["default_tls_container_ref", "tls_container_ref"];
@@ -19,29 +21,16 @@ const SECRET_REFS: [&str; 4] = [
     "crl_container_ref",
 ];
 
-async fn readable_secret(state: &AppState, ctx: &RequestContext, id: &str) -> bool {
-    matches!(state.store.secret(id).await, Ok(Some(s))
-        if s.sealed.is_some() && ctx.allows(crate::policy::Rule::Read, Some(&s.project_id)))
-}
-
-async fn loadable_certificate(state: &AppState, ctx: &RequestContext, reference: &str) -> bool {
-    let id = super::ref_id(reference);
-    if let Ok(Some(c)) = state.store.container(id).await {
-        if !ctx.allows(crate::policy::Rule::Read, Some(&c.project_id)) {
-            return false;
-        }
-        let certificate = c
-            .attrs
-            .get("secret_refs")
-            .and_then(Value::as_array)
-            .and_then(|refs| refs.iter().find(|r| r["name"] == "certificate"))
-            .and_then(|r| r["secret_id"].as_str().map(str::to_string));
-        return match certificate {
-            Some(secret) => readable_secret(state, ctx, &secret).await,
-            None => false,
-        };
+/// The built-in key manager as the caller may read it.
+fn readable<'a>(
+    state: &'a AppState,
+    ctx: &'a RequestContext,
+) -> LocalSecrets<'a, impl Fn(&str) -> bool + Sync + 'a> {
+    LocalSecrets {
+        store: &state.store,
+        sealer: &state.secrets,
+        may_read: move |project: &str| ctx.allows(crate::policy::Rule::Read, Some(project)),
     }
-    readable_secret(state, ctx, id).await
 }
 
 /// Python's repr of a list of strings, as Octavia's message shows the refs.
@@ -71,7 +60,8 @@ pub async fn check_refs(
     );
     let mut bad = Vec::new();
     for r in refs {
-        if !loadable_certificate(state, ctx, r).await {
+        if let Err(why) = bundle(&readable(state, ctx), r).await {
+            tracing::debug!(reference = r, "certificate ref refused: {why}");
             bad.push(r);
         }
     }
@@ -83,9 +73,8 @@ pub async fn check_refs(
     }
     for key in SECRET_REFS {
         if let Some(r) = attrs.get(key).and_then(Value::as_str) {
-            if !readable_secret(state, ctx, super::ref_id(r)).await
-                && !loadable_certificate(state, ctx, r).await
-            {
+            if let Err(why) = single(&readable(state, ctx), r).await {
+                tracing::debug!(reference = r, "secret ref refused: {why}");
                 return Err(ApiError::bad_request(format!(
                     "Could not retrieve certificate: {r}"
                 )));
