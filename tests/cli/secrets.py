@@ -19,6 +19,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from certs import make_cert  # noqa: E402
 from seed_003 import OSTIA_BIN, check, finish, free_port, get, wait_for  # noqa: E402
 
 HOME = os.path.expanduser("~")
@@ -67,15 +68,8 @@ def main():
         ok, _ = wait_for(lambda: (get("http://127.0.0.1:%d/v3" % idp)[0] == 200 and os.path.exists(clouds), None))
         if not check("ostia up answers with its identity and wrote clouds.yaml", ok):
             return 1
-        def make_cert(name):
-            key, crt = os.path.join(tmp, name + ".key"), os.path.join(tmp, name + ".pem")
-            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
-                            "-nodes", "-keyout", key, "-out", crt, "-days", "30", "-subj", "/CN=" + name,
-                            "-addext", "subjectAltName=DNS:" + name], check=True, capture_output=True)
-            return open(crt).read(), open(key).read()
-
-        cert_pem, key_pem = make_cert("www.example.com")
-        api_cert_pem, api_key_pem = make_cert("api.example.com")
+        cert_pem, key_pem = make_cert(tmp, "www.example.com")
+        api_cert_pem, api_key_pem = make_cert(tmp, "api.example.com")
 
         r = osc("secret", "store", "--name", "www-cert", "--secret-type", "certificate",
                 "--payload-content-type", "text/plain", "--payload", cert_pem, "-f", "json")
@@ -161,7 +155,7 @@ def main():
               "CN = www.example.com" not in out and "CN=www.example.com" not in out, out[-600:])
         # A PKCS12 bundle as one secret (as Octavia takes it), and a container whose key is
         # under a passphrase, added as SNI certificates by updating the listener.
-        shop_cert, shop_key = make_cert("shop.example.com")
+        shop_cert, shop_key = make_cert(tmp, "shop.example.com")
         for name, pem in (("shop.pem", shop_cert), ("shop.key", shop_key)):
             open(os.path.join(tmp, name), "w").write(pem)
         p12 = subprocess.run(["openssl", "pkcs12", "-export", "-in", os.path.join(tmp, "shop.pem"), "-inkey",
@@ -172,7 +166,7 @@ def main():
         p12_ref = r.out.strip()
         check("openstack secret store a PKCS12 bundle (base64, application/octet-stream)", r.ok and p12_ref,
               r.detail())
-        pay_cert, pay_key = make_cert("pay.example.com")
+        pay_cert, pay_key = make_cert(tmp, "pay.example.com")
         locked = subprocess.run(["openssl", "pkey", "-aes256", "-passout", "pass:s3cret"], input=pay_key,
                                 capture_output=True, text=True, check=True).stdout
         refs = []

@@ -12,6 +12,19 @@ pub struct RequestContext {
     pub is_admin: bool,
     /// Whether the `load-balancer_*` roles count (`--policy advanced`).
     pub advanced_roles: bool,
+    /// The caller's token, for what is read on the caller's behalf (a real Barbican's
+    /// certificates in Keystone mode); None in `noauth`.
+    pub token: Option<CallerToken>,
+}
+
+/// A token kept for calls made on its owner's behalf; never printed.
+#[derive(Clone, PartialEq)]
+pub struct CallerToken(pub String);
+
+impl std::fmt::Debug for CallerToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("CallerToken(<redacted>)")
+    }
 }
 
 impl RequestContext {
@@ -40,17 +53,23 @@ impl RequestContext {
                 .unwrap_or_default(),
             is_admin: true,
             advanced_roles: false,
+            token: None,
         }
     }
 
     /// The context of a validated token.
-    pub fn of(principal: &identity::Principal, advanced_roles: bool) -> RequestContext {
+    pub fn of(
+        principal: &identity::Principal,
+        advanced_roles: bool,
+        token: Option<&str>,
+    ) -> RequestContext {
         RequestContext {
             project_id: principal.project_id.clone(),
             user_id: Some(principal.user_id.clone()),
             roles: principal.role_names(),
             is_admin: false,
             advanced_roles,
+            token: token.map(|t| CallerToken(t.trim().to_string())),
         }
     }
 

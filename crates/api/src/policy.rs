@@ -116,6 +116,7 @@ mod tests {
             roles: roles.iter().map(|r| r.to_string()).collect(),
             is_admin: false,
             advanced_roles: true,
+            token: None,
         }
     }
 

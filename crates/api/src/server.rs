@@ -39,6 +39,7 @@ pub async fn context(state: &AppState, headers: &HeaderMap) -> Result<RequestCon
         Ok(Some(principal)) => Ok(RequestContext::of(
             &principal,
             state.config.policy == crate::PolicyModel::Advanced,
+            token,
         )),
         Err(rejected) => {
             let status = match rejected {

@@ -90,6 +90,38 @@ impl RemoteKeystone {
     }
 }
 
+impl RemoteKeystone {
+    /// The endpoint URLs of `service_type` in the catalog of `token` (`GET /v3/auth/catalog`),
+    /// as a client of that service would find it.
+    pub async fn endpoints(
+        &self,
+        token: &str,
+        service_type: &str,
+    ) -> Result<Vec<String>, Rejected> {
+        let response = self
+            .client
+            .get(format!("{}/v3/auth/catalog", self.base))
+            .header("X-Auth-Token", token)
+            .send()
+            .await
+            .map_err(|_| Rejected::Unavailable)?;
+        match response.status().as_u16() {
+            200 => {}
+            401 | 403 | 404 => return Err(Rejected::Unauthorized),
+            _ => return Err(Rejected::Unavailable),
+        }
+        let body: Value = response.json().await.map_err(|_| Rejected::Unavailable)?;
+        Ok(body["catalog"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|s| s["type"] == service_type)
+            .flat_map(|s| s["endpoints"].as_array().into_iter().flatten())
+            .filter_map(|e| e["url"].as_str().map(str::to_string))
+            .collect())
+    }
+}
+
 fn time(v: &Value) -> Option<i64> {
     chrono::DateTime::parse_from_rfc3339(v.as_str()?)
         .ok()

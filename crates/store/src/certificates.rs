@@ -152,3 +152,75 @@ impl<F: Fn(&str) -> bool + Sync> SecretSource for LocalSecrets<'_, F> {
             .map_err(|e| format!("secret {id}: {e}"))
     }
 }
+
+/// The copy of a certificate another key manager holds (a real Barbican in Keystone mode),
+/// kept when the API loaded it with the user's token; None when there is none.
+pub async fn copied(
+    store: &Store,
+    sealer: &Sealer,
+    reference: &str,
+) -> Result<Option<CertificateBundle>, String> {
+    let Some(sealed) = store
+        .certificate_copy(reference)
+        .await
+        .map_err(|e| e.to_string())?
+    else {
+        return Ok(None);
+    };
+    let plain = sealer
+        .open(reference, &sealed)
+        .map_err(|e| format!("the copy of {reference}: {e}"))?;
+    serde_json::from_slice(&plain)
+        .map(Some)
+        .map_err(|e| format!("the copy of {reference}: {e}"))
+}
+
+/// Keeps `bundle` (loaded from another key manager for `project_id`) for the worker.
+pub async fn keep_copy(
+    store: &Store,
+    sealer: &Sealer,
+    project_id: &str,
+    bundle: &CertificateBundle,
+) -> crate::Result<()> {
+    let plain = serde_json::to_vec(bundle).expect("a bundle serializes");
+    let sealed = sealer.seal(&bundle.reference, &plain);
+    let mut tx = store.begin().await?;
+    tx.put_certificate_copy(&bundle.reference, project_id, &sealed)
+        .await?;
+    tx.commit().await
+}
+
+/// What the worker serves for `reference`: the copy of another key manager's certificate, or
+/// the built-in key manager's.
+pub async fn served(
+    store: &Store,
+    sealer: &Sealer,
+    reference: &str,
+) -> Result<CertificateBundle, String> {
+    if let Some(copy) = copied(store, sealer, reference).await? {
+        return Ok(copy);
+    }
+    let source = LocalSecrets {
+        store,
+        sealer,
+        may_read: |_: &str| true,
+    };
+    bundle(&source, reference).await
+}
+
+/// The single PEM (CA, CRL) the worker serves for `reference`.
+pub async fn served_single(
+    store: &Store,
+    sealer: &Sealer,
+    reference: &str,
+) -> Result<String, String> {
+    if let Some(copy) = copied(store, sealer, reference).await? {
+        return Ok(copy.certificate_pem);
+    }
+    let source = LocalSecrets {
+        store,
+        sealer,
+        may_read: |_: &str| true,
+    };
+    single(&source, reference).await
+}

@@ -97,6 +97,15 @@ impl Store {
         row.as_ref().map(container_from).transpose()
     }
 
+    /// The sealed copy of a certificate another key manager holds (`WriteTx::put_copy`).
+    pub async fn certificate_copy(&self, reference: &str) -> Result<Option<Vec<u8>>> {
+        let row = sqlx::query("SELECT sealed FROM km_copies WHERE reference = $1")
+            .bind(reference)
+            .fetch_optional(&self.read)
+            .await?;
+        Ok(row.map(|r| r.try_get("sealed")).transpose()?)
+    }
+
     pub async fn containers(&self) -> Result<Vec<Container>> {
         let rows = sqlx::query("SELECT * FROM km_containers ORDER BY created_at, id")
             .fetch_all(&self.read)
@@ -124,6 +133,28 @@ impl WriteTx {
         .bind(&s.created_at)
         .bind(&s.updated_at)
         .bind(Value::Object(s.attrs.clone()).to_string())
+        .execute(&mut *self.tx)
+        .await?;
+        Ok(())
+    }
+
+    /// Keeps (or replaces) the sealed copy of a certificate another key manager holds, sealed
+    /// with `reference` as its associated data.
+    pub async fn put_certificate_copy(
+        &mut self,
+        reference: &str,
+        project_id: &str,
+        sealed: &[u8],
+    ) -> Result<()> {
+        sqlx::query(
+            "INSERT INTO km_copies (reference, project_id, sealed, updated_at) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (reference) DO UPDATE SET \
+             project_id = excluded.project_id, sealed = excluded.sealed, updated_at = excluded.updated_at",
+        )
+        .bind(reference)
+        .bind(project_id)
+        .bind(sealed)
+        .bind(model::now())
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -4,6 +4,7 @@
 //! `generic`, `rsa`) and their consumers. Project-scoped with the LB API's policy; payloads
 //! are sealed before they reach the store (`sealer`).
 
+mod barbican;
 pub mod certificates;
 mod containers;
 mod secrets;
