@@ -3,8 +3,10 @@
 //! in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), TCP bulk
 //! throughput, HTTP keep-alive through 10 L7 policies, and TERMINATED_HTTPS with the same
 //! certificate for both proxies: a new TLS connection per request (ECDSA P-256 and RSA 2048;
-//! wrk resumes sessions where the server lets it, for both proxies alike) and TLS keep-alive. Rounds interleave the targets; each line gives the proxy's CPU seconds,
-//! and the summary the engine/HAProxy ratios per proxy core. Last, 1,000 applies under a wrk
+//! wrk resumes sessions where the server lets it, for both proxies alike), TLS keep-alive, and
+//! full handshakes (`bench_handshake`: a client that never resumes). Rounds interleave the
+//! targets; each line gives the proxy's CPU seconds, and the summary the engine/HAProxy
+//! ratios per proxy core. Last, 1,000 applies under a wrk
 //! load.
 
 use crate::bench::spawn;
@@ -142,6 +144,8 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
         "tls new conn ecdsa",
         "tls new conn rsa",
         "tls keep-alive",
+        "tls full hs ecdsa",
+        "tls full hs rsa",
     ];
     let targets = [Target::Direct, Target::Haproxy, Target::Engine];
     let mut results: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); targets.len()]; scenarios.len()];
@@ -177,7 +181,9 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
                     3 => wrk(&format!("http://{vip}:8081/"), seconds, false)?,
                     4 => wrk(&format!("https://{vip}:8443/"), seconds, true)?,
                     5 => wrk(&format!("https://{vip}:8444/"), seconds, true)?,
-                    _ => wrk(&format!("https://{vip}:8443/"), seconds, false)?,
+                    6 => wrk(&format!("https://{vip}:8443/"), seconds, false)?,
+                    7 => full_handshakes(&format!("{vip}:8443"), seconds).await?,
+                    _ => full_handshakes(&format!("{vip}:8444"), seconds).await?,
                 };
                 sample.cpu = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0) - cpu_before;
                 let unit = if si == 2 { "Gb/s" } else { "req/s" };
@@ -215,6 +221,24 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
     drop(backends);
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
+}
+
+/// New connections that never resume: a full handshake each (`bench_handshake`).
+async fn full_handshakes(addr: &str, seconds: u64) -> anyhow::Result<Sample> {
+    let run = crate::bench_handshake::run(addr.parse()?, "bench.example.com", seconds, 16).await?;
+    let at = |q: f64| {
+        let i = ((run.latencies.len() as f64 * q) as usize).min(run.latencies.len().max(1) - 1);
+        run.latencies
+            .get(i)
+            .map_or(0.0, |d| d.as_secs_f64() * 1000.0)
+    };
+    Ok(Sample {
+        rate: run.completed as f64 / run.elapsed.as_secs_f64(),
+        p50_ms: at(0.50),
+        p99_ms: at(0.99),
+        errors: run.errors,
+        cpu: 0.0,
+    })
 }
 
 /// Applies, under a wrk load, 1,000 configurations to an engine in this process, each

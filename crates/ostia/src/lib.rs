@@ -6,6 +6,7 @@ pub mod auth;
 pub mod bench;
 pub mod bench_amphora;
 pub mod bench_engine;
+mod bench_handshake;
 
 use api::{ApiConfig, AppState, NetworkDriver, PolicyModel, QuotaDefaults};
 pub use auth::AuthMode;
