@@ -564,7 +564,7 @@ async fn h2_clients_are_served() {
             admin_state_up: true,
         }],
     });
-    let _engine = start(config(
+    let engine = start(config(
         "127.21.9.11",
         l,
         pool("HTTP", "ROUND_ROBIN", vec![member("m", web.addr)]),
@@ -596,7 +596,7 @@ async fn h2_clients_are_served() {
     for (path, want) in [("/", 200), ("/admin/x", 403), ("/again", 200)] {
         let req = hyper::Request::builder()
             .uri(format!("https://h2.example.com{path}"))
-            .body(http_body_util::Empty::<bytes::Bytes>::new())
+            .body(http_body_util::Full::new(bytes::Bytes::new()))
             .unwrap();
         let answer = sender.send_request(req).await.unwrap();
         assert_eq!(answer.status().as_u16(), want, "{path}");
@@ -612,6 +612,29 @@ async fn h2_clients_are_served() {
             .iter()
             .any(|(k, v)| k == "host" && v == "h2.example.com"),
         "{headers:?}"
+    );
+    // A 10 kB body there and back counts into the member's and the listener's bytes; each
+    // stream that reached the member counts as one of its connections, none left open.
+    let req = hyper::Request::builder()
+        .method("POST")
+        .uri("https://h2.example.com/echo")
+        .body(http_body_util::Full::new(bytes::Bytes::from(vec![
+            b'x';
+            10_000
+        ])))
+        .unwrap();
+    let answer = sender.send_request(req).await.unwrap();
+    use http_body_util::BodyExt;
+    let body = answer.into_body().collect().await.unwrap().to_bytes();
+    assert_eq!(body.len(), 10_000);
+    let status = engine.status().await;
+    let m = &status.pools[0].members[0];
+    assert_eq!((m.total_connections, m.active_connections), (3, 0), "{m:?}");
+    assert!(m.bytes_in > 10_000 && m.bytes_out > 10_000, "{m:?}");
+    let counters = &status.listeners[0].counters;
+    assert!(
+        counters.bytes_in > 10_000 && counters.bytes_out > 10_000,
+        "{counters:?}"
     );
 }
 

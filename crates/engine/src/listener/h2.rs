@@ -4,22 +4,30 @@
 //! clients to HTTP/1.1 servers. Failures get HAProxy's status codes (503 when no member can
 //! take the request, 504 when it is too slow, 403 for REJECT).
 //!
-//! Session persistence works as on HTTP/1 (the same stick tables and cookies). Not yet on
-//! this path: per-member byte counters.
+//! Session persistence works as on HTTP/1 (the same stick tables and cookies). Each stream
+//! holds its member's lease until its answer ends (LEAST_CONNECTIONS and `active` see it), and
+//! its heads and data count into the listener's and the member's bytes, as HAProxy counts
+//! HTTP-layer bytes.
 
 use super::http::{route, Route};
 use super::{ms, Context, Snapshot};
+use crate::member::{Lease, MemberState};
 use crate::persistence::Persist;
+use crate::stats::ListenerStats;
 use crate::termination::TlsFacts;
 use crate::upstream::Upstreams;
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Empty};
 use hyper::body::Incoming;
+use hyper::body::{Body, Frame, SizeHint};
 use hyper::header::{HeaderName, HeaderValue};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 use tokio::net::TcpStream;
 use tokio_rustls::server::TlsStream;
 
@@ -149,6 +157,11 @@ async fn exchange(
         return status(503);
     };
     let backend = &pool.backends[i];
+    let lease = Lease::new(&backend.state);
+    let head_bytes = head.len() as u64;
+    snapshot.stats.bytes_in.fetch_add(head_bytes, Relaxed);
+    backend.state.bytes_in.fetch_add(head_bytes, Relaxed);
+    let body = Counted::new(body, Way::In, &snapshot.stats, &backend.state, None);
     if let Some(p) = &mut persist {
         p.member.clone_from(&backend.config.id);
     }
@@ -168,7 +181,8 @@ async fn exchange(
         return status(503);
     };
     let Ok((mut sender, connection)) =
-        hyper::client::conn::http1::handshake::<_, Incoming>(TokioIo::new(up.stream)).await
+        hyper::client::conn::http1::handshake::<_, Counted<Incoming>>(TokioIo::new(up.stream))
+            .await
     else {
         return status(503);
     };
@@ -194,6 +208,10 @@ async fn exchange(
             if let Some(p) = &persist {
                 answered(p, &mut parts);
             }
+            let head_bytes = head_size(&parts) as u64;
+            snapshot.stats.bytes_out.fetch_add(head_bytes, Relaxed);
+            backend.state.bytes_out.fetch_add(head_bytes, Relaxed);
+            let body = Counted::new(body, Way::Out, &snapshot.stats, &backend.state, Some(lease));
             Response::from_parts(parts, body.boxed())
         }
         Ok(Err(_)) => status(502),
@@ -223,4 +241,85 @@ fn answered(p: &Persist, parts: &mut hyper::http::response::Parts) {
     }
     head.extend_from_slice(b"\r\n");
     p.answered(&mut head);
+}
+
+/// The size of an answer's head as HTTP/1.1 would carry it.
+fn head_size(parts: &hyper::http::response::Parts) -> usize {
+    let headers: usize = parts
+        .headers
+        .iter()
+        .map(|(n, v)| n.as_str().len() + v.len() + 4)
+        .sum();
+    "HTTP/1.1 200 OK\r\n".len() + headers + 2
+}
+
+#[derive(Clone, Copy)]
+enum Way {
+    /// From the client: the listener's and member's `bytes_in`.
+    In,
+    /// To the client: their `bytes_out`.
+    Out,
+}
+
+/// A body whose data counts into the listener's and the member's bytes; the answer's body
+/// also keeps the member's lease until it ends.
+struct Counted<B> {
+    inner: B,
+    way: Way,
+    listener: Arc<ListenerStats>,
+    member: Arc<MemberState>,
+    _lease: Option<Lease>,
+}
+
+impl<B> Counted<B> {
+    fn new(
+        inner: B,
+        way: Way,
+        listener: &Arc<ListenerStats>,
+        member: &Arc<MemberState>,
+        lease: Option<Lease>,
+    ) -> Counted<B> {
+        Counted {
+            inner,
+            way,
+            listener: listener.clone(),
+            member: member.clone(),
+            _lease: lease,
+        }
+    }
+
+    fn counters(&self) -> [&AtomicU64; 2] {
+        match self.way {
+            Way::In => [&self.listener.bytes_in, &self.member.bytes_in],
+            Way::Out => [&self.listener.bytes_out, &self.member.bytes_out],
+        }
+    }
+}
+
+impl<B: Body<Data = Bytes> + Unpin> Body for Counted<B> {
+    type Data = Bytes;
+    type Error = B::Error;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut TaskContext<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, B::Error>>> {
+        let polled = Pin::new(&mut self.inner).poll_frame(cx);
+        if let Poll::Ready(Some(Ok(frame))) = &polled {
+            if let Some(data) = frame.data_ref() {
+                for counter in self.counters() {
+                    counter.fetch_add(data.len() as u64, Relaxed);
+                }
+            }
+        }
+        polled
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
+    }
 }
