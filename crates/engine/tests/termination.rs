@@ -220,7 +220,16 @@ fn authority() -> Authority {
 
 /// A client certificate for `cn` with `serial`: (cert DER, key DER).
 fn client_cert(ca: &Authority, cn: &str, serial: u64) -> (Vec<u8>, Vec<u8>) {
+    issued(ca, cn, serial, false)
+}
+
+/// A client certificate of `ca`; an `expired` one ran out in 2021.
+fn issued(ca: &Authority, cn: &str, serial: u64, expired: bool) -> (Vec<u8>, Vec<u8>) {
     let mut p = rcgen::CertificateParams::new(Vec::<String>::new()).unwrap();
+    if expired {
+        p.not_before = rcgen::date_time_ymd(2020, 1, 1);
+        p.not_after = rcgen::date_time_ymd(2021, 1, 1);
+    }
     p.distinguished_name.push(rcgen::DnType::CommonName, cn);
     p.serial_number = Some(rcgen::SerialNumber::from(serial));
     p.extended_key_usages = vec![rcgen::ExtendedKeyUsagePurpose::ClientAuth];
@@ -270,6 +279,7 @@ async fn mandatory_client_certificates_are_checked_and_named_to_the_member() {
     let good = client_cert(&ca, "client-1", 1001);
     let revoked = client_cert(&ca, "client-2", 1002);
     let stranger = client_cert(&authority(), "client-1", 1003);
+    let expired = issued(&ca, "client-1", 1004, true);
     let crl = rcgen::CertificateRevocationListParams {
         this_update: rcgen::date_time_ymd(2024, 1, 1),
         next_update: rcgen::date_time_ymd(2124, 1, 1),
@@ -362,6 +372,7 @@ async fn mandatory_client_certificates_are_checked_and_named_to_the_member() {
         ("no certificate", None),
         ("another CA's", Some(&stranger)),
         ("revoked", Some(&revoked)),
+        ("expired", Some(&expired)),
     ] {
         let refused = get_as(vip, identity).await;
         assert!(
@@ -370,7 +381,7 @@ async fn mandatory_client_certificates_are_checked_and_named_to_the_member() {
         );
     }
     let errors = engine.status().await.listeners[0].counters.request_errors;
-    assert_eq!(errors, 3, "each refused handshake is a request error");
+    assert_eq!(errors, 4, "each refused handshake is a request error");
 }
 
 /// A member speaking HTTPS with a certificate of `ca` for `name`: answers every request with
