@@ -5,15 +5,15 @@
 //! cookies) go to both, and every answer (status, Location, the pool that served) must agree.
 //! Skips, saying so, where HAProxy is not installed (`scripts/test` installs it).
 
-use engine::testing::Backend;
-use engine::Engine;
+mod oracle;
+
 use model::{
-    AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, LbAlgorithm,
-    ListenerConfig, ListenerProtocol, MemberConfig, PoolConfig, PoolProtocol,
+    AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, ListenerConfig,
+    ListenerProtocol,
 };
+use oracle::{ask, pools_of, Oracle};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 fn rule(
@@ -179,52 +179,6 @@ fn policies() -> Vec<L7PolicyConfig> {
     ]
 }
 
-async fn backend(name: &str) -> Backend {
-    Backend::http(name, "127.0.0.1:0".parse().unwrap())
-        .await
-        .unwrap()
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-/// status, Location, body of one request on a fresh connection.
-async fn ask(addr: SocketAddr, head: &str) -> (u16, String, String) {
-    let io = async {
-        let mut c = tokio::net::TcpStream::connect(addr).await.ok()?;
-        c.write_all(head.as_bytes()).await.ok()?;
-        let mut answer = Vec::new();
-        c.read_to_end(&mut answer).await.ok()?;
-        let text = String::from_utf8_lossy(&answer).into_owned();
-        let (top, body) = text.split_once("\r\n\r\n")?;
-        let status = top.get(9..12)?.parse().ok()?;
-        let location = top
-            .lines()
-            .find_map(|l| {
-                l.strip_prefix("location: ")
-                    .or_else(|| l.strip_prefix("Location: "))
-            })
-            .unwrap_or_default()
-            .to_string();
-        let body = if status == 200 {
-            body.trim().to_string()
-        } else {
-            String::new()
-        };
-        Some((status, location, body))
-    };
-    tokio::time::timeout(Duration::from_secs(5), io)
-        .await
-        .ok()
-        .flatten()
-        .unwrap_or((0, String::new(), String::new()))
-}
-
 fn requests() -> Vec<String> {
     let hosts = [
         Some("www.example.com"),
@@ -264,111 +218,9 @@ fn requests() -> Vec<String> {
     out
 }
 
-/// The engine and HAProxy serving the same configuration (each on its own port).
-struct Oracle {
-    engine_addr: SocketAddr,
-    haproxy_addr: SocketAddr,
-    _engine: Engine,
-    _haproxy: Haproxy,
-    _dir: tempfile::TempDir,
-}
-
-impl Oracle {
-    async fn start(config: impl Fn(u16) -> AmphoraConfig) -> Oracle {
-        let engine_port = free_port();
-        let engine = Engine::new(Duration::from_secs(1));
-        let applied = engine.apply(config(engine_port)).await.unwrap();
-        assert!(
-            applied.failed_listeners.is_empty(),
-            "{:?}",
-            applied.failed_listeners
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let haproxy_port = free_port();
-        let cfg = dir.path().join("haproxy.cfg");
-        let rendered = amphora::haproxy::render(&config(haproxy_port), dir.path()).unwrap();
-        std::fs::write(&cfg, rendered).unwrap();
-        if let Ok(keep) = std::env::var("OSTIA_KEEP_HAPROXY_CFG") {
-            std::fs::copy(&cfg, keep).unwrap();
-        }
-        let check = Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(&cfg)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "haproxy refuses the rendering: {}\n{}",
-            String::from_utf8_lossy(&check.stderr),
-            std::fs::read_to_string(&cfg).unwrap()
-        );
-        let haproxy = Haproxy(
-            Command::new("haproxy")
-                .arg("-db")
-                .arg("-f")
-                .arg(&cfg)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
-        let engine_addr = SocketAddr::from(([127, 0, 0, 1], engine_port));
-        let haproxy_addr = SocketAddr::from(([127, 0, 0, 1], haproxy_port));
-        until_answers(haproxy_addr, "haproxy").await;
-        until_answers(engine_addr, "the engine").await;
-        Oracle {
-            engine_addr,
-            haproxy_addr,
-            _engine: engine,
-            _haproxy: haproxy,
-            _dir: dir,
-        }
-    }
-}
-
-/// One HTTP pool per name, each with one backend answering `you hit: <name>`.
-async fn pools_of(names: &[&str]) -> (Vec<Backend>, Vec<PoolConfig>) {
-    let mut backends = Vec::new();
-    let mut pools = Vec::new();
-    for name in names {
-        let b = backend(name).await;
-        let mut pool = PoolConfig::new(name, PoolProtocol::Http, LbAlgorithm::RoundRobin);
-        pool.members = vec![MemberConfig::new(
-            &format!("m-{name}"),
-            b.addr.ip(),
-            b.addr.port(),
-        )];
-        pools.push(pool);
-        backends.push(b);
-    }
-    (backends, pools)
-}
-
-struct Haproxy(Child);
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-async fn until_answers(addr: SocketAddr, what: &str) {
-    let start = Instant::now();
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(
-            start.elapsed() < Duration::from_secs(10),
-            "{what} does not listen on {addr}"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_engine_answers_every_l7_request_as_haproxy_does() {
-    if Command::new("haproxy").arg("-v").output().is_err() {
-        println!("skip - the L7 oracle needs the haproxy binary (apt-get install haproxy)");
+    if !oracle::have_haproxy("the L7 oracle") {
         return;
     }
     let names = ["default", "api", "static", "gold", "beta"];
@@ -476,6 +328,12 @@ mod tls_oracle {
         p.distinguished_name.push(rcgen::DnType::CommonName, cn);
         p.distinguished_name
             .push(rcgen::DnType::OrganizationName, o);
+        // bob's dates are in this century (X-SSL-Client-Not-Before/After have values); the
+        // others keep rcgen's 1975–4096, which HAProxy leaves empty.
+        if cn == "bob" {
+            p.not_before = rcgen::date_time_ymd(2024, 3, 1);
+            p.not_after = rcgen::date_time_ymd(2099, 12, 31);
+        }
         p.extended_key_usages = vec![if server {
             rcgen::ExtendedKeyUsagePurpose::ServerAuth
         } else {
@@ -562,8 +420,7 @@ mod tls_oracle {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn the_engine_answers_tls_rules_as_haproxy_does() {
-        if Command::new("haproxy").arg("-v").output().is_err() {
-            println!("skip - the L7 oracle needs the haproxy binary (apt-get install haproxy)");
+        if !oracle::have_haproxy("the TLS oracle") {
             return;
         }
         use CompareType::*;
@@ -581,7 +438,18 @@ mod tls_oracle {
             ("eve", Some(identity(&stranger, "eve", "Engineering"))),
         ];
         let names = ["default", "api", "gold", "beta"];
-        let (_backends, pools) = pools_of(&names).await;
+        let (backends, pools) = pools_of(&names).await;
+        // What the serving member was told about the client's certificate.
+        let told = |answer: &(u16, String, String)| {
+            let name = answer.2.strip_prefix("you hit: ").unwrap_or_default();
+            let Some(b) = backends.iter().find(|b| b.name == name) else {
+                return Vec::new();
+            };
+            let seen = b.seen.last_headers.lock().unwrap().clone();
+            seen.into_iter()
+                .filter(|(k, _)| k.starts_with("x-ssl-") || k == "x-forwarded-proto")
+                .collect::<Vec<_>>()
+        };
         let mut login = policy(
             "p-login",
             5,
@@ -634,6 +502,9 @@ mod tls_oracle {
             );
             l.connection_limit = 1000;
             l.l7policies = policies.clone();
+            for h in model::X_SSL_HEADERS.iter().chain(&["X-Forwarded-Proto"]) {
+                l.insert_headers.insert(h.to_string(), "true".into());
+            }
             l.tls = Some(model::ListenerTls {
                 default_certificate: Some(model::CertificateBundle {
                     reference: "server".into(),
@@ -662,7 +533,14 @@ mod tls_oracle {
             for path in ["/", "/private/x", "/verified/y", "/login", "/public?q=1"] {
                 count += 1;
                 let theirs = ask_tls(haproxy_addr, path, identity.as_ref()).await;
+                let their_headers = told(&theirs);
                 let ours = ask_tls(engine_addr, path, identity.as_ref()).await;
+                let our_headers = told(&ours);
+                if their_headers != our_headers {
+                    differences.push(format!(
+                        "{who} {path} headers\n  haproxy: {their_headers:?}\n  engine:  {our_headers:?}"
+                    ));
+                }
                 *outcomes
                     .entry(format!("{} {}{}", theirs.0, theirs.2, theirs.1))
                     .or_insert(0) += 1;

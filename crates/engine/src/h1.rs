@@ -494,9 +494,47 @@ pub fn set_header(head: &mut Vec<u8>, name: &str, value: &str) {
     *head = kept;
 }
 
+/// `cookie … indirect`: the cookie `name` is taken out of the request's Cookie lines (a line
+/// left empty goes), so the member never sees it. `head` ends with its blank line.
+pub fn strip_cookie(head: &mut Vec<u8>, name: &str) {
+    let mut kept = Vec::with_capacity(head.len());
+    for line in head.split_inclusive(|b| *b == b'\n') {
+        let Some(value) = line
+            .get(..7)
+            .filter(|n| n.eq_ignore_ascii_case(b"cookie:"))
+            .map(|_| String::from_utf8_lossy(&line[7..]))
+        else {
+            kept.extend_from_slice(line);
+            continue;
+        };
+        let others: Vec<&str> = value
+            .trim()
+            .split(';')
+            .map(str::trim)
+            .filter(|c| !c.is_empty() && c.split('=').next() != Some(name))
+            .collect();
+        if !others.is_empty() {
+            kept.extend_from_slice(format!("cookie: {}\r\n", others.join("; ")).as_bytes());
+        }
+    }
+    *head = kept;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn indirect_cookies_are_taken_out_of_the_request() {
+        let mut head = b"GET / HTTP/1.1\r\nCookie: SRV=m1; theme=dark\r\nhost: x\r\n\
+                         cookie: SRV=m2\r\n\r\n"
+            .to_vec();
+        strip_cookie(&mut head, "SRV");
+        assert_eq!(
+            String::from_utf8(head).unwrap(),
+            "GET / HTTP/1.1\r\ncookie: theme=dark\r\nhost: x\r\n\r\n"
+        );
+    }
 
     fn req(raw: &str) -> (Request, String) {
         let mut out = Vec::new();

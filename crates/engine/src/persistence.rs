@@ -172,6 +172,8 @@ pub struct Persist {
     key: Option<String>,
     /// The member being tried.
     pub member: String,
+    /// The request's method lets its answer be cached (GET, HEAD, OPTIONS, TRACE).
+    cacheable_request: bool,
 }
 
 impl Persist {
@@ -200,21 +202,35 @@ impl Persist {
                 (cookie(&name).and_then(|v| sticky.lookup(&v)), None)
             }
         };
+        let method = head.split(|b| *b == b' ').next().unwrap_or_default();
         Some(Persist {
             sticky,
             stuck,
             key,
             member: String::new(),
+            cacheable_request: [&b"GET"[..], b"HEAD", b"OPTIONS", b"TRACE"].contains(&method),
         })
     }
 
-    /// HTTP_COOKIE: the `Set-Cookie` value telling a client that did not name the member
-    /// which one served it, as `cookie SRV insert indirect nocache` does (with
-    /// `cache-control: private`).
-    pub fn insert_cookie(&self) -> Option<String> {
-        (self.sticky.kind == PersistenceType::HttpCookie
-            && self.stuck.as_deref() != Some(&self.member))
-        .then(|| format!("{SRV}={}; path=/", self.member))
+    /// The cookie `indirect` keeps from the member (HTTP_COOKIE's `SRV`), if any.
+    pub fn indirect_cookie(&self) -> Option<&'static str> {
+        (self.sticky.kind == PersistenceType::HttpCookie).then_some(SRV)
+    }
+
+    /// HTTP_COOKIE: the fields `cookie SRV insert indirect nocache` adds to the answer whose
+    /// head (HTTP/1 text) is `head`: the `Set-Cookie` naming the member when the client did not
+    /// name it, and `Cache-Control: private` when the answer could otherwise be cached.
+    pub fn cookie_fields(&self, head: &[u8]) -> Vec<(&'static str, String)> {
+        if self.sticky.kind != PersistenceType::HttpCookie
+            || self.stuck.as_deref() == Some(&self.member)
+        {
+            return Vec::new();
+        }
+        let mut fields = vec![("set-cookie", format!("{SRV}={}; path=/", self.member))];
+        if self.cacheable_request && cacheable_answer(head) {
+            fields.push(("cache-control", "private".into()));
+        }
+        fields
     }
 
     /// The member answered: remember it, and tell the client its cookie when it needs one.
@@ -227,11 +243,13 @@ impl Persist {
                 }
             }
             PersistenceType::HttpCookie => {
-                if let Some(cookie) = self.insert_cookie() {
-                    let line = format!("set-cookie: {cookie}\r\ncache-control: private\r\n");
-                    let at = head.len().saturating_sub(2);
-                    head.splice(at..at, line.into_bytes());
-                }
+                let lines: String = self
+                    .cookie_fields(head)
+                    .iter()
+                    .map(|(name, value)| format!("{name}: {value}\r\n"))
+                    .collect();
+                let at = head.len().saturating_sub(2);
+                head.splice(at..at, lines.into_bytes());
             }
             PersistenceType::AppCookie => {
                 let name = self.sticky.cookie.as_deref().unwrap_or_default();
@@ -253,9 +271,84 @@ impl Persist {
     }
 }
 
+/// Would HAProxy take this answer (HTTP/1 head) for cacheable, as it decides before
+/// `nocache` adds `Cache-Control: private`: a status cacheable by default, no `Pragma:
+/// no-cache`, no `Cache-Control` forbidding it (`public` allows it again), and a freshness
+/// (`max-age`, `s-maxage`, `Expires`) or a validator (`ETag`, `Last-Modified`).
+fn cacheable_answer(head: &[u8]) -> bool {
+    let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];
+    let mut parsed = httparse::Response::new(&mut headers);
+    if parsed.parse(head).is_err() {
+        return false;
+    }
+    let status = parsed.code.unwrap_or(0);
+    if ![200, 203, 204, 206, 300, 301, 404, 405, 410, 414, 501].contains(&status) {
+        return false;
+    }
+    let named = |name: &'static str| {
+        parsed
+            .headers
+            .iter()
+            .filter(move |h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| String::from_utf8_lossy(h.value).trim().to_ascii_lowercase())
+    };
+    if named("pragma").next().as_deref() == Some("no-cache") {
+        return false;
+    }
+    let (mut cacheable, mut fresh) = (true, false);
+    for value in named("cache-control") {
+        for directive in value.split(',').map(str::trim) {
+            match directive {
+                "public" => cacheable = true,
+                "private" | "no-cache" | "no-store" | "max-age=0" | "s-maxage=0" => {
+                    cacheable = false
+                }
+                d if d.starts_with("no-cache=\"set-cookie") => {}
+                d if d.starts_with("max-age") || d.starts_with("s-maxage") => fresh = true,
+                _ => {}
+            }
+        }
+    }
+    fresh = fresh || named("expires").next().is_some();
+    let validator = named("etag").next().is_some() || named("last-modified").next().is_some();
+    cacheable && (fresh || validator)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// What HAProxy 2.6.12 answered with `cookie SRV insert indirect nocache` (measured): when
+    /// it adds `Cache-Control: private` next to the cookie.
+    #[test]
+    fn cacheable_answers_are_the_ones_haproxy_marks_private() {
+        let answer = |status: u16, fields: &str| {
+            super::cacheable_answer(format!("HTTP/1.1 {status} X\r\n{fields}\r\n").as_bytes())
+        };
+        let lm = "Last-Modified: Thu, 01 Dec 2020 16:00:00 GMT\r\n";
+        assert!(!answer(200, ""), "no freshness, no validator");
+        assert!(answer(200, "Cache-Control: max-age=60\r\n"));
+        assert!(!answer(200, "Cache-Control: public\r\n"));
+        assert!(answer(200, "Expires: Thu, 01 Dec 2030 16:00:00 GMT\r\n"));
+        assert!(answer(200, lm) && answer(200, "ETag: \"x\"\r\n"));
+        assert!(!answer(200, &format!("Cache-Control: private\r\n{lm}")));
+        assert!(!answer(200, "Cache-Control: max-age=0\r\n"));
+        assert!(answer(200, "Cache-Control: public, max-age=60\r\n"));
+        assert!(answer(
+            200,
+            &format!("Cache-Control: no-cache=\"set-cookie\"\r\n{lm}")
+        ));
+        assert!(!answer(
+            200,
+            "Pragma: no-cache\r\nExpires: Thu, 01 Dec 2030 16:00:00 GMT\r\n"
+        ));
+        for status in [203, 204, 206, 300, 301, 404, 405, 410, 414, 501] {
+            assert!(answer(status, lm), "{status}");
+        }
+        for status in [302, 304, 500, 503] {
+            assert!(!answer(status, lm), "{status}");
+        }
+    }
     use model::{LbAlgorithm, SessionPersistence};
 
     fn pool(kind: PersistenceType, protocol: PoolProtocol) -> PoolConfig {

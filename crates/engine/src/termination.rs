@@ -252,8 +252,13 @@ fn one_line(name: &x509_parser::x509::X509Name<'_>) -> (String, Vec<(String, Str
     (line, fields)
 }
 
+/// As HAProxy's `ssl_sock_get_time`: only dates of 2000–2099 have a value (measured against
+/// HAProxy 2.6: a 1975 or 4096 date gives an empty header).
 fn asn1_time(t: &x509_parser::time::ASN1Time) -> String {
     let d = t.to_datetime();
+    if !(2000..=2099).contains(&d.year()) {
+        return String::new();
+    }
     format!(
         "{:02}{:02}{:02}{:02}{:02}{:02}Z",
         d.year() % 100,
@@ -304,24 +309,25 @@ impl TlsFacts {
             .map(|(_, v)| v.as_str())
     }
 
-    /// The X-SSL-* headers `insert_headers` asks for, as Octavia renders them (§9.3).
+    /// The X-SSL-* headers `insert_headers` asks for, as Octavia renders them (§9.3) and
+    /// HAProxy sends them: `%{+Q}` quotes in logs, not in `http-request set-header` (the TLS
+    /// oracle compares them with HAProxy's).
     pub fn headers(&self, wanted: impl Fn(&str) -> bool) -> Vec<(&'static str, String)> {
-        let quoted = |v: &str| format!("\"{v}\"");
         let all: [(&'static str, String); 8] = [
             ("X-SSL-Client-Verify", "0".to_string()),
             (
                 "X-SSL-Client-Has-Cert",
                 if self.has_cert { "1" } else { "0" }.to_string(),
             ),
-            ("X-SSL-Client-DN", quoted(&self.subject)),
+            ("X-SSL-Client-DN", self.subject.clone()),
             (
                 "X-SSL-Client-CN",
-                quoted(self.field("CN").unwrap_or_default()),
+                self.field("CN").unwrap_or_default().to_string(),
             ),
-            ("X-SSL-Issuer", quoted(&self.issuer)),
-            ("X-SSL-Client-SHA1", quoted(&self.sha1)),
-            ("X-SSL-Client-Not-Before", quoted(&self.not_before)),
-            ("X-SSL-Client-Not-After", quoted(&self.not_after)),
+            ("X-SSL-Issuer", self.issuer.clone()),
+            ("X-SSL-Client-SHA1", self.sha1.clone()),
+            ("X-SSL-Client-Not-Before", self.not_before.clone()),
+            ("X-SSL-Client-Not-After", self.not_after.clone()),
         ];
         all.into_iter().filter(|(name, _)| wanted(name)).collect()
     }

@@ -1,7 +1,8 @@
 //! A small backend for tests and benchmarks: answers `you hit: <name>` over HTTP, TCP or UDP,
 //! records what it received, and can be told to fail health checks, die and come back.
 //! Over HTTP, `/echo` answers the request body, `/stream?<n>` a chunked body of `n`
-//! kilobytes, and `/login` sets the application's session cookie `JSESSIONID=<name>-session`.
+//! kilobytes, `/login` sets the application's session cookie `JSESSIONID=<name>-session`, and
+//! `/cached` says its answer may be cached for a minute.
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
@@ -181,6 +182,7 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
         let failed = health && failing.load(Relaxed);
         let body = body.clone();
         let login = (req.uri().path() == "/login").then(|| session.clone());
+        let cached = req.uri().path() == "/cached";
         async move {
             let answer: BoxBody<Bytes, hyper::Error> = match req.uri().path() {
                 "/echo" => {
@@ -202,6 +204,12 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
                 response
                     .headers_mut()
                     .insert(hyper::header::SET_COOKIE, cookie);
+            }
+            if cached {
+                response.headers_mut().insert(
+                    hyper::header::CACHE_CONTROL,
+                    hyper::header::HeaderValue::from_static("max-age=60"),
+                );
             }
             Ok::<_, hyper::Error>(response)
         }

@@ -23,7 +23,7 @@ pub use job::JobAction;
 pub use kind::Kind;
 pub use protocol::{
     CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol, MonitorType, PersistenceType,
-    PoolProtocol,
+    PoolProtocol, X_SSL_HEADERS,
 };
 pub use resource::{now, Resource};
 pub use status::{AmphoraRole, AmphoraStatus, OperatingStatus, ProvisioningStatus};

@@ -166,3 +166,16 @@ crate::wire_enum!(CompareType {
     Contains = "CONTAINS",
     EqualTo = "EQUAL_TO",
 });
+
+/// The `insert_headers` only TERMINATED_HTTPS listeners take: what the client's certificate
+/// says, in Octavia's order.
+pub const X_SSL_HEADERS: [&str; 8] = [
+    "X-SSL-Client-Verify",
+    "X-SSL-Client-Has-Cert",
+    "X-SSL-Client-DN",
+    "X-SSL-Client-CN",
+    "X-SSL-Issuer",
+    "X-SSL-Client-SHA1",
+    "X-SSL-Client-Not-Before",
+    "X-SSL-Client-Not-After",
+];

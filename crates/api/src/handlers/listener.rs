@@ -21,16 +21,7 @@ const HEADERS: &[&str] = &[
     "X-Client-IP",
     "X-Real-IP",
 ];
-const SSL_HEADERS: &[&str] = &[
-    "X-SSL-Client-Verify",
-    "X-SSL-Client-Has-Cert",
-    "X-SSL-Client-DN",
-    "X-SSL-Client-CN",
-    "X-SSL-Issuer",
-    "X-SSL-Client-SHA1",
-    "X-SSL-Client-Not-Before",
-    "X-SSL-Client-Not-After",
-];
+const SSL_HEADERS: &[&str] = &model::X_SSL_HEADERS;
 
 pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
     match (&req.method, rest) {

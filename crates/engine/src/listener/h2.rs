@@ -152,6 +152,9 @@ async fn exchange(
     }
     let config = &snapshot.config;
     let mut persist = Persist::of(&pool, peer, &head);
+    if let Some(name) = persist.as_ref().and_then(Persist::indirect_cookie) {
+        strip_cookie(&mut parts.headers, name);
+    }
     let stuck = persist.as_ref().and_then(|p| p.stuck.clone());
     let Some(i) = pool.choose(pool.key(peer), stuck.as_deref(), &[]) else {
         return status(503);
@@ -221,18 +224,7 @@ async fn exchange(
 
 /// Persistence learns from the answer (and may add the client's cookie), as on HTTP/1.
 fn answered(p: &Persist, parts: &mut hyper::http::response::Parts) {
-    if let Some(cookie) = p.insert_cookie() {
-        if let Ok(v) = HeaderValue::from_str(&cookie) {
-            parts.headers.append(hyper::header::SET_COOKIE, v);
-            parts.headers.insert(
-                hyper::header::CACHE_CONTROL,
-                HeaderValue::from_static("private"),
-            );
-        }
-        return;
-    }
-    // SOURCE_IP stores the client; APP_COOKIE reads the answer's cookies from its head.
-    let mut head = b"HTTP/1.1 200 OK\r\n".to_vec();
+    let mut head = format!("HTTP/1.1 {} -\r\n", parts.status.as_u16()).into_bytes();
     for (name, value) in parts.headers.iter() {
         head.extend_from_slice(name.as_str().as_bytes());
         head.extend_from_slice(b": ");
@@ -240,7 +232,32 @@ fn answered(p: &Persist, parts: &mut hyper::http::response::Parts) {
         head.extend_from_slice(b"\r\n");
     }
     head.extend_from_slice(b"\r\n");
+    for (name, value) in p.cookie_fields(&head) {
+        if let Ok(v) = HeaderValue::from_str(&value) {
+            parts.headers.append(name, v);
+        }
+    }
+    // SOURCE_IP stores the client; APP_COOKIE reads the answer's cookies from its head.
     p.answered(&mut head);
+}
+
+/// `cookie … indirect` on h2's Cookie fields (one per cookie, or joined), as `h1::strip_cookie`.
+fn strip_cookie(headers: &mut hyper::HeaderMap, name: &str) {
+    let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+    for value in headers.get_all(hyper::header::COOKIE) {
+        head.extend_from_slice(b"cookie: ");
+        head.extend_from_slice(value.as_bytes());
+        head.extend_from_slice(b"\r\n");
+    }
+    head.extend_from_slice(b"\r\n");
+    crate::h1::strip_cookie(&mut head, name);
+    headers.remove(hyper::header::COOKIE);
+    for line in head.split(|b| *b == b'\n').skip(1) {
+        let value = line.strip_prefix(b"cookie: ").map(|v| v.trim_ascii_end());
+        if let Some(v) = value.and_then(|v| HeaderValue::from_bytes(v).ok()) {
+            headers.append(hyper::header::COOKIE, v);
+        }
+    }
 }
 
 /// The size of an answer's head as HTTP/1.1 would carry it.

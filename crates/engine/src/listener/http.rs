@@ -296,6 +296,9 @@ impl<S: ClientStream> Session<S> {
             }
         };
         self.persist = Persist::of(&pool, self.peer, &self.cbuf.bytes()[..req.head_len]);
+        if let Some(name) = self.persist.as_ref().and_then(Persist::indirect_cookie) {
+            h1::strip_cookie(&mut self.request, name);
+        }
         self.cbuf.consume(req.head_len);
         // The body bytes that came with the head travel with it.
         let mut body = Body::new(req.framing, false);

@@ -3,15 +3,18 @@
 //! listener × pool it uses, L7 policies as ACLs with `http-request deny`, `redirect` and
 //! `use_backend`.
 //!
-//! So far it renders what the L7 oracle needs: HTTP, TCP and TERMINATED_HTTPS listeners (the
-//! certificates written to a crt-list, client CA and CRL, versions, ciphers, ALPN), balance,
-//! members (weight, backup, disabled) and L7 policies; health monitors, session persistence,
-//! HTTPS pools and inserted headers are not rendered yet. It must stay the same text Octavia
-//! would write, so that HAProxy's answers are Octavia's.
+//! Rendered: HTTP, TCP, HTTPS and TERMINATED_HTTPS listeners (the certificates written to a
+//! crt-list, client CA and CRL, versions, ciphers, ALPN, HSTS) and L7 policies here; backends
+//! (`backend`: balance, persistence, health monitors, inserted headers, members, HTTPS pools).
+//! Left out, as the sandbox's HAProxy runs without them: the global section's daemon, user,
+//! logging, stats socket and server-state file. It must stay the same text Octavia would write,
+//! so that HAProxy's answers are Octavia's.
+
+mod backend;
 
 use model::{
-    AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, LbAlgorithm,
-    ListenerConfig, ListenerProtocol, ListenerTls, PoolConfig,
+    AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, ListenerConfig,
+    ListenerProtocol, ListenerTls, PoolConfig,
 };
 use std::fmt::Write;
 use std::path::Path;
@@ -117,11 +120,7 @@ fn policy(out: &mut String, p: &L7PolicyConfig, listener: &ListenerConfig, pools
 
 /// The `ssl …` options of a TLS listener's bind line, its files written under `dir`.
 fn tls_bind(l: &ListenerConfig, tls: &ListenerTls, dir: &Path) -> std::io::Result<String> {
-    let file = |name: String, content: &str| -> std::io::Result<String> {
-        let path = dir.join(name);
-        crate::pki::write_private(&path, content)?;
-        Ok(path.display().to_string())
-    };
+    let file = |name: String, content: &str| file(dir, name, content);
     let mut list = String::new();
     for (i, b) in tls
         .default_certificate
@@ -159,7 +158,13 @@ fn tls_bind(l: &ListenerConfig, tls: &ListenerTls, dir: &Path) -> std::io::Resul
     if let Some(ciphers) = &tls.ciphers {
         let _ = write!(opts, " ciphers {ciphers}");
     }
-    if !tls.versions.is_empty() {
+    versions_and_alpn(&mut opts, &tls.versions, &tls.alpn_protocols);
+    Ok(opts)
+}
+
+/// `no-<version>` for each version not listed (when some are), then `alpn`.
+fn versions_and_alpn(opts: &mut String, versions: &[String], alpn: &[String]) {
+    if !versions.is_empty() {
         for (name, option) in [
             ("SSLv3", "no-sslv3"),
             ("TLSv1", "no-tlsv10"),
@@ -167,15 +172,21 @@ fn tls_bind(l: &ListenerConfig, tls: &ListenerTls, dir: &Path) -> std::io::Resul
             ("TLSv1.2", "no-tlsv12"),
             ("TLSv1.3", "no-tlsv13"),
         ] {
-            if !tls.versions.iter().any(|v| v == name) {
+            if !versions.iter().any(|v| v == name) {
                 let _ = write!(opts, " {option}");
             }
         }
     }
-    if !tls.alpn_protocols.is_empty() {
-        let _ = write!(opts, " alpn {}", tls.alpn_protocols.join(","));
+    if !alpn.is_empty() {
+        let _ = write!(opts, " alpn {}", alpn.join(","));
     }
-    Ok(opts)
+}
+
+/// A file next to the configuration (0600), named `name`; its path.
+fn file(dir: &Path, name: String, content: &str) -> std::io::Result<String> {
+    let path = dir.join(name);
+    crate::pki::write_private(&path, content)?;
+    Ok(path.display().to_string())
 }
 
 fn frontend(
@@ -186,6 +197,23 @@ fn frontend(
 ) -> std::io::Result<()> {
     let _ = writeln!(out, "\nfrontend {}", l.id);
     let _ = writeln!(out, "    maxconn {}", limit(l));
+    if l.protocol == ListenerProtocol::TerminatedHttps {
+        out.push_str("    redirect scheme https if !{ ssl_fc }\n");
+    }
+    if let Some(max_age) = l.tls.as_ref().and_then(|t| t.hsts_max_age) {
+        let tls = l.tls.as_ref().expect("checked above");
+        let mut value = format!("max-age={max_age};");
+        if tls.hsts_include_subdomains {
+            value.push_str(" includeSubDomains;");
+        }
+        if tls.hsts_preload {
+            value.push_str(" preload;");
+        }
+        let _ = writeln!(
+            out,
+            "    http-response set-header Strict-Transport-Security \"{value}\""
+        );
+    }
     let ssl = match &l.tls {
         Some(tls) => tls_bind(l, tls, dir)?,
         None => String::new(),
@@ -228,37 +256,6 @@ fn used_pools<'c>(config: &'c AmphoraConfig, l: &ListenerConfig) -> Vec<&'c Pool
         .collect()
 }
 
-fn backend(out: &mut String, l: &ListenerConfig, p: &PoolConfig) {
-    let _ = writeln!(out, "\nbackend {}:{}", p.id, l.id);
-    let pool_mode = match p.protocol {
-        model::PoolProtocol::Http => "http",
-        model::PoolProtocol::Proxy | model::PoolProtocol::ProxyV2 => mode(l.protocol),
-        _ => "tcp",
-    };
-    let _ = writeln!(out, "    mode {pool_mode}");
-    let balance = match p.lb_algorithm {
-        LbAlgorithm::LeastConnections => "leastconn",
-        LbAlgorithm::SourceIp => "source",
-        _ => "roundrobin",
-    };
-    let _ = writeln!(out, "    balance {balance}");
-    let _ = writeln!(out, "    fullconn {}", limit(l));
-    out.push_str("    option allbackups\n");
-    let _ = writeln!(out, "    timeout connect {}", l.timeout_member_connect);
-    let _ = writeln!(out, "    timeout server {}", l.timeout_member_data);
-    for m in &p.members {
-        let addr = std::net::SocketAddr::new(m.address, m.protocol_port);
-        let mut line = format!("    server {} {addr} weight {}", m.id, m.weight);
-        if m.backup {
-            line.push_str(" backup");
-        }
-        if !m.admin_state_up {
-            line.push_str(" disabled");
-        }
-        let _ = writeln!(out, "{line}");
-    }
-}
-
 /// The haproxy.cfg of one load balancer; TLS listeners' certificates and CAs are written
 /// into `cert_dir` (0600), as Octavia writes them next to the configuration.
 pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String> {
@@ -276,8 +273,18 @@ pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String
     } else {
         1_000_000
     };
+    let pings = config.pools.iter().any(|p| {
+        p.healthmonitor
+            .as_ref()
+            .is_some_and(|m| m.admin_state_up && m.kind == model::MonitorType::Ping)
+    });
+    let external_check = if pings {
+        "    external-check\n    insecure-fork-wanted\n"
+    } else {
+        ""
+    };
     let mut out = format!(
-        "global\n    maxconn {maxconn}\n\ndefaults\n    retries 3\n    option redispatch\n    \
+        "global\n    maxconn {maxconn}\n{external_check}\ndefaults\n    retries 3\n    option redispatch\n    \
          option splice-request\n    option splice-response\n    option http-keep-alive\n"
     );
     for l in &listeners {
@@ -285,7 +292,7 @@ pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String
     }
     for l in &listeners {
         for p in used_pools(config, l) {
-            backend(&mut out, l, p);
+            backend::render(&mut out, l, p, cert_dir)?;
         }
     }
     Ok(out)
