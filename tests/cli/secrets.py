@@ -2,11 +2,13 @@
 """The key manager with the real `openstack secret …` commands (python-barbicanclient) against
 `ostia up` with its built-in identity (the catalog names the key manager): store certificates
 and keys, list, read a payload back, make certificate containers, and hand them to
-`openstack loadbalancer listener create --protocol TERMINATED_HTTPS` with an SNI certificate;
+`openstack loadbalancer listener create --protocol TERMINATED_HTTPS` with SNI certificates;
 curl through TLS gets each name's certificate (checked with `openssl s_client -servername`)
 and the member's answer, over h2 too; a PKCS12 secret and a key under a passphrase serve too;
-TLS 1.0 is refused; a ref that does not load is refused with
-Octavia's 400; deleting a secret removes it.
+TLS 1.0 is refused. MANDATORY client certificates refuse a client without one and tell the
+member the DN (X-SSL-*); an HTTPS pool re-encrypts to an `openssl s_server` verified by its CA,
+is DOWN with 503s under another CA, and serves again without one. A ref that does not load is
+refused with Octavia's 400; deleting a secret removes it.
 
 Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
@@ -199,6 +201,8 @@ def main():
                 "--default-tls-container-ref", r.out.strip(), lb)
         check("a secret that is no PKCS12 bundle: 'Could not retrieve certificate'",
               not r.ok and "Could not retrieve certificate" in r.err, r.detail())
+        client_certificates(osc, tmp, lb, vip, container, web_addr, backends)
+        https_pool(osc, tmp, lb, vip, backends)
         missing = container.rsplit("/", 1)[0] + "/6f1b1b6e-0c9e-4a43-9a4c-2f1f0b3c1a10"
         r = osc("loadbalancer", "listener", "create", "--protocol", "TERMINATED_HTTPS", "--protocol-port", "9443",
                 "--default-tls-container-ref", missing, lb)
@@ -213,6 +217,112 @@ def main():
     finally:
         code = finish(server, log, tmp, backends)
     return code
+
+
+def openssl(tmp, *args):
+    subprocess.run(["openssl"] + list(args), check=True, capture_output=True, cwd=tmp)
+
+
+def make_ca(tmp, name):
+    """A CA `name` (name.pem, name.key in tmp): its certificate PEM."""
+    openssl(tmp, "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".pem", "-days", "30", "-subj", "/CN=" + name)
+    return open(os.path.join(tmp, name + ".pem")).read()
+
+
+def issue(tmp, ca, name, subject, server=False):
+    """name.pem/name.key signed by `ca`; a server certificate names `subject`'s CN in its SAN."""
+    openssl(tmp, "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+            "-keyout", name + ".key", "-out", name + ".csr", "-subj", subject)
+    ext = os.path.join(tmp, name + ".ext")
+    with open(ext, "w") as f:
+        f.write("subjectAltName=DNS:%s\n" % subject.split("CN=")[1].split("/")[0] if server
+                else "extendedKeyUsage=clientAuth\n")
+    openssl(tmp, "x509", "-req", "-in", name + ".csr", "-CA", ca + ".pem", "-CAkey", ca + ".key",
+            "-CAcreateserial", "-out", name + ".pem", "-days", "30", "-extfile", ext)
+
+
+def store(osc, name, pem):
+    r = osc("secret", "store", "--name", name, "--payload-content-type", "text/plain", "--payload", pem,
+            "-f", "value", "-c", "Secret href")
+    return r.out.strip()
+
+
+def client_certificates(osc, tmp, lb, vip, container, web_addr, backends):
+    """MANDATORY client certificates: refused without one, and the DN reaches the member."""
+    ca_ref = store(osc, "client-ca", make_ca(tmp, "client-ca"))
+    issue(tmp, "client-ca", "client-1", "/CN=client-1/O=Ostia")
+    r = osc("loadbalancer", "listener", "create", "--name", "mtls", "--protocol", "TERMINATED_HTTPS",
+            "--protocol-port", "9443", "--default-tls-container-ref", container, "--client-authentication",
+            "MANDATORY", "--client-ca-tls-container-ref", ca_ref, "--insert-headers",
+            "X-SSL-Client-DN=true,X-SSL-Client-CN=true,X-SSL-Client-Verify=true", "--wait", lb)
+    check("listener create --client-authentication MANDATORY --client-ca-tls-container-ref --insert-headers",
+          r.ok, r.detail())
+    host, port = web_addr.rsplit(":", 1)
+    r = osc("loadbalancer", "pool", "create", "--name", "p-mtls", "--listener", "mtls", "--protocol", "HTTP",
+            "--lb-algorithm", "ROUND_ROBIN", "--wait")
+    r2 = osc("loadbalancer", "member", "create", "--address", host, "--protocol-port", port, "--wait", "p-mtls")
+    check("pool and member behind it", r.ok and r2.ok, r.detail() + r2.detail())
+
+    def curl(*extra):
+        return subprocess.run(["curl", "-sk", "--max-time", "5", "--resolve", "www.example.com:9443:%s" % vip]
+                              + list(extra) + ["https://www.example.com:9443/headers"],
+                              capture_output=True, text=True, cwd=tmp)
+
+    ok, p = wait_for(lambda: (lambda p: ("x-ssl-client-dn" in p.stdout, p))(
+        curl("--cert", "client-1.pem", "--key", "client-1.key")), timeout=20)
+    check("curl --cert <client-1>: the member gets X-SSL-Client-DN /CN=client-1/O=Ostia",
+          "x-ssl-client-dn: /CN=client-1/O=Ostia" in p.stdout and "x-ssl-client-cn: client-1" in p.stdout
+          and "x-ssl-client-verify: 0" in p.stdout, p.stdout + p.stderr)
+    p = curl()
+    check("curl without a client certificate is refused in the handshake", p.returncode != 0 and not p.stdout,
+          "rc=%s %s" % (p.returncode, p.stdout))
+
+
+def https_pool(osc, tmp, lb, vip, backends):
+    """An HTTPS pool re-encrypts to an openssl s_server; under another CA the member goes DOWN
+    under its HTTPS monitor and requests get 503; without a CA nothing is verified again."""
+    member_ca = store(osc, "member-ca", make_ca(tmp, "member-ca"))
+    other_ca = store(osc, "other-ca", make_ca(tmp, "other-ca"))
+    issue(tmp, "member-ca", "member", "/CN=member.example.com", server=True)
+    port = free_port()
+    backends.append(subprocess.Popen(["openssl", "s_server", "-accept", "127.0.0.1:%d" % port, "-cert",
+                                      "member.pem", "-key", "member.key", "-www", "-quiet"], cwd=tmp,
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                                     stderr=subprocess.DEVNULL))
+    r = osc("loadbalancer", "listener", "create", "--name", "reenc", "--protocol", "HTTP", "--protocol-port",
+            "8081", "--wait", lb)
+    r2 = osc("loadbalancer", "pool", "create", "--name", "p-tls", "--listener", "reenc", "--protocol", "HTTP",
+             "--lb-algorithm", "ROUND_ROBIN", "--enable-tls", "--ca-tls-container-ref", member_ca, "--wait")
+    check("pool create --enable-tls --ca-tls-container-ref <the member's CA>", r.ok and r2.ok,
+          r.detail() + r2.detail())
+    r = osc("loadbalancer", "healthmonitor", "create", "--type", "HTTPS", "--delay", "1", "--timeout", "1",
+            "--max-retries", "1", "--max-retries-down", "1", "--url-path", "/", "--wait", "p-tls")
+    r2 = osc("loadbalancer", "member", "create", "--name", "s_server", "--address", "127.0.0.1",
+             "--protocol-port", str(port), "--wait", "p-tls")
+    check("an HTTPS health monitor and the openssl s_server member", r.ok and r2.ok, r.detail() + r2.detail())
+
+    def get():
+        p = subprocess.run(["curl", "-s", "--max-time", "5", "-o", "/dev/null", "-w", "%{http_code}",
+                            "http://%s:8081/" % vip], capture_output=True, text=True)
+        return p.stdout.strip()
+
+    def member_status():
+        r = osc("loadbalancer", "member", "show", "p-tls", "s_server", "-f", "value", "-c", "operating_status")
+        return r.out.strip()
+
+    ok, code = wait_for(lambda: (get() == "200", get()), timeout=20)
+    check("HTTP to the listener is re-encrypted to the member, verified by its CA: 200", ok, code)
+    ok, status = wait_for(lambda: (member_status() == "ONLINE", member_status()), timeout=20)
+    check("the member is ONLINE under the HTTPS monitor", ok, status)
+    r = osc("loadbalancer", "pool", "set", "--ca-tls-container-ref", other_ca, "--wait", "p-tls")
+    ok, status = wait_for(lambda: (member_status() == "ERROR", member_status()), timeout=20)
+    check("pool set --ca-tls-container-ref <another CA>: the member goes DOWN (ERROR)", r.ok and ok, status)
+    check("… and requests get 503", get() == "503", get())
+    r = osc("loadbalancer", "pool", "unset", "--ca-tls-container-ref", "--wait", "p-tls")
+    ok, status = wait_for(lambda: (member_status() == "ONLINE" and get() == "200", member_status()), timeout=20)
+    check("pool unset --ca-tls-container-ref: nothing verified, ONLINE and 200 again", r.ok and ok,
+          status + r.detail())
 
 
 if __name__ == "__main__":

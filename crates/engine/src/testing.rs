@@ -1,8 +1,8 @@
 //! A small backend for tests and benchmarks: answers `you hit: <name>` over HTTP, TCP or UDP,
 //! records what it received, and can be told to fail health checks, die and come back.
 //! Over HTTP, `/echo` answers the request body, `/stream?<n>` a chunked body of `n`
-//! kilobytes, `/login` sets the application's session cookie `JSESSIONID=<name>-session`, and
-//! `/cached` says its answer may be cached for a minute.
+//! kilobytes, `/headers` the request's header lines, `/login` sets the application's session
+//! cookie `JSESSIONID=<name>-session`, and `/cached` says its answer may be cached for a minute.
 
 use bytes::Bytes;
 use http_body_util::{combinators::BoxBody, BodyExt, Full};
@@ -183,6 +183,12 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
         let body = body.clone();
         let login = (req.uri().path() == "/login").then(|| session.clone());
         let cached = req.uri().path() == "/cached";
+        // `/headers`: the request's header lines, as the member got them.
+        let head: String = req
+            .headers()
+            .iter()
+            .map(|(k, v)| format!("{k}: {}\n", v.to_str().unwrap_or("")))
+            .collect();
         async move {
             let answer: BoxBody<Bytes, hyper::Error> = match req.uri().path() {
                 "/echo" => {
@@ -193,6 +199,7 @@ async fn http(stream: TcpStream, name: String, seen: Arc<Seen>, failing: Arc<Ato
                     let kib = req.uri().query().and_then(|q| q.parse().ok()).unwrap_or(1);
                     Kilobytes(kib).boxed()
                 }
+                "/headers" => Full::new(Bytes::from(head)).map_err(|e| match e {}).boxed(),
                 _ => Full::new(body).map_err(|e| match e {}).boxed(),
             };
             let mut response = Response::new(answer);
