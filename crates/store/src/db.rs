@@ -46,10 +46,7 @@ impl Store {
             .max_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::raw_sql(include_str!("../migrations/0001_init.sql"))
-            .execute(&write)
-            .await?;
-        add_missing_columns(&write).await?;
+        migrate(&write).await?;
         let read = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(options.read_only(true))
@@ -97,8 +94,34 @@ impl WriteTx {
     }
 }
 
-/// Columns added after a table first shipped: `CREATE TABLE IF NOT EXISTS` leaves an older
-/// data dir's table as it was, so they are added here. (Versioned migrations replace this.)
+/// The schema's versions (`migrations/sqlite`, in the binary). A version that has shipped is
+/// never edited (its checksum is recorded): a change is a new file.
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+
+/// Brings the database to the newest schema version. A data dir from before versioned
+/// migrations has the tables but no record of them: its columns are first brought to
+/// version 1's (older ones lacked some), then version 1, whose statements all say
+/// `IF NOT EXISTS`, is recorded over them and the later versions apply.
+async fn migrate(pool: &SqlitePool) -> Result<()> {
+    let has = |table: &'static str| async move {
+        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE name = $1")
+            .bind(table)
+            .fetch_one(pool)
+            .await
+    };
+    if has("resources").await? > 0 && has("_sqlx_migrations").await? == 0 {
+        add_missing_columns(pool).await?;
+    }
+    // Two processes opening a new data dir together: the second finds the first's versions.
+    if MIGRATOR.run(pool).await.is_err() {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        MIGRATOR.run(pool).await.map_err(sqlx::Error::from)?;
+    }
+    Ok(())
+}
+
+/// Columns added to version 1's tables before versions were recorded: a data dir older than
+/// them still has the tables without them.
 const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("networks", "external", "INTEGER NOT NULL DEFAULT 0"),
     ("networks", "shared", "INTEGER NOT NULL DEFAULT 0"),

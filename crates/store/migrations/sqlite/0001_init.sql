@@ -39,7 +39,10 @@ CREATE TABLE IF NOT EXISTS networks (
     id TEXT PRIMARY KEY,
     name TEXT NOT NULL,
     project_id TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    external INTEGER NOT NULL DEFAULT 0,
+    shared INTEGER NOT NULL DEFAULT 0,
+    attrs TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS subnets (
     id TEXT PRIMARY KEY,
@@ -50,7 +53,9 @@ CREATE TABLE IF NOT EXISTS subnets (
     pool_start TEXT NOT NULL,
     pool_end TEXT NOT NULL,
     project_id TEXT NOT NULL,
-    created_at TEXT NOT NULL
+    created_at TEXT NOT NULL,
+    ip_version INTEGER NOT NULL DEFAULT 4,
+    attrs TEXT NOT NULL DEFAULT '{}'
 );
 CREATE TABLE IF NOT EXISTS ports (
     id TEXT PRIMARY KEY,
@@ -229,12 +234,4 @@ CREATE TABLE IF NOT EXISTS km_containers (
     updated_at TEXT NOT NULL,
     -- secret_refs [{name, secret_id}] and consumers [{name, URL}]
     attrs TEXT NOT NULL
-);
--- Certificates a real Barbican holds (Keystone mode), copied when the API loaded them with the
--- user's token, so the worker can serve them later without one: a sealed CertificateBundle.
-CREATE TABLE IF NOT EXISTS km_copies (
-    reference TEXT PRIMARY KEY,
-    project_id TEXT NOT NULL,
-    sealed BLOB NOT NULL,
-    updated_at TEXT NOT NULL
 );
