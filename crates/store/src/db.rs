@@ -1,19 +1,25 @@
 //! Opening the database and the write transaction every mutation runs in.
 
 use crate::Result;
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
-use sqlx::{Sqlite, SqlitePool, Transaction};
+use sqlx::any::AnyPoolOptions;
+use sqlx::{Executor, Transaction};
 use std::path::Path;
-use std::str::FromStr;
 use std::time::Duration;
+
+/// The database every query runs on, through sqlx's `Any` driver: one code path for the
+/// databases Ostia supports.
+pub(crate) type Db = sqlx::Any;
+pub(crate) type DbPool = sqlx::AnyPool;
+pub(crate) type DbRow = sqlx::any::AnyRow;
+pub(crate) type DbConnection = sqlx::AnyConnection;
 
 /// Handle to the database. Writes go through a single connection, so mutations of the
 /// store are serialised in this process (SQLite has one writer anyway, and busy_timeout
 /// orders writers of other processes); reads use a pool and never wait for writers (WAL).
 #[derive(Clone)]
 pub struct Store {
-    pub(crate) write: SqlitePool,
-    pub(crate) read: SqlitePool,
+    pub(crate) write: DbPool,
+    pub(crate) read: DbPool,
     pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
     /// Woken after every commit that changed a tree in this process.
     changed: std::sync::Arc<tokio::sync::Notify>,
@@ -27,7 +33,7 @@ pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// A write transaction: everything a request changes commits together or not at all.
 pub struct WriteTx {
-    pub(crate) tx: Transaction<'static, Sqlite>,
+    pub(crate) tx: Transaction<'static, Db>,
     /// Load balancers whose trees this transaction wrote: commit records them under a new
     /// generation.
     pub(crate) touched: std::collections::BTreeSet<String>,
@@ -36,20 +42,18 @@ pub struct WriteTx {
 
 impl Store {
     pub async fn open(path: &Path) -> Result<Store> {
-        let options = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
-            .create_if_missing(true)
-            .journal_mode(SqliteJournalMode::Wal)
-            .synchronous(SqliteSynchronous::Normal)
-            .busy_timeout(Duration::from_secs(10))
-            .foreign_keys(true);
-        let write = SqlitePoolOptions::new()
+        sqlx::any::install_default_drivers();
+        let url = |mode: &str| format!("sqlite://{}?mode={mode}", path.display());
+        let write = AnyPoolOptions::new()
             .max_connections(1)
-            .connect_with(options.clone())
+            .after_connect(writer_pragmas)
+            .connect(&url("rwc"))
             .await?;
         migrate(&write).await?;
-        let read = SqlitePoolOptions::new()
+        let read = AnyPoolOptions::new()
             .max_connections(4)
-            .connect_with(options.read_only(true))
+            .after_connect(reader_pragmas)
+            .connect(&url("ro"))
             .await?;
         let store = Store {
             write,
@@ -94,6 +98,29 @@ impl WriteTx {
     }
 }
 
+type Connected<'c> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = sqlx::Result<()>> + Send + 'c>>;
+
+/// WAL: readers never wait for the writer; NORMAL sync is crash-safe and durable at each
+/// checkpoint; writers of other processes wait their turn up to 10 s.
+fn writer_pragmas(conn: &mut DbConnection, _: sqlx::pool::PoolConnectionMetadata) -> Connected<'_> {
+    Box::pin(async move {
+        conn.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL")
+            .await?;
+        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON")
+            .await?;
+        Ok(())
+    })
+}
+
+fn reader_pragmas(conn: &mut DbConnection, _: sqlx::pool::PoolConnectionMetadata) -> Connected<'_> {
+    Box::pin(async move {
+        conn.execute("PRAGMA busy_timeout = 10000; PRAGMA foreign_keys = ON")
+            .await?;
+        Ok(())
+    })
+}
+
 /// The schema's versions (`migrations/sqlite`, in the binary). A version that has shipped is
 /// never edited (its checksum is recorded): a change is a new file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
@@ -102,7 +129,7 @@ static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite")
 /// migrations has the tables but no record of them: its columns are first brought to
 /// version 1's (older ones lacked some), then version 1, whose statements all say
 /// `IF NOT EXISTS`, is recorded over them and the later versions apply.
-async fn migrate(pool: &SqlitePool) -> Result<()> {
+async fn migrate(pool: &DbPool) -> Result<()> {
     let has = |table: &'static str| async move {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM sqlite_master WHERE name = $1")
             .bind(table)
@@ -130,7 +157,7 @@ const ADDED_COLUMNS: &[(&str, &str, &str)] = &[
     ("subnets", "attrs", "TEXT NOT NULL DEFAULT '{}'"),
 ];
 
-async fn add_missing_columns(pool: &SqlitePool) -> Result<()> {
+async fn add_missing_columns(pool: &DbPool) -> Result<()> {
     for (table, column, decl) in ADDED_COLUMNS {
         let present: i64 =
             sqlx::query_scalar("SELECT COUNT(*) FROM pragma_table_info($1) WHERE name = $2")

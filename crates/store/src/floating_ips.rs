@@ -1,8 +1,8 @@
 //! Floating IPs of the built-in network service.
 
+use crate::db::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 pub const FLOATING_IP_OWNER: &str = "network:floatingip";
@@ -21,7 +21,7 @@ pub struct FloatingIp {
     pub attrs: Map<String, Value>,
 }
 
-fn fip_from(row: &SqliteRow) -> Result<FloatingIp> {
+fn fip_from(row: &DbRow) -> Result<FloatingIp> {
     let attrs = crate::network::attrs_from(row)?;
     Ok(FloatingIp {
         id: row.try_get("id")?,

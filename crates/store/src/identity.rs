@@ -1,9 +1,9 @@
 //! The built-in identity service's records: projects, users, roles, role assignments and
 //! revoked tokens. Passwords arrive here already hashed.
 
+use crate::db::DbRow;
 use crate::{Result, Store, StoreError};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 /// The three identity tables share one shape.
@@ -63,7 +63,7 @@ fn columns(table: Table) -> String {
     }
 }
 
-fn entity(row: &SqliteRow) -> Result<Entity> {
+fn entity(row: &DbRow) -> Result<Entity> {
     let extra: String = row.try_get("extra")?;
     let extra = match serde_json::from_str(&extra) {
         Ok(Value::Object(map)) => map,

@@ -2,9 +2,9 @@
 //! made through v1 (and the subnet their members live on), v1's shared health monitors, and
 //! which Octavia health monitor stands for each monitor↔pool association.
 
+use crate::db::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 /// A pool made through v1: an Octavia pool on a load balancer of its own.
@@ -36,7 +36,7 @@ pub struct V1Association {
     pub healthmonitor_id: String,
 }
 
-fn pool_from(row: &SqliteRow) -> Result<V1Pool> {
+fn pool_from(row: &DbRow) -> Result<V1Pool> {
     Ok(V1Pool {
         pool_id: row.try_get("pool_id")?,
         lb_id: row.try_get("lb_id")?,
@@ -46,7 +46,7 @@ fn pool_from(row: &SqliteRow) -> Result<V1Pool> {
     })
 }
 
-fn monitor_from(row: &SqliteRow) -> Result<V1Monitor> {
+fn monitor_from(row: &DbRow) -> Result<V1Monitor> {
     Ok(V1Monitor {
         id: row.try_get("id")?,
         project_id: row.try_get("project_id")?,
@@ -55,7 +55,7 @@ fn monitor_from(row: &SqliteRow) -> Result<V1Monitor> {
     })
 }
 
-fn association_from(row: &SqliteRow) -> Result<V1Association> {
+fn association_from(row: &DbRow) -> Result<V1Association> {
     Ok(V1Association {
         monitor_id: row.try_get("monitor_id")?,
         pool_id: row.try_get("pool_id")?,

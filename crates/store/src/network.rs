@@ -1,9 +1,9 @@
 //! The built-in network service: networks, subnets and ports with simple IPAM, so that VIPs
 //! get real loopback addresses without any other service.
 
+use crate::db::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 use std::collections::HashSet;
 use std::net::{IpAddr, Ipv4Addr};
@@ -64,7 +64,7 @@ pub struct Port {
     pub created_at: String,
 }
 
-fn subnet_from(row: &SqliteRow) -> Result<Subnet> {
+fn subnet_from(row: &DbRow) -> Result<Subnet> {
     Ok(Subnet {
         id: row.try_get("id")?,
         name: row.try_get("name")?,
@@ -81,14 +81,14 @@ fn subnet_from(row: &SqliteRow) -> Result<Subnet> {
 }
 
 /// The `attrs` column of a row: a JSON object.
-pub(crate) fn attrs_from(row: &SqliteRow) -> Result<Map<String, Value>> {
+pub(crate) fn attrs_from(row: &DbRow) -> Result<Map<String, Value>> {
     match serde_json::from_str(&row.try_get::<String, _>("attrs")?) {
         Ok(Value::Object(map)) => Ok(map),
         _ => Err(crate::StoreError::Corrupt("network attrs".into())),
     }
 }
 
-pub(crate) fn port_from(row: &SqliteRow) -> Result<Port> {
+pub(crate) fn port_from(row: &DbRow) -> Result<Port> {
     Ok(Port {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

@@ -1,14 +1,15 @@
 //! Objects of every kind, and load-balancer trees loaded and saved as a unit.
 
+use crate::db::DbConnection;
+use crate::db::DbRow;
 use crate::{Result, Store, StoreError, WriteTx};
 use model::{Kind, Resource, Tree};
-use sqlx::sqlite::SqliteRow;
-use sqlx::{Row, SqliteConnection};
+use sqlx::Row;
 
 pub(crate) const COLUMNS: &str = "id, kind, lb_id, parent_id, project_id, provisioning_status, \
                        operating_status, created_at, updated_at, attrs";
 
-fn from_row(row: &SqliteRow) -> Result<Resource> {
+fn from_row(row: &DbRow) -> Result<Resource> {
     let kind: String = row.try_get("kind")?;
     let attrs: String = row.try_get("attrs")?;
     let attrs = match serde_json::from_str(&attrs) {
@@ -29,11 +30,11 @@ fn from_row(row: &SqliteRow) -> Result<Resource> {
     })
 }
 
-pub(crate) fn from_rows(rows: Vec<SqliteRow>) -> Result<Vec<Resource>> {
+pub(crate) fn from_rows(rows: Vec<DbRow>) -> Result<Vec<Resource>> {
     rows.iter().map(from_row).collect()
 }
 
-async fn upsert(conn: &mut SqliteConnection, r: &Resource) -> Result<()> {
+async fn upsert(conn: &mut DbConnection, r: &Resource) -> Result<()> {
     let attrs = serde_json::Value::Object(r.attrs.clone()).to_string();
     sqlx::query(
         "INSERT INTO resources (id, kind, lb_id, parent_id, project_id, provisioning_status, \
@@ -60,7 +61,7 @@ async fn upsert(conn: &mut SqliteConnection, r: &Resource) -> Result<()> {
     Ok(())
 }
 
-async fn tree_rows(conn: &mut SqliteConnection, lb_id: &str) -> Result<Option<Tree>> {
+async fn tree_rows(conn: &mut DbConnection, lb_id: &str) -> Result<Option<Tree>> {
     let rows = sqlx::query(&format!(
         "SELECT {COLUMNS} FROM resources WHERE lb_id = $1 AND kind <> 'amphora' ORDER BY seq"
     ))

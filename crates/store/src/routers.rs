@@ -1,9 +1,9 @@
 //! Routers of the built-in network service. Interfaces and the external gateway are ports
 //! owned by the router, so "which subnets reach which external network" is a port query.
 
+use crate::db::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 pub const INTERFACE_OWNER: &str = "network:router_interface";
@@ -19,7 +19,7 @@ pub struct Router {
     pub attrs: Map<String, Value>,
 }
 
-fn router_from(row: &SqliteRow) -> Result<Router> {
+fn router_from(row: &DbRow) -> Result<Router> {
     let attrs = crate::network::attrs_from(row)?;
     Ok(Router {
         id: row.try_get("id")?,

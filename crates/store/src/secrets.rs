@@ -1,9 +1,9 @@
 //! The key manager's secrets and containers. Payloads arrive sealed: this module never sees
 //! one in clear.
 
+use crate::db::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
 
 #[derive(Clone, Debug, PartialEq)]
@@ -35,7 +35,7 @@ pub struct Container {
     pub attrs: Map<String, Value>,
 }
 
-fn secret_from(row: &SqliteRow) -> Result<Secret> {
+fn secret_from(row: &DbRow) -> Result<Secret> {
     Ok(Secret {
         id: row.try_get("id")?,
         project_id: row.try_get("project_id")?,
@@ -50,7 +50,7 @@ fn secret_from(row: &SqliteRow) -> Result<Secret> {
     })
 }
 
-fn container_from(row: &SqliteRow) -> Result<Container> {
+fn container_from(row: &DbRow) -> Result<Container> {
     Ok(Container {
         id: row.try_get("id")?,
         project_id: row.try_get("project_id")?,

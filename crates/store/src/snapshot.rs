@@ -7,11 +7,11 @@
 //! (`tree_versions`): a newer snapshot reloads only the trees written since, and writers
 //! in other processes are seen too.
 
+use crate::db::DbConnection;
 use crate::resources::{from_rows, COLUMNS};
 use crate::{Result, Store};
 use model::{Kind, Resource, Tree};
 use sqlx::Row;
-use sqlx::SqliteConnection;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -60,7 +60,7 @@ impl Snapshot {
     }
 }
 
-pub(crate) async fn bump(conn: &mut SqliteConnection, lb_ids: &BTreeSet<String>) -> Result<()> {
+pub(crate) async fn bump(conn: &mut DbConnection, lb_ids: &BTreeSet<String>) -> Result<()> {
     let generation: i64 =
         sqlx::query_scalar("UPDATE generation SET value = value + 1 WHERE id = 1 RETURNING value")
             .fetch_one(&mut *conn)

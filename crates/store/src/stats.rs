@@ -1,5 +1,6 @@
 //! Listener statistics, one row per (listener, amphora), summed for the API.
 
+use crate::db::DbRow;
 use crate::{Result, Store};
 use sqlx::Row;
 
@@ -23,7 +24,7 @@ pub struct StatsDelta {
 
 const COLUMNS: &str = "bytes_in, bytes_out, active_connections, total_connections, request_errors";
 
-fn add(sum: &mut ListenerStats, r: &sqlx::sqlite::SqliteRow) -> Result<()> {
+fn add(sum: &mut ListenerStats, r: &DbRow) -> Result<()> {
     sum.bytes_in += r.try_get::<i64, _>("bytes_in")?;
     sum.bytes_out += r.try_get::<i64, _>("bytes_out")?;
     sum.active_connections += r.try_get::<i64, _>("active_connections")?;
