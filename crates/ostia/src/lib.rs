@@ -37,6 +37,8 @@ pub enum AmphoraDriver {
 #[derive(Clone, Debug)]
 pub struct Options {
     pub data_dir: PathBuf,
+    /// `sqlite://PATH` or `postgres://…`; None: `<data_dir>/ostia.db`.
+    pub database: Option<String>,
     pub api_bind: SocketAddr,
     pub network_bind: SocketAddr,
     pub network_driver: NetworkDriver,
@@ -73,6 +75,7 @@ impl Default for Options {
     fn default() -> Options {
         Options {
             data_dir: PathBuf::from("ostia-data"),
+            database: None,
             api_bind: "127.0.0.1:9876".parse().expect("literal"),
             network_bind: "127.0.0.1:9696".parse().expect("literal"),
             network_driver: NetworkDriver::Local,
@@ -116,9 +119,13 @@ pub struct Running {
     tasks: Vec<JoinHandle<()>>,
 }
 
-pub async fn open_store(data_dir: &Path) -> anyhow::Result<Store> {
-    std::fs::create_dir_all(data_dir)?;
-    Ok(Store::open(&data_dir.join("ostia.db")).await?)
+/// The store the options name; the data dir (keys, certificates) is made either way.
+pub async fn open_store(opts: &Options) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&opts.data_dir)?;
+    Ok(match &opts.database {
+        Some(url) => Store::connect(url).await?,
+        None => Store::open(&opts.data_dir.join("ostia.db")).await?,
+    })
 }
 
 /// The shared `heartbeat_key` of a data dir, created on first use. Processes starting
@@ -246,7 +253,7 @@ async fn bind_health(
 
 /// `ostia worker`: the worker alone, until `stop` resolves.
 pub async fn run_worker(opts: Options, stop: impl std::future::Future) -> anyhow::Result<()> {
-    let store = open_store(&opts.data_dir).await?;
+    let store = open_store(&opts).await?;
     let heartbeat = amphora::HeartbeatSettings {
         targets: vec![opts.health_bind],
         interval_ms: opts.heartbeat_interval.as_millis() as u64,
@@ -271,7 +278,7 @@ pub async fn run_health_manager(
     opts: Options,
     stop: impl std::future::Future,
 ) -> anyhow::Result<()> {
-    let store = open_store(&opts.data_dir).await?;
+    let store = open_store(&opts).await?;
     let key = heartbeat_key(&opts.data_dir)?;
     let hm = bind_health(&opts, &store, key, &Arc::new(Notify::new())).await?;
     println!("health manager on udp://{}", hm.local_addr());
@@ -284,7 +291,7 @@ pub async fn run_health_manager(
 }
 
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
-    let store = open_store(&opts.data_dir).await?;
+    let store = open_store(&opts).await?;
     store.seed_network(opts.local_cidr).await?;
     let key = heartbeat_key(&opts.data_dir)?;
     let api_listener = bind(opts.api_bind, "load-balancer API", "--api-bind").await?;

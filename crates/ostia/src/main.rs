@@ -136,6 +136,10 @@ enum Command {
     Up {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
+        /// The store: sqlite://PATH (default: <data-dir>/ostia.db) or postgres://… (one
+        /// database any number of Ostia processes share; keys stay in the data dir).
+        #[arg(long)]
+        database: Option<String>,
         #[arg(long, default_value = "127.0.0.1:9876")]
         api_bind: SocketAddr,
         #[arg(long, default_value = "127.0.0.1:9696")]
@@ -173,6 +177,10 @@ enum Command {
     Worker {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
+        /// The store: sqlite://PATH (default: <data-dir>/ostia.db) or postgres://… (one
+        /// database any number of Ostia processes share; keys stay in the data dir).
+        #[arg(long)]
+        database: Option<String>,
         #[arg(long, value_enum, default_value = "inprocess")]
         amphora: AmphoraKind,
         #[command(flatten)]
@@ -182,6 +190,10 @@ enum Command {
     HealthManager {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
+        /// The store: sqlite://PATH (default: <data-dir>/ostia.db) or postgres://… (one
+        /// database any number of Ostia processes share; keys stay in the data dir).
+        #[arg(long)]
+        database: Option<String>,
         #[command(flatten)]
         health: HealthArgs,
     },
@@ -300,6 +312,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Up {
             data_dir,
+            database,
             api_bind,
             network_bind,
             key_manager_bind,
@@ -315,6 +328,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let opts = ostia::Options {
                 data_dir,
+                database,
                 api_bind,
                 network_bind,
                 key_manager_bind,
@@ -366,10 +380,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(addr) = running.health_addr {
                 println!("  heartbeats:        udp://{addr}");
             }
-            println!(
-                "  data:              {}",
-                opts.data_dir.join("ostia.db").display()
-            );
+            match &opts.database {
+                Some(url) => println!("  database:          {}", redacted(url)),
+                None => println!(
+                    "  data:              {}",
+                    opts.data_dir.join("ostia.db").display()
+                ),
+            }
             match (&opts.auth, &running.clouds_yaml_path) {
                 (ostia::AuthMode::Builtin, Some(path)) => println!(
                     "  clouds.yaml:       {} (admin's password; mode 0600)\n\n\
@@ -397,19 +414,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Worker {
             data_dir,
+            database,
             amphora,
             health,
         } => {
             let opts = ostia::Options {
                 data_dir,
+                database,
                 amphora: amphora.into(),
                 ..health_options(&health)
             };
             ostia::run_worker(opts, stopped()).await?;
         }
-        Command::HealthManager { data_dir, health } => {
+        Command::HealthManager {
+            data_dir,
+            database,
+            health,
+        } => {
             let opts = ostia::Options {
                 data_dir,
+                database,
                 ..health_options(&health)
             };
             ostia::run_health_manager(opts, stopped()).await?;
@@ -490,6 +514,17 @@ async fn stopped() -> std::io::Result<()> {
         _ = int.recv() => {}
     }
     Ok(())
+}
+
+/// A database URL without its password.
+fn redacted(url: &str) -> String {
+    match (url.split_once("://"), url.rfind('@')) {
+        (Some((scheme, rest)), Some(at)) if rest.contains(':') && at > scheme.len() => {
+            let user = rest.split(':').next().unwrap_or_default();
+            format!("{scheme}://{user}:***{}", &url[at..])
+        }
+        _ => url.to_string(),
+    }
 }
 
 fn health_options(h: &HealthArgs) -> ostia::Options {

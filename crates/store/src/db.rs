@@ -18,6 +18,7 @@ pub(crate) type DbConnection = sqlx::AnyConnection;
 /// orders writers of other processes); reads use a pool and never wait for writers (WAL).
 #[derive(Clone)]
 pub struct Store {
+    pub dialect: Dialect,
     pub(crate) write: DbPool,
     pub(crate) read: DbPool,
     pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
@@ -25,11 +26,24 @@ pub struct Store {
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
+/// The databases a store runs on. Their SQL differs only in the schema files (types) and in
+/// how a writer takes its turn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dialect {
+    Sqlite,
+    Postgres,
+}
+
+/// On PostgreSQL writers take their turn as on SQLite, one at a time: every write
+/// transaction first takes this transaction-scoped advisory lock, so a tree read and written
+/// back in one transaction is never written by another in between.
+const POSTGRES_WRITER_LOCK: &str = "SELECT pg_advisory_xact_lock(7431001)";
+
 /// Writers take the database's write lock when they begin, not at their first write: a
 /// deferred transaction that read first and then finds another process's commit cannot
 /// upgrade and fails at once (SQLITE_BUSY), while one that waits for the lock up front is
 /// served in turn by the busy timeout.
-pub(crate) const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
+const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 
 /// A write transaction: everything a request changes commits together or not at all.
 pub struct WriteTx {
@@ -56,6 +70,7 @@ impl Store {
             .connect(&url("ro"))
             .await?;
         let store = Store {
+            dialect: Dialect::Sqlite,
             write,
             read,
             snapshot: Default::default(),
@@ -64,9 +79,47 @@ impl Store {
         Ok(store)
     }
 
+    /// `sqlite://PATH` or `postgres://…`.
+    pub async fn connect(url: &str) -> Result<Store> {
+        if let Some(path) = url.strip_prefix("sqlite://") {
+            return Store::open(Path::new(path)).await;
+        }
+        if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(crate::StoreError::Unsupported(url.to_string()));
+        }
+        sqlx::any::install_default_drivers();
+        let pool = AnyPoolOptions::new()
+            .max_connections(8)
+            .connect(url)
+            .await?;
+        POSTGRES_MIGRATOR
+            .run(&pool)
+            .await
+            .map_err(sqlx::Error::from)?;
+        Ok(Store {
+            dialect: Dialect::Postgres,
+            write: pool.clone(),
+            read: pool,
+            snapshot: Default::default(),
+            changed: Default::default(),
+        })
+    }
+
+    /// A transaction holding the writer's turn (see `BEGIN_WRITE`, `POSTGRES_WRITER_LOCK`).
+    pub(crate) async fn writer(&self) -> Result<Transaction<'static, Db>> {
+        Ok(match self.dialect {
+            Dialect::Sqlite => self.write.begin_with(BEGIN_WRITE).await?,
+            Dialect::Postgres => {
+                let mut tx = self.write.begin().await?;
+                sqlx::query(POSTGRES_WRITER_LOCK).execute(&mut *tx).await?;
+                tx
+            }
+        })
+    }
+
     pub async fn begin(&self) -> Result<WriteTx> {
         Ok(WriteTx {
-            tx: self.write.begin_with(crate::db::BEGIN_WRITE).await?,
+            tx: self.writer().await?,
             touched: Default::default(),
             changed: self.changed.clone(),
         })
@@ -124,6 +177,8 @@ fn reader_pragmas(conn: &mut DbConnection, _: sqlx::pool::PoolConnectionMetadata
 /// The schema's versions (`migrations/sqlite`, in the binary). A version that has shipped is
 /// never edited (its checksum is recorded): a change is a new file.
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+/// The same versions for PostgreSQL (`migrations/postgres`: BIGINT, BYTEA, identity).
+static POSTGRES_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
 
 /// Brings the database to the newest schema version. A data dir from before versioned
 /// migrations has the tables but no record of them: its columns are first brought to

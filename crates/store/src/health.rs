@@ -46,7 +46,7 @@ impl Store {
         if seen.is_empty() && stats.is_empty() {
             return Ok(());
         }
-        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = self.writer().await?;
         let mut rest = seen;
         for size in chunk_sizes(seen.len()) {
             let (chunk, tail) = rest.split_at(size);

@@ -102,7 +102,7 @@ impl Store {
 
     /// Runs one identity write and bumps the generation in the same transaction.
     async fn identity_write(&self, sql: &str, binds: &[Option<&str>]) -> Result<u64> {
-        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = self.writer().await?;
         let mut q = sqlx::query(sql);
         for b in binds {
             q = q.bind(*b);
@@ -188,7 +188,7 @@ impl Store {
         if table == Table::Users {
             q = q.bind(&e.password_hash).bind(&e.default_project_id);
         }
-        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = self.writer().await?;
         match q.execute(&mut *tx).await {
             Ok(_) => {}
             Err(sqlx::Error::Database(d)) if d.is_unique_violation() => return Ok(false),
@@ -201,7 +201,7 @@ impl Store {
 
     /// Deletes a row and every assignment that names it.
     pub async fn identity_delete(&self, table: Table, id: &str) -> Result<bool> {
-        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = self.writer().await?;
         let column = match table {
             Table::Projects => "project_id",
             Table::Users => "user_id",
@@ -281,7 +281,7 @@ impl Store {
 
     /// Records a revoked token until `expires_at` (unix seconds), and forgets expired ones.
     pub async fn revoke_token(&self, audit_id: &str, expires_at: i64, now: i64) -> Result<()> {
-        let mut tx = self.write.begin_with(crate::db::BEGIN_WRITE).await?;
+        let mut tx = self.writer().await?;
         sqlx::query("DELETE FROM id_revocations WHERE expires_at < $1")
             .bind(now)
             .execute(&mut *tx)

@@ -25,7 +25,7 @@ pub mod secrets;
 mod snapshot;
 pub mod stats;
 
-pub use db::{Store, WriteTx};
+pub use db::{Dialect, Store, WriteTx};
 pub use floating_ips::FloatingIp;
 pub use jobs::Job;
 pub use lbaas_v1::{V1Association, V1Monitor, V1Pool};
@@ -42,6 +42,8 @@ pub enum StoreError {
     Db(#[from] sqlx::Error),
     #[error("stored document is corrupt: {0}")]
     Corrupt(String),
+    #[error("unsupported database URL {0:?} (sqlite://PATH or postgres://…)")]
+    Unsupported(String),
 }
 
 pub type Result<T> = std::result::Result<T, StoreError>;

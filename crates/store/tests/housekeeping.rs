@@ -1,5 +1,7 @@
 //! What housekeeping purges: rows kept as DELETED past their expiry age, and nothing else.
 
+mod database;
+
 use model::{Kind, Resource};
 use store::{ListenerStats, StatsDelta, Store};
 
@@ -15,8 +17,8 @@ fn row(kind: Kind, id: &str, status: &str, updated: &str) -> Resource {
 
 #[tokio::test]
 async fn deleted_amphorae_past_their_expiry_go_with_their_stats() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(&dir.path().join("ostia.db")).await.unwrap();
+    let db = database::fresh().await;
+    let store = Store::connect(&db.url).await.unwrap();
     let mut tx = store.begin().await.unwrap();
     for r in [
         row(

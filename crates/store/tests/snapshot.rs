@@ -1,6 +1,8 @@
 //! The list snapshot follows every committed write, including writes made through another
 //! handle on the same database file (another process, such as `ostia worker`).
 
+mod database;
+
 use model::{Kind, Resource};
 use store::Store;
 
@@ -23,10 +25,9 @@ fn names(store_snapshot: &store::Snapshot, kind: Kind, parent: Option<&str>) -> 
 
 #[tokio::test]
 async fn snapshot_sees_writes_of_other_handles_and_reloads_only_what_changed() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ostia.db");
-    let reader = Store::open(&path).await.unwrap();
-    let writer = Store::open(&path).await.unwrap();
+    let db = database::fresh().await;
+    let reader = Store::connect(&db.url).await.unwrap();
+    let writer = Store::connect(&db.url).await.unwrap();
 
     let mut tx = writer.begin().await.unwrap();
     for lb in ["lb-a", "lb-b"] {
