@@ -48,6 +48,8 @@ pub struct Options {
     pub amphora: AmphoraDriver,
     /// Run the health manager in this process, listening here.
     pub health_manager: bool,
+    /// Run housekeeping in this process (`false` leaves it to an `ostia housekeeping`).
+    pub housekeeping: bool,
     pub health_bind: SocketAddr,
     pub heartbeat_interval: Duration,
     pub heartbeat_timeout: Duration,
@@ -83,6 +85,7 @@ impl Default for Options {
             worker: true,
             amphora: AmphoraDriver::InProcess,
             health_manager: true,
+            housekeeping: true,
             health_bind: "127.0.0.1:5555".parse().expect("literal"),
             heartbeat_interval: Duration::from_secs(1),
             heartbeat_timeout: Duration::from_secs(3),
@@ -273,6 +276,27 @@ pub async fn run_worker(opts: Options, stop: impl std::future::Future) -> anyhow
     Ok(())
 }
 
+/// Octavia's defaults: DELETED load balancers kept a week, looked at every 30 s.
+fn housekeeping(store: &Store) -> Housekeeping {
+    Housekeeping {
+        store: store.clone(),
+        lb_expiry: Duration::from_secs(7 * 86_400),
+        interval: Duration::from_secs(30),
+    }
+}
+
+/// `ostia housekeeping`: housekeeping alone, until `stop` resolves.
+pub async fn run_housekeeping(opts: Options, stop: impl std::future::Future) -> anyhow::Result<()> {
+    let store = open_store(&opts).await?;
+    let (tx, rx) = watch::channel(false);
+    let task = tokio::spawn(housekeeping(&store).run(rx));
+    println!("housekeeping running");
+    stop.await;
+    let _ = tx.send(true);
+    let _ = task.await;
+    Ok(())
+}
+
 /// `ostia health-manager`: the health manager alone, until `stop` resolves.
 pub async fn run_health_manager(
     opts: Options,
@@ -391,12 +415,9 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         }
         None => (None, None),
     };
-    let hk = Housekeeping {
-        store: store.clone(),
-        lb_expiry: Duration::from_secs(7 * 86_400),
-        interval: Duration::from_secs(30),
-    };
-    tasks.push(tokio::spawn(hk.run(stopped)));
+    if opts.housekeeping {
+        tasks.push(tokio::spawn(housekeeping(&store).run(stopped)));
+    }
     Ok(Running {
         api_addr,
         network_addr,

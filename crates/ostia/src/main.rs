@@ -133,45 +133,18 @@ struct HealthArgs {
 enum Command {
     /// Start Ostia: API, network API, worker, health manager, housekeeping, on a local SQLite
     /// store, with amphorae that carry traffic.
-    Up {
+    Up(UpArgs),
+    /// Only the APIs (load balancer, network, key manager, identity) against a shared
+    /// database: `up --no-worker --no-health-manager --no-housekeeping`. Any number of them
+    /// may serve one database, with `ostia worker`, `ostia health-manager` and
+    /// `ostia housekeeping` processes beside them.
+    Api(UpArgs),
+    /// Only housekeeping (purging expired DELETED rows) against a data dir or database.
+    Housekeeping {
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
-        /// The store: sqlite://PATH (default: <data-dir>/ostia.db) or postgres://… (one
-        /// database any number of Ostia processes share; keys stay in the data dir).
         #[arg(long)]
         database: Option<String>,
-        #[arg(long, default_value = "127.0.0.1:9876")]
-        api_bind: SocketAddr,
-        #[arg(long, default_value = "127.0.0.1:9696")]
-        network_bind: SocketAddr,
-        /// Where the key manager (Barbican subset) listens.
-        #[arg(long, default_value = "127.0.0.1:9311")]
-        key_manager_bind: SocketAddr,
-        #[arg(long, value_enum, default_value = "local")]
-        network_driver: NetDriver,
-        /// Where amphorae run.
-        #[arg(long, value_enum, default_value = "inprocess")]
-        amphora: AmphoraKind,
-        /// The built-in subnet VIPs come from (fixed at the first start of a data dir).
-        #[arg(long, default_value = "127.10.0.0/16")]
-        vip_cidr: ipnet::Ipv4Net,
-        /// Project of requests that carry no X-Project-Id.
-        #[arg(long, default_value = "admin")]
-        default_project: String,
-        /// Do not run the worker here (run `ostia worker` instead).
-        #[arg(long)]
-        no_worker: bool,
-        /// Do not run the health manager here (run `ostia health-manager` instead).
-        #[arg(long)]
-        no_health_manager: bool,
-        /// Never put VIPs or floating IPs outside 127.0.0.0/8 on the `ostia0` interface (by
-        /// default they go there when Ostia has CAP_NET_ADMIN); they bind with IP_FREEBIND.
-        #[arg(long)]
-        no_vip_interface: bool,
-        #[command(flatten)]
-        health: HealthArgs,
-        #[command(flatten)]
-        auth: AuthArgs,
     },
     /// Run only the worker against a data dir.
     Worker {
@@ -229,6 +202,52 @@ enum Command {
         #[command(subcommand)]
         what: BenchCommand,
     },
+}
+
+/// What `ostia up` (and `ostia api`) take.
+#[derive(clap::Args)]
+struct UpArgs {
+    #[arg(long, default_value = "ostia-data")]
+    data_dir: PathBuf,
+    /// The store: sqlite://PATH (default: <data-dir>/ostia.db) or postgres://… (one
+    /// database any number of Ostia processes share; keys stay in the data dir).
+    #[arg(long)]
+    database: Option<String>,
+    #[arg(long, default_value = "127.0.0.1:9876")]
+    api_bind: SocketAddr,
+    #[arg(long, default_value = "127.0.0.1:9696")]
+    network_bind: SocketAddr,
+    /// Where the key manager (Barbican subset) listens.
+    #[arg(long, default_value = "127.0.0.1:9311")]
+    key_manager_bind: SocketAddr,
+    #[arg(long, value_enum, default_value = "local")]
+    network_driver: NetDriver,
+    /// Where amphorae run.
+    #[arg(long, value_enum, default_value = "inprocess")]
+    amphora: AmphoraKind,
+    /// The built-in subnet VIPs come from (fixed at the first start of a data dir).
+    #[arg(long, default_value = "127.10.0.0/16")]
+    vip_cidr: ipnet::Ipv4Net,
+    /// Project of requests that carry no X-Project-Id.
+    #[arg(long, default_value = "admin")]
+    default_project: String,
+    /// Do not run the worker here (run `ostia worker` instead).
+    #[arg(long)]
+    no_worker: bool,
+    /// Do not run the health manager here (run `ostia health-manager` instead).
+    #[arg(long)]
+    no_health_manager: bool,
+    /// Do not run housekeeping here (run `ostia housekeeping` instead).
+    #[arg(long)]
+    no_housekeeping: bool,
+    /// Never put VIPs or floating IPs outside 127.0.0.0/8 on the `ostia0` interface (by
+    /// default they go there when Ostia has CAP_NET_ADMIN); they bind with IP_FREEBIND.
+    #[arg(long)]
+    no_vip_interface: bool,
+    #[command(flatten)]
+    health: HealthArgs,
+    #[command(flatten)]
+    auth: AuthArgs,
 }
 
 #[derive(Subcommand)]
@@ -300,7 +319,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
     // Benchmarks print their figures; their logs stay quiet unless RUST_LOG asks.
     let default = match cli.command {
         Command::Bench { .. } => "warn",
-        _ => "info",
+        _ => "info,sqlx::postgres::notice=warn",
     };
     tracing_subscriber::fmt()
         .with_env_filter(
@@ -310,22 +329,32 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .init();
     match cli.command {
-        Command::Up {
-            data_dir,
-            database,
-            api_bind,
-            network_bind,
-            key_manager_bind,
-            network_driver,
-            amphora,
-            vip_cidr,
-            default_project,
-            no_worker,
-            no_health_manager,
-            no_vip_interface,
-            health,
-            auth,
-        } => {
+        command @ (Command::Up(_) | Command::Api(_)) => {
+            let (mut up, api_only) = match command {
+                Command::Api(up) => (up, true),
+                Command::Up(up) => (up, false),
+                _ => unreachable!("matched Up or Api"),
+            };
+            if api_only {
+                (up.no_worker, up.no_health_manager, up.no_housekeeping) = (true, true, true);
+            }
+            let UpArgs {
+                data_dir,
+                database,
+                api_bind,
+                network_bind,
+                key_manager_bind,
+                network_driver,
+                amphora,
+                vip_cidr,
+                default_project,
+                no_worker,
+                no_health_manager,
+                no_housekeeping,
+                no_vip_interface,
+                health,
+                auth,
+            } = up;
             let opts = ostia::Options {
                 data_dir,
                 database,
@@ -340,6 +369,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 worker: !no_worker,
                 amphora: amphora.into(),
                 health_manager: !no_health_manager,
+                housekeeping: !no_housekeeping,
                 local_cidr: vip_cidr,
                 vip_interface: !no_vip_interface,
                 auth: match auth.auth {
@@ -437,6 +467,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 ..health_options(&health)
             };
             ostia::run_health_manager(opts, stopped()).await?;
+        }
+        Command::Housekeeping { data_dir, database } => {
+            let opts = ostia::Options {
+                data_dir,
+                database,
+                ..ostia::Options::default()
+            };
+            ostia::run_housekeeping(opts, stopped()).await?;
         }
         Command::Amphora { dir, .. } => {
             let stop = async {
