@@ -13,10 +13,15 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-pub async fn api(count: usize) -> anyhow::Result<()> {
+pub async fn api(count: usize, database: Option<String>) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("ostia-bench-{}", std::process::id()));
+    let store_name = match &database {
+        Some(url) if url.starts_with("postgres") => "PostgreSQL",
+        _ => "SQLite",
+    };
     let opts = crate::Options {
         data_dir: dir.clone(),
+        database,
         api_bind: "127.0.0.1:0".parse()?,
         network_bind: "127.0.0.1:0".parse()?,
         health_bind: "127.0.0.1:0".parse()?,
@@ -90,7 +95,7 @@ pub async fn api(count: usize) -> anyhow::Result<()> {
     }
     unchanged.sort_by(|a, b| a.total_cmp(b));
     after_write.sort_by(|a, b| a.total_cmp(b));
-    println!("ostia bench api: {count} load balancers, noop provider, SQLite, loopback");
+    println!("ostia bench api: {count} load balancers, noop provider, {store_name}, loopback");
     println!(
         "  create -> ACTIVE  p50 {:.2} ms   p99 {:.2} ms   max {:.2} ms   (target p50 < 20 ms)",
         percentile(&latencies, 0.5),

@@ -256,6 +256,9 @@ enum BenchCommand {
     Api {
         #[arg(long, default_value_t = 1000)]
         count: usize,
+        /// The store to measure (default: SQLite in a temp dir); postgres://… for PostgreSQL.
+        #[arg(long)]
+        database: Option<String>,
     },
     /// POST of a full load balancer graph → ACTIVE → first 200 through the VIP.
     Provision {
@@ -512,8 +515,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             stopped().await?;
         }
         Command::Bench {
-            what: BenchCommand::Api { count },
-        } => ostia::bench::api(count).await?,
+            what: BenchCommand::Api { count, database },
+        } => ostia::bench::api(count, database).await?,
         Command::Bench {
             what: BenchCommand::Provision { count, amphora },
         } => ostia::bench_amphora::provision(count, amphora.into()).await?,
