@@ -190,6 +190,15 @@ pub async fn keep_copy(
     tx.commit().await
 }
 
+/// The built-in key manager as the worker reads it: every project's objects.
+fn worker_view<'a>(store: &'a Store, sealer: &'a Sealer) -> LocalSecrets<'a, fn(&str) -> bool> {
+    LocalSecrets {
+        store,
+        sealer,
+        may_read: |_| true,
+    }
+}
+
 /// What the worker serves for `reference`: the copy of another key manager's certificate, or
 /// the built-in key manager's.
 pub async fn served(
@@ -200,12 +209,7 @@ pub async fn served(
     if let Some(copy) = copied(store, sealer, reference).await? {
         return Ok(copy);
     }
-    let source = LocalSecrets {
-        store,
-        sealer,
-        may_read: |_: &str| true,
-    };
-    bundle(&source, reference).await
+    bundle(&worker_view(store, sealer), reference).await
 }
 
 /// The single PEM (CA, CRL) the worker serves for `reference`.
@@ -217,10 +221,5 @@ pub async fn served_single(
     if let Some(copy) = copied(store, sealer, reference).await? {
         return Ok(copy.certificate_pem);
     }
-    let source = LocalSecrets {
-        store,
-        sealer,
-        may_read: |_: &str| true,
-    };
-    single(&source, reference).await
+    single(&worker_view(store, sealer), reference).await
 }
