@@ -9,29 +9,21 @@ ACTIVE once a new worker runs. A delete through one API is seen by the other.
 Environment: OSTIA_BIN, OSTIA_DATABASE (sqlite://PATH or postgres://…).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
 """
-import json
 import os
 import signal
 import subprocess
 import sys
 import tempfile
-import urllib.request
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from chaos import request  # noqa: E402
 from seed_003 import OSTIA_BIN, check, finish, free_port, get, wait_for  # noqa: E402
 
 DATABASE = os.environ.get("OSTIA_DATABASE", "")
 
 
 def call(method, url, body=None):
-    req = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body else None,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as r:
-            data = r.read()
-            return r.status, json.loads(data) if data else None
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
+    return request(url, method, "", body)
 
 
 def main():

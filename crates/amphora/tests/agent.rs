@@ -22,6 +22,8 @@ struct Setup {
     addr: SocketAddr,
     id: String,
     heartbeats: tokio::net::UdpSocket,
+    /// A second health manager: amphorae report to the list in turn.
+    second: tokio::net::UdpSocket,
     _server: tokio::task::JoinHandle<std::io::Result<()>>,
 }
 
@@ -30,12 +32,16 @@ async fn start_agent() -> Setup {
     let authority = Authority::load_or_create(&dir.path().join("pki")).unwrap();
     let id = "6a1f4c9e-2b7d-4e0a-9c3b-1d2e3f4a5b6c".to_string();
     let heartbeats = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let second = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
     let files = AgentFiles::new(&dir.path().join("amp"));
     let config = AgentConfig {
         amphora_id: id.clone(),
         bind: "127.0.0.1:0".parse().unwrap(),
         heartbeat: HeartbeatSettings {
-            targets: vec![heartbeats.local_addr().unwrap()],
+            targets: vec![
+                heartbeats.local_addr().unwrap(),
+                second.local_addr().unwrap(),
+            ],
             interval_ms: 100,
             key: "secret".into(),
         },
@@ -68,6 +74,7 @@ async fn start_agent() -> Setup {
         addr,
         id,
         heartbeats,
+        second,
         _server: server,
     }
 }
@@ -143,6 +150,33 @@ async fn the_controller_applies_a_config_over_mutual_tls_and_traffic_flows() {
     assert_eq!(message.id, s.id);
     assert!(message.listeners.contains_key("listener"));
     assert!(message.pools.contains_key("pool:listener"));
+}
+
+#[tokio::test]
+async fn heartbeats_go_to_each_health_manager_of_the_list_in_turn() {
+    let s = start_agent().await;
+    let codec = Codec::new(b"secret");
+    let mut buf = vec![0u8; 65536];
+    let mut seqs = [Vec::new(), Vec::new()];
+    for _ in 0..3 {
+        for (i, socket) in [&s.heartbeats, &s.second].into_iter().enumerate() {
+            let n = tokio::time::timeout(Duration::from_secs(5), socket.recv(&mut buf))
+                .await
+                .expect("a heartbeat within 5 s")
+                .unwrap();
+            let m = codec.decode(&buf[..n]).unwrap();
+            assert_eq!(m.id, s.id);
+            seqs[i].push(m.seq);
+        }
+    }
+    // Round-robin: each beat goes to the next of the list, so each gets every other one.
+    for (i, got) in seqs.iter().enumerate() {
+        assert!(
+            got.iter().all(|seq| seq % 2 == i as u64),
+            "target {i} got {got:?}"
+        );
+        assert!(got.windows(2).all(|w| w[1] == w[0] + 2), "{got:?}");
+    }
 }
 
 #[tokio::test]

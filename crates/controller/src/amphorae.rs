@@ -110,7 +110,15 @@ impl Amphorae {
     }
 
     async fn carry_out(&self, job: &Job, tree: &Tree, out: &mut Outcome) -> Result<(), String> {
-        let records = in_service(self.records(&job.lb_id).await?);
+        let all = self.records(&job.lb_id).await?;
+        // Amphorae a run killed mid-way was stopping: their stop is finished first.
+        for amp in all
+            .iter()
+            .filter(|r| status_of(r) == Some(AmphoraStatus::PendingDelete))
+        {
+            self.retire(amp.clone(), Stop::Kill, out).await?;
+        }
+        let records = in_service(all);
         let generation = job.id as u64;
         match (job.object_kind, job.action) {
             (Kind::Amphora, JobAction::Configure) => {
@@ -134,10 +142,16 @@ impl Amphorae {
                 }
                 self.boot(tree, &config, out).await
             }
+            // Run again after a crash, the old amphora may be retired already, and what the
+            // first run booted is retired too.
             (Kind::Amphora, JobAction::Failover) => {
                 let config = self.config(tree, generation).await?;
-                let old = find(&records, &job.object_id)?.clone();
-                self.retire(old, Stop::Kill, out).await?;
+                let replaced = |r: &Resource| {
+                    r.id == job.object_id || status_of(r) == Some(AmphoraStatus::Booting)
+                };
+                for amp in records.into_iter().filter(replaced) {
+                    self.retire(amp, Stop::Kill, out).await?;
+                }
                 self.boot(tree, &config, out).await
             }
             _ => {

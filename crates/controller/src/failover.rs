@@ -8,12 +8,14 @@ use store::Store;
 use tokio::sync::Notify;
 
 /// Queues the failover of an amphora. False when there is nothing to do now: the amphora is
-/// not in service, a failover of it is already under way, or its load balancer is busy with
-/// another job (the next check tries again).
+/// not in service, a failover of it is already under way (another health manager's, too),
+/// it reported at or after `silent_before` (milliseconds; the health manager's pick), or its
+/// load balancer is busy with another job (the next check tries again).
 pub async fn request(
     store: &Store,
     jobs: &Notify,
     amphora_id: &str,
+    silent_before: Option<i64>,
     reason: &str,
 ) -> store::Result<bool> {
     let mut tx = store.begin().await?;
@@ -27,6 +29,11 @@ pub async fn request(
         status,
         Some(AmphoraStatus::Allocated | AmphoraStatus::FailoverStopped)
     ) {
+        // A deleted amphora whose process still reported (an orphan) is watched no more.
+        if status == Some(AmphoraStatus::Deleted) {
+            tx.unwatch_amphora(amphora_id).await?;
+            tx.commit().await?;
+        }
         return Ok(false);
     }
     let lb_id = amp.lb_id.clone().unwrap_or_default();
@@ -37,7 +44,7 @@ pub async fn request(
     if lb_status != ACTIVE && lb_status != ERROR {
         return Ok(false);
     }
-    if !tx.claim_amphora_health(amphora_id).await? {
+    if !tx.claim_amphora_health(amphora_id, silent_before).await? {
         return Ok(false);
     }
     tree.lb_mut().set_status(PENDING_UPDATE);

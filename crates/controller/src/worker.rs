@@ -5,7 +5,7 @@
 use crate::amphorae::{Amphorae, Outcome};
 use crate::provider;
 use model::status::*;
-use model::{AmphoraStatus, JobAction, Kind, Tree};
+use model::{AmphoraStatus, JobAction, JobState, Kind, Tree};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Job, Store};
@@ -91,7 +91,10 @@ impl Worker {
         };
         let ok = outcome.error.is_none();
         match self.settle(&job, outcome).await {
-            Ok(()) => tracing::info!(job = job.id, lb = %job.lb_id, action = %job.action,
+            Ok(false) => {
+                tracing::warn!(job = job.id, lb = %job.lb_id, "lease lost before settling: another worker has the job")
+            }
+            Ok(true) => tracing::info!(job = job.id, lb = %job.lb_id, action = %job.action,
                 kind = %job.object_kind, ok, ms = started.elapsed().as_secs_f64() * 1000.0,
                 "job finished"),
             Err(e) => {
@@ -127,7 +130,8 @@ impl Worker {
         })
     }
 
-    async fn settle(&self, job: &Job, outcome: Outcome) -> store::Result<()> {
+    /// Commits the job's outcome; false when the lease was lost first (nothing is written).
+    async fn settle(&self, job: &Job, outcome: Outcome) -> store::Result<bool> {
         let mut tx = self.store.begin().await?;
         let now = store::jobs::now_millis();
         let heartbeats = self.amphorae.driver().heartbeats();
@@ -145,9 +149,15 @@ impl Worker {
         // Pushing agent settings changes no object of the tree.
         if job.action != JobAction::Configure {
             let Some(mut tree) = tx.tree(&job.lb_id).await? else {
-                tx.finish_job(job.id, "failed", Some("load balancer vanished"))
+                let ours = tx
+                    .finish_job(
+                        job.id,
+                        &self.owner,
+                        JobState::Failed,
+                        Some("load balancer vanished"),
+                    )
                     .await?;
-                return tx.commit().await;
+                return Self::commit_if(ours, tx).await;
             };
             settle_tree(&mut tx, job, &mut tree, &outcome).await?;
             tx.save_tree(&tree).await?;
@@ -155,13 +165,24 @@ impl Worker {
         if let Some(reason) = error {
             tracing::warn!(job = job.id, lb = %job.lb_id, %reason, "job failed");
         }
-        tx.finish_job(
-            job.id,
-            if error.is_some() { "failed" } else { "done" },
-            error,
-        )
-        .await?;
-        tx.commit().await
+        let state = if error.is_some() {
+            JobState::Failed
+        } else {
+            JobState::Done
+        };
+        let ours = tx.finish_job(job.id, &self.owner, state, error).await?;
+        Self::commit_if(ours, tx).await
+    }
+
+    /// Commits a settlement only while this worker still holds the job's lease: a worker
+    /// that stalled past it lets the one that took the job over settle it.
+    async fn commit_if(ours: bool, tx: store::WriteTx) -> store::Result<bool> {
+        if ours {
+            tx.commit().await?;
+        } else {
+            tx.rollback().await?;
+        }
+        Ok(ours)
     }
 }
 

@@ -11,3 +11,14 @@ crate::wire_enum!(JobAction {
     /// Octavia's `batch_update_members` on a pool.
     BatchUpdate = "batch_update",
 });
+
+crate::wire_enum!(
+    /// Where a job is in the queue.
+    JobState {
+        Pending = "pending",
+        /// Claimed under a lease (a running job whose lease ran out is claimed again).
+        Running = "running",
+        Done = "done",
+        Failed = "failed",
+    }
+);

@@ -19,7 +19,7 @@ pub use amphora::{
     MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
-pub use job::JobAction;
+pub use job::{JobAction, JobState};
 pub use kind::Kind;
 pub use protocol::{
     CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol, MonitorType, PersistenceType,

@@ -51,6 +51,9 @@ pub struct Options {
     /// Run housekeeping in this process (`false` leaves it to an `ostia housekeeping`).
     pub housekeeping: bool,
     pub health_bind: SocketAddr,
+    /// Where amphorae send heartbeats, in turn (Octavia's `controller_ip_port_list`); empty:
+    /// this process's health manager, or `health_bind`.
+    pub heartbeat_targets: Vec<SocketAddr>,
     pub heartbeat_interval: Duration,
     pub heartbeat_timeout: Duration,
     pub failover_threshold: Option<usize>,
@@ -87,6 +90,7 @@ impl Default for Options {
             health_manager: true,
             housekeeping: true,
             health_bind: "127.0.0.1:5555".parse().expect("literal"),
+            heartbeat_targets: Vec::new(),
             heartbeat_interval: Duration::from_secs(1),
             heartbeat_timeout: Duration::from_secs(3),
             failover_threshold: None,
@@ -212,7 +216,7 @@ async fn spawn_worker(
             .collect();
         loop {
             for (id, reason) in pending.drain(..) {
-                if let Err(e) = controller::failover::request(&s, &w, &id, reason).await {
+                if let Err(e) = controller::failover::request(&s, &w, &id, None, reason).await {
                     tracing::warn!(amphora = %id, error = %e, "failover not requested");
                 }
             }
@@ -254,11 +258,21 @@ async fn bind_health(
         })
 }
 
+/// The health managers amphorae report to: the list given, else the one running here (its
+/// bound address), else `health_bind`.
+fn heartbeat_targets(opts: &Options, running_here: Option<SocketAddr>) -> Vec<SocketAddr> {
+    if opts.heartbeat_targets.is_empty() {
+        vec![running_here.unwrap_or(opts.health_bind)]
+    } else {
+        opts.heartbeat_targets.clone()
+    }
+}
+
 /// `ostia worker`: the worker alone, until `stop` resolves.
 pub async fn run_worker(opts: Options, stop: impl std::future::Future) -> anyhow::Result<()> {
     let store = open_store(&opts).await?;
     let heartbeat = amphora::HeartbeatSettings {
-        targets: vec![opts.health_bind],
+        targets: heartbeat_targets(&opts, None),
         interval_ms: opts.heartbeat_interval.as_millis() as u64,
         key: heartbeat_key(&opts.data_dir)?,
     };
@@ -347,7 +361,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     };
     let health_addr = health.as_ref().map(HealthManager::local_addr);
     let heartbeat = amphora::HeartbeatSettings {
-        targets: vec![health_addr.unwrap_or(opts.health_bind)],
+        targets: heartbeat_targets(&opts, health_addr),
         interval_ms: opts.heartbeat_interval.as_millis() as u64,
         key,
     };

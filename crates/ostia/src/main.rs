@@ -125,6 +125,10 @@ struct HealthArgs {
     /// Stop failing over when this many amphorae are silent at once (FAILOVER_STOPPED).
     #[arg(long)]
     failover_threshold: Option<usize>,
+    /// Health managers amphorae send heartbeats to, in turn (Octavia's
+    /// `controller_ip_port_list`), comma-separated; default: the one at --health-bind.
+    #[arg(long, value_delimiter = ',')]
+    controller_ip_port_list: Vec<SocketAddr>,
 }
 
 // Parsed once per process: the size of the largest variant does not matter.
@@ -574,6 +578,7 @@ fn health_options(h: &HealthArgs) -> ostia::Options {
         heartbeat_interval: h.heartbeat_interval,
         heartbeat_timeout: h.heartbeat_timeout,
         failover_threshold: h.failover_threshold,
+        heartbeat_targets: h.controller_ip_port_list.clone(),
         ..ostia::Options::default()
     }
 }

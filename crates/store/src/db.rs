@@ -48,6 +48,7 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 /// A write transaction: everything a request changes commits together or not at all.
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Db>,
+    pub(crate) dialect: Dialect,
     /// Load balancers whose trees this transaction wrote: commit records them under a new
     /// generation.
     pub(crate) touched: std::collections::BTreeSet<String>,
@@ -120,6 +121,7 @@ impl Store {
     pub async fn begin(&self) -> Result<WriteTx> {
         Ok(WriteTx {
             tx: self.writer().await?,
+            dialect: self.dialect,
             touched: Default::default(),
             changed: self.changed.clone(),
         })
@@ -138,6 +140,12 @@ impl Store {
 }
 
 impl WriteTx {
+    /// Leaves the database as it was before the transaction.
+    pub async fn rollback(self) -> Result<()> {
+        self.tx.rollback().await?;
+        Ok(())
+    }
+
     pub async fn commit(mut self) -> Result<()> {
         let touched = !self.touched.is_empty();
         if touched {

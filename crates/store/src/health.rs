@@ -1,7 +1,7 @@
 //! What the health manager keeps: when each amphora last reported (Octavia's
 //! `amphora_health`), and the operating statuses it derives from the reports.
 
-use crate::{Result, StatsDelta, Store, WriteTx};
+use crate::{Dialect, Result, StatsDelta, Store, WriteTx};
 use model::OperatingStatus;
 
 /// Rows per multi-row statement are powers of two up to this, so that a handful of
@@ -150,13 +150,31 @@ impl WriteTx {
     }
 
     /// Marks an amphora's health row busy (a failover is under way); false when it has no
-    /// row or is busy already.
-    pub async fn claim_amphora_health(&mut self, amphora_id: &str) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE amphora_health SET busy = 1 WHERE amphora_id = $1 AND busy = 0")
-                .bind(amphora_id)
-                .execute(&mut *self.tx)
-                .await?;
+    /// row, is busy already, or reported at or after `silent_before` (milliseconds; `None`:
+    /// however recently). On PostgreSQL the row is taken with `FOR UPDATE SKIP LOCKED`: a
+    /// row another health manager is taking, or a heartbeat is refreshing, is passed over
+    /// rather than waited for, and the conditions are read again as the row is locked.
+    pub async fn claim_amphora_health(
+        &mut self,
+        amphora_id: &str,
+        silent_before: Option<i64>,
+    ) -> Result<bool> {
+        let sql = match self.dialect {
+            Dialect::Sqlite => {
+                "UPDATE amphora_health SET busy = 1 \
+                 WHERE amphora_id = $1 AND busy = 0 AND last_update < $2"
+            }
+            Dialect::Postgres => {
+                "UPDATE amphora_health SET busy = 1 WHERE amphora_id = \
+                 (SELECT amphora_id FROM amphora_health \
+                  WHERE amphora_id = $1 AND busy = 0 AND last_update < $2 FOR UPDATE SKIP LOCKED)"
+            }
+        };
+        let done = sqlx::query(sql)
+            .bind(amphora_id)
+            .bind(silent_before.unwrap_or(i64::MAX))
+            .execute(&mut *self.tx)
+            .await?;
         Ok(done.rows_affected() == 1)
     }
 

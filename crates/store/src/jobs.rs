@@ -1,8 +1,8 @@
 //! The job queue between the API and the worker. A job is claimed with a lease; a worker
 //! renews it while it works, and a job whose lease ran out (its worker died) is claimed again.
 
-use crate::{Result, Store, StoreError, WriteTx};
-use model::{JobAction, Kind};
+use crate::{Dialect, Result, Store, StoreError, WriteTx};
+use model::{JobAction, JobState, Kind};
 use sqlx::Row;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -35,51 +35,82 @@ impl WriteTx {
     ) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (lb_id, action, object_kind, object_id, provider, state, created_at) \
-             VALUES ($1, $2, $3, $4, $5, 'pending', $6) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
         )
         .bind(lb_id)
         .bind(action.as_str())
         .bind(object_kind.as_str())
         .bind(object_id)
         .bind(provider)
+        .bind(JobState::Pending.as_str())
         .bind(model::now())
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(id)
     }
 
-    /// Marks a job done (`done` or `failed`) in the same transaction that settles its tree.
-    pub async fn finish_job(&mut self, id: i64, state: &str, error: Option<&str>) -> Result<()> {
-        sqlx::query(
+    /// Marks a job `Done` or `Failed` in the same transaction that settles its tree, if
+    /// `owner` still holds its lease. False when it does not: the lease ran out and another
+    /// worker has the job, whose outcome counts instead (the caller rolls back), so a job
+    /// settles once however many workers ran it.
+    pub async fn finish_job(
+        &mut self,
+        id: i64,
+        owner: &str,
+        state: JobState,
+        error: Option<&str>,
+    ) -> Result<bool> {
+        let done = sqlx::query(
             "UPDATE jobs SET state = $1, error = $2, finished_at = $3, lease_owner = NULL, \
-             lease_until = NULL WHERE id = $4",
+             lease_until = NULL WHERE id = $4 AND lease_owner = $5 AND state = $6",
         )
-        .bind(state)
+        .bind(state.as_str())
         .bind(error)
         .bind(model::now())
         .bind(id)
+        .bind(owner)
+        .bind(JobState::Running.as_str())
         .execute(&mut *self.tx)
         .await?;
-        Ok(())
+        Ok(done.rows_affected() == 1)
     }
+}
+
+/// The claim: the oldest open job without a live lease. The outer condition repeats the
+/// lease test so that a claimer that waited on another's row lock sees the row as that one
+/// left it and takes nothing. PostgreSQL's `SKIP LOCKED` lets claimers of several workers
+/// pass over a row another is claiming and take the next one instead of waiting.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE jobs SET state = $1, lease_owner = $2, lease_until = $3, \
+             attempts = attempts + 1 \
+             WHERE id = (SELECT id FROM jobs WHERE state IN ($4, $1) \
+                         AND (lease_until IS NULL OR lease_until < $5) ORDER BY id LIMIT 1",
+            $lock,
+            ") AND state IN ($4, $1) AND (lease_until IS NULL OR lease_until < $5) \
+             RETURNING id, lb_id, action, object_kind, object_id, provider, attempts"
+        )
+    };
 }
 
 impl Store {
     /// Takes the oldest job nobody holds a live lease on.
     pub async fn claim_job(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
         let now = now_millis();
-        let row = sqlx::query(
-            "UPDATE jobs SET state = 'running', lease_owner = $1, lease_until = $2, \
-             attempts = attempts + 1 \
-             WHERE id = (SELECT id FROM jobs WHERE state IN ('pending', 'running') \
-                         AND (lease_until IS NULL OR lease_until < $3) ORDER BY id LIMIT 1) \
-             RETURNING id, lb_id, action, object_kind, object_id, provider, attempts",
-        )
-        .bind(owner)
-        .bind(now + lease_ms)
-        .bind(now)
-        .fetch_optional(&self.write)
-        .await?;
+        let sql = match self.dialect {
+            // One writer at a time: the select and the update cannot interleave with another.
+            Dialect::Sqlite => claim_sql!(""),
+            Dialect::Postgres => claim_sql!(" FOR UPDATE SKIP LOCKED"),
+        };
+        let row = sqlx::query(sql)
+            .bind(JobState::Running.as_str())
+            .bind(owner)
+            .bind(now + lease_ms)
+            .bind(JobState::Pending.as_str())
+            .bind(now)
+            .fetch_optional(&self.write)
+            .await?;
         let Some(row) = row else { return Ok(None) };
         let action: String = row.try_get("action")?;
         let kind: String = row.try_get("object_kind")?;
@@ -100,11 +131,12 @@ impl Store {
     /// Extends a lease; false when the lease was lost to another worker.
     pub async fn renew_job(&self, id: i64, owner: &str, lease_ms: i64) -> Result<bool> {
         let done = sqlx::query(
-            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = 'running'",
+            "UPDATE jobs SET lease_until = $1 WHERE id = $2 AND lease_owner = $3 AND state = $4",
         )
         .bind(now_millis() + lease_ms)
         .bind(id)
         .bind(owner)
+        .bind(JobState::Running.as_str())
         .execute(&self.write)
         .await?;
         Ok(done.rows_affected() == 1)
@@ -113,7 +145,9 @@ impl Store {
     /// Jobs not finished yet (pending or running).
     pub async fn open_jobs(&self) -> Result<i64> {
         Ok(
-            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ('pending', 'running')")
+            sqlx::query_scalar("SELECT COUNT(*) FROM jobs WHERE state IN ($1, $2)")
+                .bind(JobState::Pending.as_str())
+                .bind(JobState::Running.as_str())
                 .fetch_one(&self.read)
                 .await?,
         )
@@ -121,11 +155,12 @@ impl Store {
 
     /// Drops finished jobs older than `older_than` (isoformat).
     pub async fn purge_jobs(&self, older_than: &str) -> Result<u64> {
-        let done =
-            sqlx::query("DELETE FROM jobs WHERE state IN ('done', 'failed') AND finished_at < $1")
-                .bind(older_than)
-                .execute(&self.write)
-                .await?;
+        let done = sqlx::query("DELETE FROM jobs WHERE state IN ($1, $2) AND finished_at < $3")
+            .bind(JobState::Done.as_str())
+            .bind(JobState::Failed.as_str())
+            .bind(older_than)
+            .execute(&self.write)
+            .await?;
         Ok(done.rows_affected())
     }
 }

@@ -122,10 +122,11 @@ impl Store {
     pub async fn purge_deleted(&self, kind: Kind, older_than: &str) -> Result<u64> {
         let mut tx = self.begin().await?;
         let purged: Vec<(String, Option<String>)> = sqlx::query_as(
-            "DELETE FROM resources WHERE kind = $1 AND provisioning_status = 'DELETED' \
-             AND COALESCE(updated_at, created_at) < $2 RETURNING id, lb_id",
+            "DELETE FROM resources WHERE kind = $1 AND provisioning_status = $2 \
+             AND COALESCE(updated_at, created_at) < $3 RETURNING id, lb_id",
         )
         .bind(kind.as_str())
+        .bind(model::status::DELETED)
         .bind(older_than)
         .fetch_all(&mut *tx.tx)
         .await?;
@@ -204,10 +205,11 @@ impl WriteTx {
     pub async fn count(&mut self, kind: Kind, project_id: &str) -> Result<i64> {
         let n: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM resources WHERE kind = $1 AND project_id = $2 \
-             AND provisioning_status <> 'DELETED'",
+             AND provisioning_status <> $3",
         )
         .bind(kind.as_str())
         .bind(project_id)
+        .bind(model::status::DELETED)
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(n)

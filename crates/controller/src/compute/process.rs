@@ -204,6 +204,18 @@ impl Process {
             })
             .unwrap_or(false)
     }
+
+    /// The amphora's process: the record's pid, or, for a record saved before its pid was
+    /// (a worker killed while it booted the amphora), the process running its directory.
+    fn process_of(&self, amphora: &Placed) -> Option<u32> {
+        let ours = |pid: &u32| self.is_ours(&amphora.id, *pid);
+        amphora.placement.pid.filter(ours).or_else(|| {
+            std::fs::read_dir("/proc")
+                .ok()?
+                .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+                .find(ours)
+        })
+    }
 }
 
 /// Resolves when the process has exited: a pidfd becomes readable then.
@@ -294,11 +306,7 @@ impl ComputeDriver for Process {
                     let _ = self.client.apply(addr, &amphora.id, &empty).await;
                 }
             }
-            if let Some(pid) = amphora
-                .placement
-                .pid
-                .filter(|p| self.is_ours(&amphora.id, *p))
-            {
+            if let Some(pid) = self.process_of(amphora) {
                 let signal = match how {
                     Stop::Graceful => libc::SIGTERM,
                     Stop::Kill => libc::SIGKILL,
@@ -333,7 +341,10 @@ impl ComputeDriver for Process {
                 .info(addr, &amphora.id)
                 .await
                 .map_err(|e| ComputeError::Unreachable(e.to_string()))?;
-            if info["generation"].as_u64() != Some(config.generation) {
+            // A newer generation than the record's was applied by a job still under way (of
+            // another worker): that job settles it, and going back would undo it.
+            let running = info["generation"].as_u64().unwrap_or(0);
+            if running < config.generation || running == 0 {
                 self.apply(amphora, config).await?;
             }
             match amphora.placement.pid {

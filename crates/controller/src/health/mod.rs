@@ -486,7 +486,7 @@ async fn check_once(
             "no heartbeat for {} ms",
             config.heartbeat_timeout.as_millis()
         );
-        if failover::request(store, jobs, &id, &reason).await? {
+        if failover::request(store, jobs, &id, Some(now - timeout), &reason).await? {
             counters.failovers.fetch_add(1, Relaxed);
         }
     }
