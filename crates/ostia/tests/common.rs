@@ -41,7 +41,23 @@ pub async fn start_in(dir: tempfile::TempDir, worker: bool) -> Env {
     start_with(dir, opts).await
 }
 
-pub async fn start_with(dir: tempfile::TempDir, opts: ostia::Options) -> Env {
+#[path = "../../store/tests/database/mod.rs"]
+mod database;
+
+/// The database of the instance whose data dir is `dir`: with `OSTIA_TEST_POSTGRES`, a
+/// PostgreSQL database named after the dir (so a restart finds it again), else the dir's
+/// SQLite file.
+pub async fn database_for(dir: &std::path::Path) -> Option<String> {
+    use std::hash::{Hash, Hasher};
+    let mut hash = std::collections::hash_map::DefaultHasher::new();
+    dir.hash(&mut hash);
+    database::postgres(&format!("ostia_api_{:016x}", hash.finish())).await
+}
+
+pub async fn start_with(dir: tempfile::TempDir, mut opts: ostia::Options) -> Env {
+    if opts.database.is_none() {
+        opts.database = database_for(&opts.data_dir).await;
+    }
     let running = ostia::start(opts).await.expect("ostia starts");
     let api = format!("http://{}", running.api_addr);
     let net = format!("http://{}", running.network_addr);
