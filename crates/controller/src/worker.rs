@@ -132,7 +132,7 @@ impl Worker {
 
     /// Commits the job's outcome; false when the lease was lost first (nothing is written).
     async fn settle(&self, job: &Job, outcome: Outcome) -> store::Result<bool> {
-        let mut tx = self.store.begin().await?;
+        let mut tx = self.store.begin_tree(&job.lb_id).await?;
         let now = store::jobs::now_millis();
         let heartbeats = self.amphorae.driver().heartbeats();
         for amp in &outcome.records {

@@ -5,6 +5,9 @@ use anyhow::Context;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+/// How often the single client looks whether its load balancer is ACTIVE.
+const POLL: Duration = Duration::from_micros(500);
+
 pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
@@ -13,8 +16,16 @@ pub fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i]
 }
 
-pub async fn api(count: usize, database: Option<String>) -> anyhow::Result<()> {
+/// The in-process measurement, then, on PostgreSQL, the same creates through separate API
+/// and worker processes (`bench_scale`).
+pub async fn api(
+    count: usize,
+    database: Option<String>,
+    scale_count: usize,
+    concurrency: usize,
+) -> anyhow::Result<()> {
     let dir = std::env::temp_dir().join(format!("ostia-bench-{}", std::process::id()));
+    let scale_url = database.clone().filter(|url| url.starts_with("postgres"));
     let store_name = match &database {
         Some(url) if url.starts_with("postgres") => "PostgreSQL",
         _ => "SQLite",
@@ -34,19 +45,7 @@ pub async fn api(count: usize, database: Option<String>) -> anyhow::Result<()> {
     let running = crate::start(opts).await?;
     let base = format!("http://{}/v2/lbaas", running.api_addr);
     let client = reqwest::Client::new();
-    let subnet: serde_json::Value = client
-        .get(format!(
-            "http://{}/v2.0/subnets?name=ostia-local-subnet",
-            running.network_addr
-        ))
-        .send()
-        .await?
-        .json()
-        .await?;
-    let subnet_id = subnet["subnets"][0]["id"]
-        .as_str()
-        .unwrap_or_default()
-        .to_string();
+    let subnet_id = local_subnet(&client, &format!("http://{}", running.network_addr)).await?;
     let mut latencies = Vec::with_capacity(count);
     for i in 0..count {
         let started = Instant::now();
@@ -63,7 +62,7 @@ pub async fn api(count: usize, database: Option<String>) -> anyhow::Result<()> {
             .as_str()
             .unwrap_or_default()
             .to_string();
-        wait_active(&client, &base, &id).await?;
+        wait_active(&client, &base, &id, POLL).await?;
         latencies.push(started.elapsed().as_secs_f64() * 1000.0);
     }
     latencies.sort_by(|a, b| a.total_cmp(b));
@@ -80,7 +79,7 @@ pub async fn api(count: usize, database: Option<String>) -> anyhow::Result<()> {
             .send()
             .await?
             .error_for_status()?;
-        wait_active(&client, &base, &any_id).await?;
+        wait_active(&client, &base, &any_id, POLL).await?;
         for times in [&mut after_write, &mut unchanged] {
             let started = Instant::now();
             let body: serde_json::Value = client
@@ -111,7 +110,12 @@ pub async fn api(count: usize, database: Option<String>) -> anyhow::Result<()> {
     }
     running.shutdown().await;
     let _ = std::fs::remove_dir_all(dir);
-    Ok(())
+    match scale_url {
+        Some(url) if scale_count > 0 => {
+            crate::bench_scale::scale(&url, scale_count, concurrency).await
+        }
+        _ => Ok(()),
+    }
 }
 
 async fn created_id(client: &reqwest::Client, base: &str) -> anyhow::Result<String> {
@@ -127,9 +131,15 @@ async fn created_id(client: &reqwest::Client, base: &str) -> anyhow::Result<Stri
         .to_string())
 }
 
-async fn wait_active(client: &reqwest::Client, base: &str, id: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
+/// Polls the load balancer every `poll` until it is ACTIVE; the number of polls.
+pub async fn wait_active(
+    client: &reqwest::Client,
+    base: &str,
+    id: &str,
+    poll: Duration,
+) -> anyhow::Result<usize> {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for polls in 1.. {
         let lb: serde_json::Value = client
             .get(format!("{base}/loadbalancers/{id}"))
             .send()
@@ -137,13 +147,48 @@ async fn wait_active(client: &reqwest::Client, base: &str, id: &str) -> anyhow::
             .json()
             .await?;
         if lb["loadbalancer"]["provisioning_status"] == "ACTIVE" {
-            return Ok(());
+            return Ok(polls);
         }
         if Instant::now() > deadline {
-            anyhow::bail!("load balancer {id} not ACTIVE after 10 s");
+            break;
         }
-        tokio::time::sleep(Duration::from_micros(500)).await;
+        tokio::time::sleep(poll).await;
     }
+    anyhow::bail!("load balancer {id} not ACTIVE after 30 s")
+}
+
+/// The id of the subnet `ostia up` makes for loopback VIPs, from the network API at
+/// `network` (`http://host:port`).
+pub async fn local_subnet(client: &reqwest::Client, network: &str) -> anyhow::Result<String> {
+    let subnets: serde_json::Value = client
+        .get(format!("{network}/v2.0/subnets?name=ostia-local-subnet"))
+        .send()
+        .await?
+        .json()
+        .await?;
+    Ok(subnets["subnets"][0]["id"]
+        .as_str()
+        .context("the local subnet")?
+        .to_string())
+}
+
+/// CPU time (user + system) process `pid` has used (0 once it is gone).
+pub fn cpu_seconds(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces) start at ')'.
+    let fields: Vec<&str> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    // SAFETY: sysconf has no preconditions.
+    let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
+    (ticks(11) + ticks(12)) / hz.max(1.0)
 }
 
 /// A child process killed when dropped.
@@ -159,22 +204,7 @@ impl Drop for Proc {
 impl Proc {
     /// CPU time (user + system) the process has used.
     pub fn cpu_seconds(&self) -> f64 {
-        let stat =
-            std::fs::read_to_string(format!("/proc/{}/stat", self.0.id())).unwrap_or_default();
-        // Fields after the command name (which may hold spaces) start at ')'.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|v| v.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        // SAFETY: sysconf has no preconditions.
-        let hz = unsafe { libc::sysconf(libc::_SC_CLK_TCK) } as f64;
-        (ticks(11) + ticks(12)) / hz.max(1.0)
+        cpu_seconds(self.0.id())
     }
 
     /// Resident memory, bytes.

@@ -57,18 +57,7 @@ struct Api {
 impl Api {
     async fn connect(api: SocketAddr, network: SocketAddr) -> anyhow::Result<Api> {
         let client = reqwest::Client::new();
-        let subnets: Value = client
-            .get(format!(
-                "http://{network}/v2.0/subnets?name=ostia-local-subnet"
-            ))
-            .send()
-            .await?
-            .json()
-            .await?;
-        let subnet = subnets["subnets"][0]["id"]
-            .as_str()
-            .unwrap_or_default()
-            .to_string();
+        let subnet = crate::bench::local_subnet(&client, &format!("http://{network}")).await?;
         Ok(Api {
             client,
             base: format!("http://{api}"),

@@ -7,6 +7,7 @@ pub mod bench;
 pub mod bench_amphora;
 pub mod bench_engine;
 mod bench_handshake;
+mod bench_scale;
 
 use api::{ApiConfig, AppState, NetworkDriver, PolicyModel, QuotaDefaults};
 pub use auth::AuthMode;
@@ -208,6 +209,7 @@ async fn spawn_worker(
     store.refresh_watched(store::jobs::now_millis()).await?;
     let worker = Worker::new(store.clone(), wake.clone(), amphorae);
     let mut tasks = vec![tokio::spawn(worker.run(stopped.clone()))];
+    tasks.extend(store.forward_new_jobs(wake.clone(), stopped.clone()));
     let (s, w, mut stop) = (store.clone(), wake.clone(), stopped.clone());
     tasks.push(tokio::spawn(async move {
         let mut pending: Vec<(String, &str)> = lost

@@ -260,9 +260,17 @@ enum BenchCommand {
     Api {
         #[arg(long, default_value_t = 1000)]
         count: usize,
-        /// The store to measure (default: SQLite in a temp dir); postgres://… for PostgreSQL.
+        /// The store to measure (default: SQLite in a temp dir); postgres://… for PostgreSQL,
+        /// which also measures separate API and worker processes (1-3 and 1-2), each
+        /// configuration on a database of its own made on that server (needs CREATEDB).
         #[arg(long)]
         database: Option<String>,
+        /// Creates per process configuration (PostgreSQL; 0 skips them).
+        #[arg(long, default_value_t = 1000)]
+        scale_count: usize,
+        /// Clients creating at once in the process configurations.
+        #[arg(long, default_value_t = 24)]
+        concurrency: usize,
     },
     /// POST of a full load balancer graph → ACTIVE → first 200 through the VIP.
     Provision {
@@ -519,8 +527,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             stopped().await?;
         }
         Command::Bench {
-            what: BenchCommand::Api { count, database },
-        } => ostia::bench::api(count, database).await?,
+            what:
+                BenchCommand::Api {
+                    count,
+                    database,
+                    scale_count,
+                    concurrency,
+                },
+        } => ostia::bench::api(count, database, scale_count, concurrency).await?,
         Command::Bench {
             what: BenchCommand::Provision { count, amphora },
         } => ostia::bench_amphora::provision(count, amphora.into()).await?,

@@ -19,6 +19,8 @@ pub(crate) type DbConnection = sqlx::AnyConnection;
 #[derive(Clone)]
 pub struct Store {
     pub dialect: Dialect,
+    /// PostgreSQL's URL, for the connection that listens for new jobs.
+    pub(crate) url: Option<std::sync::Arc<str>>,
     pub(crate) write: DbPool,
     pub(crate) read: DbPool,
     pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
@@ -37,7 +39,14 @@ pub enum Dialect {
 /// On PostgreSQL writers take their turn as on SQLite, one at a time: every write
 /// transaction first takes this transaction-scoped advisory lock, so a tree read and written
 /// back in one transaction is never written by another in between.
-const POSTGRES_WRITER_LOCK: &str = "SELECT pg_advisory_xact_lock(7431001)";
+const POSTGRES_BEGIN_WRITE: &str = "BEGIN; SELECT pg_advisory_xact_lock(7431001)";
+
+/// Each load balancer's tree also has a lock of its own (a second lock space: two-key
+/// advisory locks), taken by every write transaction the first time it reads or writes that
+/// tree. The worker's settlement takes only that one (`begin_tree`), so it runs beside the
+/// API's writes to other trees; a writer that holds the turn above may take several tree
+/// locks, one that holds a tree lock never waits for the turn, so no two wait on each other.
+const POSTGRES_TREE_LOCK: &str = "SELECT pg_advisory_xact_lock(7431002, hashtext($1))";
 
 /// Writers take the database's write lock when they begin, not at their first write: a
 /// deferred transaction that read first and then finds another process's commit cannot
@@ -52,6 +61,8 @@ pub struct WriteTx {
     /// Load balancers whose trees this transaction wrote: commit records them under a new
     /// generation.
     pub(crate) touched: std::collections::BTreeSet<String>,
+    /// Trees whose lock this transaction holds (PostgreSQL).
+    locked: std::collections::HashSet<String>,
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
 
@@ -72,6 +83,7 @@ impl Store {
             .await?;
         let store = Store {
             dialect: Dialect::Sqlite,
+            url: None,
             write,
             read,
             snapshot: Default::default(),
@@ -99,6 +111,7 @@ impl Store {
             .map_err(sqlx::Error::from)?;
         Ok(Store {
             dialect: Dialect::Postgres,
+            url: Some(url.into()),
             write: pool.clone(),
             read: pool,
             snapshot: Default::default(),
@@ -106,15 +119,13 @@ impl Store {
         })
     }
 
-    /// A transaction holding the writer's turn (see `BEGIN_WRITE`, `POSTGRES_WRITER_LOCK`).
+    /// A transaction holding the writer's turn (see `BEGIN_WRITE`, `POSTGRES_BEGIN_WRITE`).
     pub(crate) async fn writer(&self) -> Result<Transaction<'static, Db>> {
         Ok(match self.dialect {
             Dialect::Sqlite => self.write.begin_with(BEGIN_WRITE).await?,
-            Dialect::Postgres => {
-                let mut tx = self.write.begin().await?;
-                sqlx::query(POSTGRES_WRITER_LOCK).execute(&mut *tx).await?;
-                tx
-            }
+            // One round trip: the turn is the bottleneck of many writers, and every round
+            // trip made while holding it is time all of them wait.
+            Dialect::Postgres => self.write.begin_with(POSTGRES_BEGIN_WRITE).await?,
         })
     }
 
@@ -123,8 +134,28 @@ impl Store {
             tx: self.writer().await?,
             dialect: self.dialect,
             touched: Default::default(),
+            locked: Default::default(),
             changed: self.changed.clone(),
         })
+    }
+
+    /// A write transaction confined to one load balancer's tree, its amphorae, its jobs and
+    /// its VIP port (the worker settling a job). On PostgreSQL it holds that tree's lock
+    /// rather than the writers' turn (see `POSTGRES_TREE_LOCK`); on SQLite it is `begin`.
+    pub async fn begin_tree(&self, lb_id: &str) -> Result<WriteTx> {
+        let tx = match self.dialect {
+            Dialect::Sqlite => self.write.begin_with(BEGIN_WRITE).await?,
+            Dialect::Postgres => self.write.begin().await?,
+        };
+        let mut tx = WriteTx {
+            tx,
+            dialect: self.dialect,
+            touched: Default::default(),
+            locked: Default::default(),
+            changed: self.changed.clone(),
+        };
+        tx.lock_tree(lb_id).await?;
+        Ok(tx)
     }
 
     /// Resolves after the next commit in this process that changes a load-balancer tree.
@@ -140,6 +171,19 @@ impl Store {
 }
 
 impl WriteTx {
+    /// Takes the tree lock of a load balancer, once per transaction (PostgreSQL; SQLite's
+    /// single writer needs none).
+    pub(crate) async fn lock_tree(&mut self, lb_id: &str) -> Result<()> {
+        if self.dialect == Dialect::Postgres && !self.locked.contains(lb_id) {
+            sqlx::query(POSTGRES_TREE_LOCK)
+                .bind(lb_id)
+                .execute(&mut *self.tx)
+                .await?;
+            self.locked.insert(lb_id.to_string());
+        }
+        Ok(())
+    }
+
     /// Leaves the database as it was before the transaction.
     pub async fn rollback(self) -> Result<()> {
         self.tx.rollback().await?;

@@ -186,6 +186,7 @@ impl WriteTx {
         id: &str,
         status: OperatingStatus,
     ) -> Result<()> {
+        self.lock_tree(lb_id).await?;
         let done = sqlx::query(
             "UPDATE resources SET operating_status = $1 WHERE id = $2 AND operating_status <> $1",
         )

@@ -46,6 +46,14 @@ impl WriteTx {
         .bind(model::now())
         .fetch_one(&mut *self.tx)
         .await?;
+        if self.dialect == Dialect::Postgres {
+            // Delivered to listening workers at commit (several in one transaction fold
+            // into one).
+            sqlx::query("SELECT pg_notify($1, '')")
+                .bind(JOBS_CHANNEL)
+                .execute(&mut *self.tx)
+                .await?;
+        }
         Ok(id)
     }
 
@@ -94,7 +102,52 @@ macro_rules! claim_sql {
     };
 }
 
+/// The PostgreSQL channel a commit that queued jobs notifies.
+const JOBS_CHANNEL: &str = "ostia_jobs";
+
+/// Wakes `wake` at each notice on `JOBS_CHANNEL` until the connection fails.
+async fn listen_for_jobs(
+    url: &str,
+    wake: &tokio::sync::Notify,
+) -> sqlx::Result<std::convert::Infallible> {
+    let mut listener = sqlx::postgres::PgListener::connect(url).await?;
+    listener.listen(JOBS_CHANNEL).await?;
+    // Jobs queued while nobody listened are looked for at once.
+    wake.notify_one();
+    loop {
+        listener.recv().await?;
+        wake.notify_one();
+    }
+}
+
 impl Store {
+    /// Wakes `wake` whenever any process commits a new job, so that a worker in another
+    /// process starts it at once instead of at its next poll (PostgreSQL's LISTEN/NOTIFY;
+    /// on SQLite, whose writers share this process or a host, workers poll). The task ends
+    /// when `stop` turns true.
+    pub fn forward_new_jobs(
+        &self,
+        wake: std::sync::Arc<tokio::sync::Notify>,
+        mut stop: tokio::sync::watch::Receiver<bool>,
+    ) -> Option<tokio::task::JoinHandle<()>> {
+        let url = self.url.clone()?;
+        Some(tokio::spawn(async move {
+            loop {
+                let listen = listen_for_jobs(&url, &wake);
+                tokio::select! {
+                    Err(e) = listen => {
+                        tracing::warn!(error = %e, "listening for new jobs failed; polling meanwhile");
+                    },
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+                    _ = stop.wait_for(|s| *s) => return,
+                }
+            }
+        }))
+    }
+
     /// Takes the oldest job nobody holds a live lease on.
     pub async fn claim_job(&self, owner: &str, lease_ms: i64) -> Result<Option<Job>> {
         let now = now_millis();

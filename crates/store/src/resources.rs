@@ -63,9 +63,10 @@ async fn upsert(conn: &mut DbConnection, r: &Resource) -> Result<()> {
 
 async fn tree_rows(conn: &mut DbConnection, lb_id: &str) -> Result<Option<Tree>> {
     let rows = sqlx::query(&format!(
-        "SELECT {COLUMNS} FROM resources WHERE lb_id = $1 AND kind <> 'amphora' ORDER BY seq"
+        "SELECT {COLUMNS} FROM resources WHERE lb_id = $1 AND kind <> $2 ORDER BY seq"
     ))
     .bind(lb_id)
+    .bind(Kind::Amphora.as_str())
     .fetch_all(conn)
     .await?;
     let rows = from_rows(rows)?;
@@ -146,6 +147,7 @@ impl Store {
 
 impl WriteTx {
     pub async fn tree(&mut self, lb_id: &str) -> Result<Option<Tree>> {
+        self.lock_tree(lb_id).await?;
         tree_rows(&mut self.tx, lb_id).await
     }
 
@@ -173,6 +175,7 @@ impl WriteTx {
     /// Inserts or replaces one object.
     pub async fn put(&mut self, r: &Resource) -> Result<()> {
         if let Some(lb_id) = &r.lb_id {
+            self.lock_tree(lb_id).await?;
             self.touched.insert(lb_id.clone());
         }
         upsert(&mut self.tx, r).await

@@ -97,12 +97,12 @@ impl Store {
         let which = if since < 0 {
             "lb_id IS NOT NULL"
         } else {
-            "lb_id IN (SELECT lb_id FROM tree_versions WHERE generation > $1)"
+            "lb_id IN (SELECT lb_id FROM tree_versions WHERE generation > $2)"
         };
         let rows = sqlx::query(&format!(
-            "SELECT {COLUMNS}, seq FROM resources WHERE kind <> 'amphora' AND {which} \
-             ORDER BY seq"
+            "SELECT {COLUMNS}, seq FROM resources WHERE kind <> $1 AND {which} ORDER BY seq"
         ))
+        .bind(Kind::Amphora.as_str())
         .bind(since)
         .fetch_all(&mut *tx)
         .await?;

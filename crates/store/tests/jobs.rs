@@ -166,3 +166,34 @@ async fn one_health_manager_takes_a_silent_amphora() {
         Vec::<String>::new()
     );
 }
+
+#[tokio::test]
+async fn a_job_queued_by_another_process_wakes_a_listening_worker_on_postgresql() {
+    let db = database::fresh().await;
+    let worker = Store::connect(&db.url).await.unwrap();
+    let api = Store::connect(&db.url).await.unwrap();
+    let wake = std::sync::Arc::new(tokio::sync::Notify::new());
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let Some(task) = worker.forward_new_jobs(wake.clone(), stopped) else {
+        assert_eq!(worker.dialect, store::Dialect::Sqlite, "only SQLite polls");
+        return;
+    };
+    let within = |what: &'static str| {
+        let wake = wake.clone();
+        async move {
+            tokio::time::timeout(std::time::Duration::from_secs(5), wake.notified())
+                .await
+                .expect(what)
+        }
+    };
+    within("the listener wakes once when it starts listening").await;
+    let mut tx = api.begin().await.unwrap();
+    tx.enqueue("lb", JobAction::Create, Kind::LoadBalancer, "lb", "amphora")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    within("a commit with a new job wakes the worker").await;
+    assert!(worker.claim_job("w", 60_000).await.unwrap().is_some());
+    stop.send(true).unwrap();
+    task.await.unwrap();
+}
