@@ -4,19 +4,22 @@
 //! server of the URL and dropped after), so none inherits another's rows. It reports
 //! create→ACTIVE latency, creates per second, and CPU per create of Ostia's processes, of
 //! PostgreSQL and of this client.
+//!
+//! Clients keep `concurrency` creates under way: each POSTs, and takes its next turn when
+//! one of them is ACTIVE. When that is is read from the database every `WATCH` (what a
+//! client's GET would answer), not by polling the APIs: polls would load the very processes
+//! being compared, and more API processes answering them faster would poll more.
 
-use crate::bench::{cpu_seconds, local_subnet, percentile, spawn_logged, wait_active, Proc};
+use crate::bench::{cpu_seconds, local_subnet, percentile, spawn_logged, Proc};
 use anyhow::Context;
+use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// How often a client looks whether its load balancer is ACTIVE. Real clients poll every
-/// few seconds (the CLI's `--wait`, Terraform); this is far more often, yet seldom enough
-/// that polls do not crowd out the creates being measured (at 2 ms, polls made up most of
-/// the CPU, and more API processes answering them faster meant more polls).
-const POLL: Duration = Duration::from_millis(40);
+/// How often the watcher looks which creates are ACTIVE.
+const WATCH: Duration = Duration::from_millis(2);
 
 const CONFIGURATIONS: [(usize, usize); 6] = [(1, 1), (2, 1), (3, 1), (1, 2), (2, 2), (3, 2)];
 
@@ -27,7 +30,6 @@ struct Figures {
     ostia_cpu_ms: f64,
     postgres_cpu_ms: f64,
     client_cpu_ms: f64,
-    polls: f64,
 }
 
 pub async fn scale(url: &str, count: usize, concurrency: usize) -> anyhow::Result<()> {
@@ -36,7 +38,7 @@ pub async fn scale(url: &str, count: usize, concurrency: usize) -> anyhow::Resul
          {concurrency} concurrent clients per configuration, a fresh database each"
     );
     println!(
-        "  {:>4} {:>7} {:>10} {:>8} {:>8} {:>16} {:>16} {:>16} {:>7}",
+        "  {:>4} {:>7} {:>10} {:>8} {:>8} {:>16} {:>16} {:>16}",
         "api",
         "workers",
         "creates/s",
@@ -44,8 +46,7 @@ pub async fn scale(url: &str, count: usize, concurrency: usize) -> anyhow::Resul
         "p99 ms",
         "Ostia CPU/create",
         "PG CPU/create",
-        "client CPU/cr.",
-        "polls"
+        "client CPU/cr."
     );
     for (n, (apis, workers)) in CONFIGURATIONS.into_iter().enumerate() {
         let database = Scratch::create(url, n).await?;
@@ -53,14 +54,8 @@ pub async fn scale(url: &str, count: usize, concurrency: usize) -> anyhow::Resul
         database.drop().await;
         let f = result?;
         println!(
-            "  {apis:>4} {workers:>7} {:>10.0} {:>8.2} {:>8.2} {:>13.2} ms {:>13.2} ms {:>13.2} ms {:>7.1}",
-            f.creates_per_s,
-            f.p50,
-            f.p99,
-            f.ostia_cpu_ms,
-            f.postgres_cpu_ms,
-            f.client_cpu_ms,
-            f.polls
+            "  {apis:>4} {workers:>7} {:>10.0} {:>8.2} {:>8.2} {:>13.2} ms {:>13.2} ms {:>13.2} ms",
+            f.creates_per_s, f.p50, f.p99, f.ostia_cpu_ms, f.postgres_cpu_ms, f.client_cpu_ms
         );
     }
     Ok(())
@@ -134,6 +129,7 @@ async fn configuration(
         client,
         bases,
         subnet,
+        db: sqlx::AnyPool::connect(url).await?,
     };
     // Warm-up: connections, prepared statements, the workers' first claims.
     load.run(concurrency, concurrency).await?;
@@ -145,7 +141,7 @@ async fn configuration(
         cpu_seconds(std::process::id()),
     );
     let started = Instant::now();
-    let (mut latencies, polls) = load.run(count, concurrency).await?;
+    let mut latencies = load.run(count, concurrency).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let per_create = |seconds: f64| seconds * 1000.0 / count as f64;
     let figures = Figures {
@@ -153,7 +149,6 @@ async fn configuration(
         ostia_cpu_ms: per_create(ostia_cpu(&procs) - ostia0),
         postgres_cpu_ms: per_create(postgres_cpu() - pg0),
         client_cpu_ms: per_create(cpu_seconds(std::process::id()) - me0),
-        polls: polls as f64 / count as f64,
         p50: 0.0,
         p99: 0.0,
     };
@@ -172,52 +167,84 @@ struct Load {
     client: reqwest::Client,
     bases: Vec<String>,
     subnet: String,
+    /// Where the watcher reads which creates are ACTIVE.
+    db: sqlx::AnyPool,
 }
 
 impl Load {
-    /// `count` creates, `concurrency` at a time, each followed until ACTIVE: (latencies in
-    /// ms, polls).
-    async fn run(&self, count: usize, concurrency: usize) -> anyhow::Result<(Vec<f64>, usize)> {
+    /// `count` creates with `concurrency` under way at a time; their create→ACTIVE
+    /// latencies, ms.
+    async fn run(&self, count: usize, concurrency: usize) -> anyhow::Result<Vec<f64>> {
+        let turns = Arc::new(tokio::sync::Semaphore::new(concurrency));
+        let under_way = Arc::new(Mutex::new(HashMap::<String, Instant>::new()));
         let next = Arc::new(AtomicUsize::new(0));
         let mut clients = tokio::task::JoinSet::new();
         for _ in 0..concurrency {
-            let (next, client, bases, subnet) = (
-                next.clone(),
-                self.client.clone(),
-                self.bases.clone(),
-                self.subnet.clone(),
-            );
+            let (turns, under_way, next) = (turns.clone(), under_way.clone(), next.clone());
+            let (client, bases, subnet) =
+                (self.client.clone(), self.bases.clone(), self.subnet.clone());
             clients.spawn(async move {
-                let mut latencies = Vec::new();
-                let mut polls = 0;
                 loop {
+                    let turn = turns.acquire().await?;
                     let i = next.fetch_add(1, Ordering::Relaxed);
                     if i >= count {
-                        return anyhow::Ok((latencies, polls));
+                        return anyhow::Ok(());
                     }
-                    let base = &bases[i % bases.len()];
                     let started = Instant::now();
-                    polls += create_until_active(&client, base, &subnet).await?;
-                    latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                    let id = create(&client, &bases[i % bases.len()], &subnet).await?;
+                    under_way.lock().expect("not poisoned").insert(id, started);
+                    // The watcher gives the turn back when this one is ACTIVE.
+                    turn.forget();
                 }
             });
         }
-        let (mut all, mut polls) = (Vec::with_capacity(count), 0);
-        while let Some(done) = clients.join_next().await {
-            let (latencies, n) = done??;
-            all.extend(latencies);
-            polls += n;
+        let mut latencies = Vec::with_capacity(count);
+        let deadline = Instant::now() + Duration::from_secs(60 + count as u64 / 10);
+        while latencies.len() < count {
+            if let Some(done) = clients.try_join_next() {
+                done??;
+            }
+            anyhow::ensure!(Instant::now() < deadline, "creates not ACTIVE in time");
+            tokio::time::sleep(WATCH).await;
+            let ids: Vec<String> = under_way
+                .lock()
+                .expect("not poisoned")
+                .keys()
+                .cloned()
+                .collect();
+            for id in self.active(&ids).await? {
+                if let Some(started) = under_way.lock().expect("not poisoned").remove(&id) {
+                    latencies.push(started.elapsed().as_secs_f64() * 1000.0);
+                    turns.add_permits(1);
+                }
+            }
         }
-        Ok((all, polls))
+        while let Some(done) = clients.join_next().await {
+            done??;
+        }
+        Ok(latencies)
+    }
+
+    /// Which of `ids` are ACTIVE now.
+    async fn active(&self, ids: &[String]) -> anyhow::Result<Vec<String>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks: Vec<String> = (0..ids.len()).map(|i| format!("${}", i + 2)).collect();
+        let sql = format!(
+            "SELECT id FROM resources WHERE provisioning_status = $1 AND id IN ({})",
+            marks.join(", ")
+        );
+        let mut query = sqlx::query_scalar(&sql).bind(model::status::ACTIVE);
+        for id in ids {
+            query = query.bind(id);
+        }
+        Ok(query.fetch_all(&self.db).await?)
     }
 }
 
-/// One create followed until ACTIVE; the number of polls it took.
-async fn create_until_active(
-    client: &reqwest::Client,
-    base: &str,
-    subnet: &str,
-) -> anyhow::Result<usize> {
+/// One create; the new load balancer's id.
+async fn create(client: &reqwest::Client, base: &str, subnet: &str) -> anyhow::Result<String> {
     let body = serde_json::json!({"loadbalancer": {"vip_subnet_id": subnet,
         "provider": "noop_driver"}});
     let created: serde_json::Value = client
@@ -228,10 +255,10 @@ async fn create_until_active(
         .error_for_status()?
         .json()
         .await?;
-    let id = created["loadbalancer"]["id"]
+    Ok(created["loadbalancer"]["id"]
         .as_str()
-        .context("a created load balancer's id")?;
-    wait_active(client, base, id, POLL).await
+        .context("a created load balancer's id")?
+        .to_string())
 }
 
 fn free_tcp() -> anyhow::Result<SocketAddr> {
