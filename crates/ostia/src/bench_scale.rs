@@ -6,7 +6,7 @@
 //! PostgreSQL and of this client.
 //!
 //! Clients keep `concurrency` creates under way: each POSTs, and takes its next turn when
-//! one of them is ACTIVE. When that is is read from the database every `WATCH` (what a
+//! one of them is ACTIVE. Which are ACTIVE is read from the database every `WATCH` (what a
 //! client's GET would answer), not by polling the APIs: polls would load the very processes
 //! being compared, and more API processes answering them faster would poll more.
 

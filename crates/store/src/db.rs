@@ -21,6 +21,8 @@ pub struct Store {
     pub dialect: Dialect,
     /// PostgreSQL's URL, for the connection that listens for new jobs.
     pub(crate) url: Option<std::sync::Arc<str>>,
+    /// Names this handle's notices of new jobs: its own are woken for in-process.
+    pub(crate) instance: std::sync::Arc<str>,
     pub(crate) write: DbPool,
     pub(crate) read: DbPool,
     pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
@@ -58,6 +60,7 @@ const BEGIN_WRITE: &str = "BEGIN IMMEDIATE";
 pub struct WriteTx {
     pub(crate) tx: Transaction<'static, Db>,
     pub(crate) dialect: Dialect,
+    pub(crate) instance: std::sync::Arc<str>,
     /// Load balancers whose trees this transaction wrote: commit records them under a new
     /// generation.
     pub(crate) touched: std::collections::BTreeSet<String>,
@@ -84,6 +87,7 @@ impl Store {
         let store = Store {
             dialect: Dialect::Sqlite,
             url: None,
+            instance: uuid::Uuid::new_v4().to_string().into(),
             write,
             read,
             snapshot: Default::default(),
@@ -112,6 +116,7 @@ impl Store {
         Ok(Store {
             dialect: Dialect::Postgres,
             url: Some(url.into()),
+            instance: uuid::Uuid::new_v4().to_string().into(),
             write: pool.clone(),
             read: pool,
             snapshot: Default::default(),
@@ -133,6 +138,7 @@ impl Store {
         Ok(WriteTx {
             tx: self.writer().await?,
             dialect: self.dialect,
+            instance: self.instance.clone(),
             touched: Default::default(),
             locked: Default::default(),
             changed: self.changed.clone(),
@@ -150,6 +156,7 @@ impl Store {
         let mut tx = WriteTx {
             tx,
             dialect: self.dialect,
+            instance: self.instance.clone(),
             touched: Default::default(),
             locked: Default::default(),
             changed: self.changed.clone(),

@@ -48,9 +48,10 @@ impl WriteTx {
         .await?;
         if self.dialect == Dialect::Postgres {
             // Delivered to listening workers at commit (several in one transaction fold
-            // into one).
-            sqlx::query("SELECT pg_notify($1, '')")
+            // into one), naming this handle, whose own worker is woken in-process.
+            sqlx::query("SELECT pg_notify($1, $2)")
                 .bind(JOBS_CHANNEL)
+                .bind(&*self.instance)
                 .execute(&mut *self.tx)
                 .await?;
         }
@@ -105,9 +106,12 @@ macro_rules! claim_sql {
 /// The PostgreSQL channel a commit that queued jobs notifies.
 const JOBS_CHANNEL: &str = "ostia_jobs";
 
-/// Wakes `wake` at each notice on `JOBS_CHANNEL` until the connection fails.
+/// Wakes `wake` at each notice on `JOBS_CHANNEL` from another handle than `own` until the
+/// connection fails (this process's commits wake its worker directly: a second wake would
+/// only cost a claim that finds nothing).
 async fn listen_for_jobs(
     url: &str,
+    own: &str,
     wake: &tokio::sync::Notify,
 ) -> sqlx::Result<std::convert::Infallible> {
     let mut listener = sqlx::postgres::PgListener::connect(url).await?;
@@ -115,8 +119,9 @@ async fn listen_for_jobs(
     // Jobs queued while nobody listened are looked for at once.
     wake.notify_one();
     loop {
-        listener.recv().await?;
-        wake.notify_one();
+        if listener.recv().await?.payload() != own {
+            wake.notify_one();
+        }
     }
 }
 
@@ -131,9 +136,10 @@ impl Store {
         mut stop: tokio::sync::watch::Receiver<bool>,
     ) -> Option<tokio::task::JoinHandle<()>> {
         let url = self.url.clone()?;
+        let own = self.instance.clone();
         Some(tokio::spawn(async move {
             loop {
-                let listen = listen_for_jobs(&url, &wake);
+                let listen = listen_for_jobs(&url, &own, &wake);
                 tokio::select! {
                     Err(e) = listen => {
                         tracing::warn!(error = %e, "listening for new jobs failed; polling meanwhile");
