@@ -292,7 +292,7 @@ def main():
         missing = [i for i in kept if i not in lbs]
         check("every acknowledged create is there (%d kept of %d acknowledged)" % (len(kept), len(created)),
               not missing, missing[:5])
-        wrong = [i for i, d in client.acked["description"].items() if i in kept and lbs[i]["description"] != d]
+        wrong = [i for i, d in client.acked["description"].items() if i in lbs and lbs[i]["description"] != d]
         check("every acknowledged description update is there (%d)" % len(client.acked["description"]),
               not wrong, wrong[:5])
         weights = []

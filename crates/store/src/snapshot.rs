@@ -15,6 +15,9 @@ use sqlx::Row;
 use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
+/// A read-only transaction whose statements all see one snapshot of the database.
+const CONSISTENT_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
+
 pub struct Snapshot {
     generation: i64,
     trees: HashMap<String, Arc<Tree>>,
@@ -82,8 +85,15 @@ impl Store {
     /// The current snapshot: the cached one while the generation has not moved, else the
     /// cached one with the trees written since reloaded.
     pub async fn snapshot(&self) -> Result<Arc<Snapshot>> {
-        // One read transaction, so the generation and the rows are of the same commit.
-        let mut tx = self.read.begin().await?;
+        // One read transaction, so the generation and the rows are of the same commit. On
+        // PostgreSQL that takes REPEATABLE READ: under its default READ COMMITTED each
+        // statement sees the commits made before it, and a tree written between the rows'
+        // read and the read of what changed was dropped from the snapshot (the chaos test
+        // saw a load balancer missing from a list).
+        let mut tx = match self.dialect {
+            crate::Dialect::Sqlite => self.read.begin().await?,
+            crate::Dialect::Postgres => self.read.begin_with(CONSISTENT_READ).await?,
+        };
         let generation: i64 = sqlx::query_scalar("SELECT value FROM generation WHERE id = 1")
             .fetch_one(&mut *tx)
             .await?;
