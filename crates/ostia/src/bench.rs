@@ -131,15 +131,15 @@ async fn created_id(client: &reqwest::Client, base: &str) -> anyhow::Result<Stri
         .to_string())
 }
 
-/// Polls the load balancer every `poll` until it is ACTIVE; the number of polls.
-pub async fn wait_active(
+/// Polls the load balancer every `poll` until it is ACTIVE.
+async fn wait_active(
     client: &reqwest::Client,
     base: &str,
     id: &str,
     poll: Duration,
-) -> anyhow::Result<usize> {
+) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
-    for polls in 1.. {
+    loop {
         let lb: serde_json::Value = client
             .get(format!("{base}/loadbalancers/{id}"))
             .send()
@@ -147,14 +147,13 @@ pub async fn wait_active(
             .json()
             .await?;
         if lb["loadbalancer"]["provisioning_status"] == "ACTIVE" {
-            return Ok(polls);
+            return Ok(());
         }
         if Instant::now() > deadline {
-            break;
+            anyhow::bail!("load balancer {id} not ACTIVE after 30 s");
         }
         tokio::time::sleep(poll).await;
     }
-    anyhow::bail!("load balancer {id} not ACTIVE after 30 s")
 }
 
 /// The id of the subnet `ostia up` makes for loopback VIPs, from the network API at

@@ -144,22 +144,18 @@ async fn configuration(
     let mut latencies = load.run(count, concurrency).await?;
     let elapsed = started.elapsed().as_secs_f64();
     let per_create = |seconds: f64| seconds * 1000.0 / count as f64;
+    latencies.sort_by(|a, b| a.total_cmp(b));
     let figures = Figures {
         creates_per_s: count as f64 / elapsed,
+        p50: percentile(&latencies, 0.5),
+        p99: percentile(&latencies, 0.99),
         ostia_cpu_ms: per_create(ostia_cpu(&procs) - ostia0),
         postgres_cpu_ms: per_create(postgres_cpu() - pg0),
         client_cpu_ms: per_create(cpu_seconds(std::process::id()) - me0),
-        p50: 0.0,
-        p99: 0.0,
     };
-    latencies.sort_by(|a, b| a.total_cmp(b));
     drop(procs);
     let _ = std::fs::remove_dir_all(&dir);
-    Ok(Figures {
-        p50: percentile(&latencies, 0.5),
-        p99: percentile(&latencies, 0.99),
-        ..figures
-    })
+    Ok(figures)
 }
 
 /// Clients creating load balancers through the APIs in turn.
