@@ -14,7 +14,6 @@
 //! configuration changes.
 
 use crate::h1;
-use crate::pool::Pool;
 use model::{PersistenceType, PoolConfig, PoolProtocol};
 use std::collections::HashMap;
 use std::net::IpAddr;
@@ -177,8 +176,10 @@ pub struct Persist {
 }
 
 impl Persist {
-    pub fn of(pool: &Pool, peer: SocketAddr, head: &[u8]) -> Option<Persist> {
-        let sticky = pool.sticky.clone()?;
+    /// What a pool's table (`None` without session persistence) asks of the exchange whose
+    /// request head is `head`.
+    pub fn of(sticky: Option<&Arc<Sticky>>, peer: SocketAddr, head: &[u8]) -> Option<Persist> {
+        let sticky = sticky?.clone();
         let cookie = |name: &str| -> Option<String> {
             let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];
             let mut parsed = httparse::Request::new(&mut headers);

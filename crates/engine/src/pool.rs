@@ -1,19 +1,12 @@
 //! A pool as one immutable snapshot: its members (configuration plus the shared runtime
 //! state), and the balancer built for them. Choosing a member reads only atomics.
 
-use crate::balancer::{self, fnv1a, mix, Balancer};
+use crate::balancer::{self, fnv1a, mix, Backend, Balancer};
 use crate::member::MemberState;
 use crate::persistence::Sticky;
 use model::{LbAlgorithm, MemberConfig, PersistenceType, PoolConfig};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
-
-pub struct Backend {
-    pub config: MemberConfig,
-    pub state: Arc<MemberState>,
-    pub addr: SocketAddr,
-    pub id_hash: u64,
-}
 
 pub struct Pool {
     pub config: PoolConfig,

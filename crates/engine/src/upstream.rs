@@ -3,8 +3,8 @@
 //! them to the member's idle list when it ends, where the next client's first request finds
 //! them. A connection that carried a PROXY header speaks for its client: it is never shared.
 
+use crate::balancer::Backend;
 use crate::member::MemberState;
-use crate::pool::Backend;
 use crate::proxy_protocol;
 use rustls::pki_types::ServerName;
 use std::io;

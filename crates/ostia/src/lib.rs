@@ -1,20 +1,20 @@
-//! Assembles Ostia's services into one process (`ostia up`): store, load-balancer API,
-//! network API, worker with its compute driver, health manager and housekeeping. Holds no
-//! logic of its own.
+//! Assembles Ostia's services into processes (`ostia up`, and `api`, `worker`,
+//! `health-manager`, `housekeeping` alone): the store, the load-balancer API, the network API
+//! with Neutron-LBaaS mounted beside it, the key manager, the built-in identity, the worker
+//! with its compute driver, the health manager and housekeeping.
+//!
+//! Must not hold logic of its own: what a service does is its crate's; this crate only opens,
+//! binds, wires and stops them.
 
 pub mod auth;
-pub mod bench;
-pub mod bench_amphora;
-pub mod bench_engine;
-mod bench_handshake;
-mod bench_scale;
 
-use api::{ApiConfig, AppState, NetworkDriver, PolicyModel, QuotaDefaults};
 pub use auth::AuthMode;
 use controller::compute::{ComputeDriver, InProcess, Noop, Process, ProcessOptions};
 use controller::health::Counters;
 use controller::housekeeping::Housekeeping;
 use controller::{Amphorae, HealthConfig, HealthManager, Worker};
+use front::{Core, PolicyModel};
+use lb_api::{ApiConfig, AppState, NetworkDriver, QuotaDefaults};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -330,6 +330,23 @@ pub async fn run_health_manager(
     Ok(())
 }
 
+/// Serves one service's routes until `stopped` turns true.
+fn serve(
+    name: &'static str,
+    listener: TcpListener,
+    routes: axum::Router,
+    mut stopped: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let shutdown = async move {
+            let _ = stopped.wait_for(|s| *s).await;
+        };
+        if let Err(e) = front::serve(listener, routes, shutdown).await {
+            tracing::error!(error = %e, "{name} stopped");
+        }
+    })
+}
+
 pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let store = open_store(&opts).await?;
     store.seed_network(opts.local_cidr).await?;
@@ -378,55 +395,39 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         tasks.push(tokio::spawn(hm.run(stopped.clone())));
     }
 
-    let state = AppState {
+    let core = Core {
         store: store.clone(),
+        auth: authenticator,
+        secrets: Arc::new(store::Sealer::load_or_create(&opts.data_dir)?),
+        default_project: opts.default_project.clone(),
+        policy: opts.policy,
+        jobs: wake.clone(),
+    };
+    let lb = AppState {
+        core: core.clone(),
         config: Arc::new(ApiConfig {
-            default_project: opts.default_project.clone(),
             network_driver: opts.network_driver,
             quota_defaults: opts.quota_defaults.clone(),
-            policy: opts.policy,
             ..ApiConfig::default()
         }),
-        jobs: wake.clone(),
-        auth: authenticator,
-        secrets: Arc::new(api::key_manager::Sealer::load_or_create(&opts.data_dir)?),
-    };
-    let shutdown = |mut rx: watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|s| *s).await;
     };
     let api_addr = api_listener.local_addr()?;
     let network_addr = net_listener.local_addr()?;
-    let s = state.clone();
-    let rx = stopped.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = api::serve(api_listener, s, shutdown(rx)).await {
-            tracing::error!(error = %e, "load-balancer API stopped");
-        }
-    }));
-    let s = state.clone();
-    let rx = stopped.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = api::network_api::serve(net_listener, s, shutdown(rx)).await {
-            tracing::error!(error = %e, "network API stopped");
-        }
-    }));
     let key_manager_addr = km_listener.local_addr()?;
-    let s = state.clone();
-    let rx = stopped.clone();
-    tasks.push(tokio::spawn(async move {
-        if let Err(e) = api::key_manager::serve(km_listener, s, shutdown(rx)).await {
-            tracing::error!(error = %e, "key manager stopped");
-        }
-    }));
+    // The network port serves the network API with Neutron-LBaaS beside it.
+    let network_routes = network::routes(core.clone()).merge(lb_api::lbaas_routes(lb.clone()));
+    for (name, listener, routes) in [
+        ("load-balancer API", api_listener, lb_api::routes(lb)),
+        ("network API", net_listener, network_routes),
+        ("key manager", km_listener, key_manager::routes(core)),
+    ] {
+        tasks.push(serve(name, listener, routes, stopped.clone()));
+    }
     let (identity_addr, clouds_yaml_path) = match builtin {
         Some(b) => {
             let addr = b.listener.local_addr()?;
-            let rx = stopped.clone();
-            tasks.push(tokio::spawn(async move {
-                if let Err(e) = identity::http::serve(b.listener, b.identity, shutdown(rx)).await {
-                    tracing::error!(error = %e, "identity API stopped");
-                }
-            }));
+            let routes = identity::http::routes(b.identity);
+            tasks.push(serve("identity API", b.listener, routes, stopped.clone()));
             (Some(addr), b.clouds_yaml)
         }
         None => (None, None),

@@ -1,4 +1,7 @@
-//! The `ostia` command.
+//! The `ostia` command: its flags, read into the library's options, and the benchmarks
+//! (`ostia bench …`), which are the binary's alone.
+
+mod bench;
 
 use clap::{Parser, Subcommand, ValueEnum};
 use std::net::SocketAddr;
@@ -377,8 +380,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 network_bind,
                 key_manager_bind,
                 network_driver: match network_driver {
-                    NetDriver::Local => api::NetworkDriver::Local,
-                    NetDriver::Noop => api::NetworkDriver::Noop,
+                    NetDriver::Local => lb_api::NetworkDriver::Local,
+                    NetDriver::Noop => lb_api::NetworkDriver::Noop,
                 },
                 default_project,
                 worker: !no_worker,
@@ -397,10 +400,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 identity_bind: auth.identity_bind,
                 token_ttl: auth.token_ttl,
                 policy: match auth.policy {
-                    PolicyKind::Default => api::PolicyModel::KeystoneDefaultRoles,
-                    PolicyKind::Advanced => api::PolicyModel::Advanced,
+                    PolicyKind::Default => front::PolicyModel::KeystoneDefaultRoles,
+                    PolicyKind::Advanced => front::PolicyModel::Advanced,
                 },
-                quota_defaults: api::QuotaDefaults {
+                quota_defaults: lb_api::QuotaDefaults {
                     loadbalancer: auth.default_load_balancer_quota,
                     listener: auth.default_listener_quota,
                     pool: auth.default_pool_quota,
@@ -534,13 +537,13 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     scale_count,
                     concurrency,
                 },
-        } => ostia::bench::api(count, database, scale_count, concurrency).await?,
+        } => bench::api::run(count, database, scale_count, concurrency).await?,
         Command::Bench {
             what: BenchCommand::Provision { count, amphora },
-        } => ostia::bench_amphora::provision(count, amphora.into()).await?,
+        } => bench::amphora::provision(count, amphora.into()).await?,
         Command::Bench {
             what: BenchCommand::Failover { kills },
-        } => ostia::bench_amphora::failover(kills).await?,
+        } => bench::amphora::failover(kills).await?,
         Command::Bench {
             what:
                 BenchCommand::Density {
@@ -548,7 +551,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     concurrency,
                     sample,
                 },
-        } => ostia::bench_amphora::density(count, concurrency, sample).await?,
+        } => bench::amphora::density(count, concurrency, sample).await?,
         Command::Bench {
             what:
                 BenchCommand::Engine {
@@ -556,7 +559,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     seconds,
                     threads,
                 },
-        } => ostia::bench_engine::run(rounds, seconds, threads).await?,
+        } => bench::engine::run(rounds, seconds, threads).await?,
     }
     Ok(())
 }

@@ -289,7 +289,7 @@ impl Run {
     async fn new() -> Run {
         let dir = tempfile::tempdir().unwrap();
         let opts = ostia::Options {
-            network_driver: api::NetworkDriver::Noop,
+            network_driver: lb_api::NetworkDriver::Noop,
             ..options(dir.path())
         };
         let env = start_with(dir, opts).await;

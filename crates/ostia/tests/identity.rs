@@ -756,7 +756,7 @@ async fn keystone_mode_validates_tokens_against_keystone_and_caches_them() {
         auth: ostia::AuthMode::Keystone {
             url: keystone.identity.clone(),
         },
-        network_driver: api::NetworkDriver::Noop,
+        network_driver: lb_api::NetworkDriver::Noop,
         ..options(dir.path())
     };
     let running = ostia::start(opts).await.unwrap();

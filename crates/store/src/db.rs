@@ -1,17 +1,11 @@
 //! Opening the database and the write transaction every mutation runs in.
 
+use crate::row::{Db, DbConnection, DbPool};
 use crate::Result;
 use sqlx::any::AnyPoolOptions;
 use sqlx::{Executor, Transaction};
 use std::path::Path;
 use std::time::Duration;
-
-/// The database every query runs on, through sqlx's `Any` driver: one code path for the
-/// databases Ostia supports.
-pub(crate) type Db = sqlx::Any;
-pub(crate) type DbPool = sqlx::AnyPool;
-pub(crate) type DbRow = sqlx::any::AnyRow;
-pub(crate) type DbConnection = sqlx::AnyConnection;
 
 /// Handle to the database. Writes go through a single connection, so mutations of the
 /// store are serialised in this process (SQLite has one writer anyway, and busy_timeout
@@ -25,7 +19,7 @@ pub struct Store {
     pub(crate) instance: std::sync::Arc<str>,
     pub(crate) write: DbPool,
     pub(crate) read: DbPool,
-    pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::snapshot::Snapshot>>,
+    pub(crate) snapshot: std::sync::Arc<arc_swap::ArcSwapOption<crate::generation::Snapshot>>,
     /// Woken after every commit that changed a tree in this process.
     changed: std::sync::Arc<tokio::sync::Notify>,
 }
@@ -200,7 +194,7 @@ impl WriteTx {
     pub async fn commit(mut self) -> Result<()> {
         let touched = !self.touched.is_empty();
         if touched {
-            crate::snapshot::bump(&mut self.tx, &self.touched).await?;
+            crate::generation::bump(&mut self.tx, &self.touched).await?;
         }
         self.tx.commit().await?;
         if touched {

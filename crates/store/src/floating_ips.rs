@@ -1,6 +1,6 @@
 //! Floating IPs of the built-in network service.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -22,7 +22,7 @@ pub struct FloatingIp {
 }
 
 fn fip_from(row: &DbRow) -> Result<FloatingIp> {
-    let attrs = crate::network::attrs_from(row)?;
+    let attrs = crate::row::attrs_from(row)?;
     Ok(FloatingIp {
         id: row.try_get("id")?,
         floating_network_id: row.try_get("floating_network_id")?,

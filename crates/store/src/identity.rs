@@ -1,7 +1,7 @@
 //! The built-in identity service's records: projects, users, roles, role assignments and
 //! revoked tokens. Passwords arrive here already hashed.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store, StoreError};
 use serde_json::{Map, Value};
 use sqlx::Row;

@@ -2,7 +2,7 @@
 //! made through v1 (and the subnet their members live on), v1's shared health monitors, and
 //! which Octavia health monitor stands for each monitor↔pool association.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -51,7 +51,7 @@ fn monitor_from(row: &DbRow) -> Result<V1Monitor> {
         id: row.try_get("id")?,
         project_id: row.try_get("project_id")?,
         created_at: row.try_get("created_at")?,
-        attrs: crate::network::attrs_from(row)?,
+        attrs: crate::row::attrs_from(row)?,
     })
 }
 

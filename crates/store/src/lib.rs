@@ -11,6 +11,7 @@
 pub mod certificates;
 mod db;
 pub mod floating_ips;
+mod generation;
 pub mod health;
 pub mod identity;
 pub mod jobs;
@@ -20,20 +21,22 @@ mod pkcs;
 pub mod quotas;
 pub mod resources;
 pub mod routers;
+mod row;
 pub mod sealer;
 pub mod secrets;
+mod seed;
 mod snapshot;
 pub mod stats;
 
 pub use db::{Dialect, Store, WriteTx};
 pub use floating_ips::FloatingIp;
+pub use generation::Snapshot;
 pub use jobs::Job;
 pub use lbaas_v1::{V1Association, V1Monitor, V1Pool};
 pub use network::{AllocError, InUse, Network, Port, Subnet};
 pub use routers::Router;
 pub use sealer::Sealer;
 pub use secrets::{ref_id, Container, Secret};
-pub use snapshot::Snapshot;
 pub use stats::{ListenerStats, StatsDelta};
 
 #[derive(Debug, thiserror::Error)]

@@ -1,7 +1,7 @@
 //! The built-in network service: networks, subnets and ports with simple IPAM, so that VIPs
 //! get real loopback addresses without any other service.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -18,6 +18,10 @@ pub const PROVIDER_NETWORK: &str = "provider";
 pub const PROVIDER_SUBNET: &str = "provider-subnet";
 pub const PROVIDER_CIDR: &str = "127.20.0.0/16";
 pub const LOCAL_ROUTER: &str = "ostia-router";
+
+/// Who owns a router's ports (Neutron's device owners).
+pub const INTERFACE_OWNER: &str = "network:router_interface";
+pub const GATEWAY_OWNER: &str = "network:router_gateway";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Network {
@@ -76,16 +80,8 @@ fn subnet_from(row: &DbRow) -> Result<Subnet> {
         project_id: row.try_get("project_id")?,
         created_at: row.try_get("created_at")?,
         ip_version: row.try_get("ip_version")?,
-        attrs: attrs_from(row)?,
+        attrs: crate::row::attrs_from(row)?,
     })
-}
-
-/// The `attrs` column of a row: a JSON object.
-pub(crate) fn attrs_from(row: &DbRow) -> Result<Map<String, Value>> {
-    match serde_json::from_str(&row.try_get::<String, _>("attrs")?) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(crate::StoreError::Corrupt("network attrs".into())),
-    }
 }
 
 pub(crate) fn port_from(row: &DbRow) -> Result<Port> {
@@ -143,166 +139,6 @@ fn ordinal(ip: IpAddr) -> u128 {
     match ip {
         IpAddr::V4(v4) => u128::from(u32::from(v4)),
         IpAddr::V6(v6) => u128::from(v6),
-    }
-}
-
-impl Store {
-    /// Creates the built-in networks on first start: `ostia-local` on `cidr` for VIPs, and the
-    /// external `provider` (127.20.0.0/16) for floating IPs. Gateways are the first address.
-    pub async fn seed_network(&self, cidr: ipnet::Ipv4Net) -> Result<()> {
-        self.seed_one(LOCAL_NETWORK, LOCAL_SUBNET, cidr, false)
-            .await?;
-        let provider = PROVIDER_CIDR.parse().expect("literal");
-        if cidr != provider {
-            self.seed_one(PROVIDER_NETWORK, PROVIDER_SUBNET, provider, true)
-                .await?;
-            self.seed_router().await?;
-        }
-        Ok(())
-    }
-
-    /// `ostia-router`: the VIP subnet reaches `provider` through it, so floating IPs from
-    /// `provider` can be associated with VIPs on a fresh `ostia up`.
-    async fn seed_router(&self) -> Result<()> {
-        if self.routers().await?.iter().any(|r| r.name == LOCAL_ROUTER) {
-            return Ok(());
-        }
-        let networks = self.networks().await?;
-        let subnets = self.subnets().await?;
-        let named = |n: &str| networks.iter().find(|x| x.name == n).map(|x| x.id.clone());
-        let (Some(provider), Some(local)) = (named(PROVIDER_NETWORK), named(LOCAL_NETWORK)) else {
-            return Ok(());
-        };
-        let first_subnet = |net: &str| subnets.iter().find(|s| s.network_id == net).cloned();
-        let (Some(external), Some(inside)) = (first_subnet(&provider), first_subnet(&local)) else {
-            return Ok(());
-        };
-        let mut attrs = Map::new();
-        attrs.insert(
-            "external_gateway_info".into(),
-            serde_json::json!({"network_id": provider, "enable_snat": true}),
-        );
-        let router = crate::Router {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: LOCAL_ROUTER.into(),
-            project_id: SERVICE_PROJECT.into(),
-            created_at: model::now(),
-            attrs,
-        };
-        let mut tx = self.begin().await?;
-        tx.put_router(&router).await?;
-        let gateway = inside.gateway_ip.as_deref().and_then(|g| g.parse().ok());
-        for (subnet, address, owner) in [
-            (&external, None, crate::routers::GATEWAY_OWNER),
-            (&inside, gateway, crate::routers::INTERFACE_OWNER),
-        ] {
-            if let Ok(port) = tx
-                .allocate_port(subnet, address, "", owner, SERVICE_PROJECT)
-                .await?
-            {
-                tx.set_port_device(&port.id, &router.id, owner).await?;
-            }
-        }
-        tx.commit().await
-    }
-
-    async fn seed_one(
-        &self,
-        network: &str,
-        subnet: &str,
-        cidr: ipnet::Ipv4Net,
-        external: bool,
-    ) -> Result<()> {
-        let exists: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM networks WHERE name = $1")
-            .bind(network)
-            .fetch_one(&self.write)
-            .await?;
-        if exists > 0 {
-            return Ok(());
-        }
-        let mut hosts = cidr.hosts();
-        let gateway = hosts.next().map(IpAddr::V4);
-        let start = hosts.next().map(IpAddr::V4);
-        let end = cidr.hosts().last().map(IpAddr::V4);
-        let (Some(start), Some(end)) = (start, end) else {
-            return Ok(());
-        };
-        let now = model::now();
-        let net = Network {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: network.into(),
-            project_id: SERVICE_PROJECT.into(),
-            created_at: now.clone(),
-            subnets: Vec::new(),
-            external,
-            shared: !external,
-            attrs: Map::new(),
-        };
-        let mut tx = self.begin().await?;
-        tx.insert_network(&net).await?;
-        tx.insert_subnet(&Subnet {
-            id: uuid::Uuid::new_v4().to_string(),
-            name: subnet.into(),
-            network_id: net.id.clone(),
-            cidr: cidr.to_string(),
-            gateway_ip: gateway.map(|g| g.to_string()),
-            pool_start: start.to_string(),
-            pool_end: end.to_string(),
-            project_id: SERVICE_PROJECT.into(),
-            created_at: now,
-            ip_version: 4,
-            attrs: Map::new(),
-        })
-        .await?;
-        tx.commit().await
-    }
-
-    pub async fn networks(&self) -> Result<Vec<Network>> {
-        let rows = sqlx::query("SELECT * FROM networks ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
-        let subnets = self.subnets().await?;
-        rows.iter()
-            .map(|row| {
-                let id: String = row.try_get("id")?;
-                Ok(Network {
-                    subnets: subnets
-                        .iter()
-                        .filter(|s| s.network_id == id)
-                        .map(|s| s.id.clone())
-                        .collect(),
-                    id,
-                    name: row.try_get("name")?,
-                    project_id: row.try_get("project_id")?,
-                    created_at: row.try_get("created_at")?,
-                    external: row.try_get::<i64, _>("external")? != 0,
-                    shared: row.try_get::<i64, _>("shared")? != 0,
-                    attrs: attrs_from(row)?,
-                })
-            })
-            .collect()
-    }
-
-    pub async fn subnets(&self) -> Result<Vec<Subnet>> {
-        let rows = sqlx::query("SELECT * FROM subnets ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(subnet_from).collect()
-    }
-
-    pub async fn ports(&self) -> Result<Vec<Port>> {
-        let rows = sqlx::query("SELECT * FROM ports ORDER BY created_at, id")
-            .fetch_all(&self.read)
-            .await?;
-        rows.iter().map(port_from).collect()
-    }
-
-    pub async fn port(&self, id: &str) -> Result<Option<Port>> {
-        let row = sqlx::query("SELECT * FROM ports WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.read)
-            .await?;
-        row.as_ref().map(port_from).transpose()
     }
 }
 
@@ -559,4 +395,54 @@ fn first_free(subnet: &Subnet, used: &HashSet<String>) -> Option<IpAddr> {
         }
     }
     None
+}
+
+impl Store {
+    pub async fn networks(&self) -> Result<Vec<Network>> {
+        let rows = sqlx::query("SELECT * FROM networks ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        let subnets = self.subnets().await?;
+        rows.iter()
+            .map(|row| {
+                let id: String = row.try_get("id")?;
+                Ok(Network {
+                    subnets: subnets
+                        .iter()
+                        .filter(|s| s.network_id == id)
+                        .map(|s| s.id.clone())
+                        .collect(),
+                    id,
+                    name: row.try_get("name")?,
+                    project_id: row.try_get("project_id")?,
+                    created_at: row.try_get("created_at")?,
+                    external: row.try_get::<i64, _>("external")? != 0,
+                    shared: row.try_get::<i64, _>("shared")? != 0,
+                    attrs: crate::row::attrs_from(row)?,
+                })
+            })
+            .collect()
+    }
+
+    pub async fn subnets(&self) -> Result<Vec<Subnet>> {
+        let rows = sqlx::query("SELECT * FROM subnets ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(subnet_from).collect()
+    }
+
+    pub async fn ports(&self) -> Result<Vec<Port>> {
+        let rows = sqlx::query("SELECT * FROM ports ORDER BY created_at, id")
+            .fetch_all(&self.read)
+            .await?;
+        rows.iter().map(port_from).collect()
+    }
+
+    pub async fn port(&self, id: &str) -> Result<Option<Port>> {
+        let row = sqlx::query("SELECT * FROM ports WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&self.read)
+            .await?;
+        row.as_ref().map(port_from).transpose()
+    }
 }

@@ -1,7 +1,6 @@
 //! Objects of every kind, and load-balancer trees loaded and saved as a unit.
 
-use crate::db::DbConnection;
-use crate::db::DbRow;
+use crate::row::{DbConnection, DbRow};
 use crate::{Result, Store, StoreError, WriteTx};
 use model::{Kind, Resource, Tree};
 use sqlx::Row;

@@ -1,13 +1,10 @@
 //! Routers of the built-in network service. Interfaces and the external gateway are ports
 //! owned by the router, so "which subnets reach which external network" is a port query.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::Row;
-
-pub const INTERFACE_OWNER: &str = "network:router_interface";
-pub const GATEWAY_OWNER: &str = "network:router_gateway";
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Router {
@@ -20,7 +17,7 @@ pub struct Router {
 }
 
 fn router_from(row: &DbRow) -> Result<Router> {
-    let attrs = crate::network::attrs_from(row)?;
+    let attrs = crate::row::attrs_from(row)?;
     Ok(Router {
         id: row.try_get("id")?,
         name: row.try_get("name")?,

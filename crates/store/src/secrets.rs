@@ -1,7 +1,7 @@
 //! The key manager's secrets and containers. Payloads arrive sealed: this module never sees
 //! one in clear.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store, WriteTx};
 use serde_json::{Map, Value};
 use sqlx::Row;
@@ -46,7 +46,7 @@ fn secret_from(row: &DbRow) -> Result<Secret> {
         sealed: row.try_get("sealed")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        attrs: crate::network::attrs_from(row)?,
+        attrs: crate::row::attrs_from(row)?,
     })
 }
 
@@ -59,7 +59,7 @@ fn container_from(row: &DbRow) -> Result<Container> {
         container_type: row.try_get("container_type")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        attrs: crate::network::attrs_from(row)?,
+        attrs: crate::row::attrs_from(row)?,
     })
 }
 

@@ -7,79 +7,16 @@
 //! (`tree_versions`): a newer snapshot reloads only the trees written since, and writers
 //! in other processes are seen too.
 
-use crate::db::DbConnection;
+use crate::generation::{Entry, Snapshot};
 use crate::resources::{from_rows, COLUMNS};
 use crate::{Result, Store};
 use model::{Kind, Resource, Tree};
 use sqlx::Row;
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 /// A read-only transaction whose statements all see one snapshot of the database.
 const CONSISTENT_READ: &str = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY";
-
-pub struct Snapshot {
-    generation: i64,
-    trees: HashMap<String, Arc<Tree>>,
-    /// Every object of every tree in creation order.
-    order: Vec<Entry>,
-}
-
-#[derive(Clone)]
-struct Entry {
-    seq: i64,
-    kind: Kind,
-    parent_id: Option<String>,
-    lb_id: String,
-    id: String,
-}
-
-impl Snapshot {
-    pub fn generation(&self) -> i64 {
-        self.generation
-    }
-
-    /// One load balancer's tree as of this snapshot.
-    pub fn tree(&self, lb_id: &str) -> Option<&Arc<Tree>> {
-        self.trees.get(lb_id)
-    }
-
-    /// The objects of `kind` (below `parent` when given) in creation order, each with the
-    /// tree of its load balancer.
-    pub fn objects<'a>(
-        &'a self,
-        kind: Kind,
-        parent: Option<&'a str>,
-    ) -> impl Iterator<Item = (&'a Tree, &'a Resource)> + 'a {
-        self.order
-            .iter()
-            .filter(move |e| {
-                e.kind == kind && (parent.is_none() || e.parent_id.as_deref() == parent)
-            })
-            .filter_map(|e| {
-                let tree = self.trees.get(&e.lb_id)?;
-                Some((&**tree, tree.get(&e.id)?))
-            })
-    }
-}
-
-pub(crate) async fn bump(conn: &mut DbConnection, lb_ids: &BTreeSet<String>) -> Result<()> {
-    let generation: i64 =
-        sqlx::query_scalar("UPDATE generation SET value = value + 1 WHERE id = 1 RETURNING value")
-            .fetch_one(&mut *conn)
-            .await?;
-    for lb_id in lb_ids {
-        sqlx::query(
-            "INSERT INTO tree_versions (lb_id, generation) VALUES ($1, $2) \
-             ON CONFLICT (lb_id) DO UPDATE SET generation = excluded.generation",
-        )
-        .bind(lb_id)
-        .bind(generation)
-        .execute(&mut *conn)
-        .await?;
-    }
-    Ok(())
-}
 
 impl Store {
     /// The current snapshot: the cached one while the generation has not moved, else the

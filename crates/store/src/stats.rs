@@ -1,6 +1,6 @@
 //! Listener statistics, one row per (listener, amphora), summed for the API.
 
-use crate::db::DbRow;
+use crate::row::DbRow;
 use crate::{Result, Store};
 use sqlx::Row;
 

@@ -1,8 +1,7 @@
 //! Weighted least connections: the fewest active connections per unit of weight wins; ties
 //! rotate, as HAProxy's leastconn does, so idle members share new connections evenly.
 
-use super::Balancer;
-use crate::pool::Backend;
+use super::{Backend, Balancer};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 #[derive(Default)]

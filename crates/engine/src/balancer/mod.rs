@@ -9,8 +9,19 @@ pub use least_connections::LeastConnections;
 pub use round_robin::RoundRobin;
 pub use source_ip::{fnv1a, mix, SourceIp};
 
-use crate::pool::Backend;
-use model::LbAlgorithm;
+use crate::member::MemberState;
+use model::{LbAlgorithm, MemberConfig};
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// A member as balancers see it: its configuration and the runtime state it shares with
+/// health checks and connections.
+pub struct Backend {
+    pub config: MemberConfig,
+    pub state: Arc<MemberState>,
+    pub addr: SocketAddr,
+    pub id_hash: u64,
+}
 
 pub trait Balancer: Send + Sync {
     /// Index of the chosen backend among those for which `usable` holds. `key` is the hash

@@ -2,8 +2,7 @@
 //! once when the snapshot is built (weights 5:1 give a a a b a a, not a a a a a b), and an
 //! atomic cursor walks it, so picking takes no lock.
 
-use super::Balancer;
-use crate::pool::Backend;
+use super::{Backend, Balancer};
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 pub struct RoundRobin {

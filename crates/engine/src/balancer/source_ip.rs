@@ -2,8 +2,7 @@
 //! the highest score wins. Removing a member moves only the keys it won, and the placement
 //! is the same in every process and after every restart (the hash has a fixed seed).
 
-use super::Balancer;
-use crate::pool::Backend;
+use super::{Backend, Balancer};
 
 pub struct SourceIp;
 

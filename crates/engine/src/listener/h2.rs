@@ -9,7 +9,7 @@
 //! its heads and data count into the listener's and the member's bytes, as HAProxy counts
 //! HTTP-layer bytes.
 
-use super::http::{route, Route};
+use super::route::{route, Route};
 use super::{ms, Context, Snapshot};
 use crate::member::{Lease, MemberState};
 use crate::persistence::Persist;
@@ -151,7 +151,7 @@ async fn exchange(
         set(name, value);
     }
     let config = &snapshot.config;
-    let mut persist = Persist::of(&pool, peer, &head);
+    let mut persist = Persist::of(pool.sticky.as_ref(), peer, &head);
     if let Some(name) = persist.as_ref().and_then(Persist::indirect_cookie) {
         strip_cookie(&mut parts.headers, name);
     }

@@ -7,13 +7,15 @@
 //! 504 when the member is too slow, 502 when its answer is broken.
 
 use super::buf::Buf;
+use super::route::{route, Route};
 use super::tcp::{accept_loop, CONNECT_ATTEMPTS};
 use super::{ms, Context, Snapshot};
 use crate::h1::{self, Chunks, Framing, Invalid};
-use crate::l7::{self, RequestView, Verdict};
+
+use crate::balancer::Backend;
 use crate::member::{Lease, MemberState};
 use crate::persistence::Persist;
-use crate::pool::{Backend, Pool};
+use crate::pool::Pool;
 use crate::proxy_protocol;
 use crate::relay::{self, Counters};
 use crate::stats::{ListenerStats, Open};
@@ -128,46 +130,6 @@ impl ClientStream for TcpStream {
 impl ClientStream for tokio_rustls::server::TlsStream<TcpStream> {
     fn plain(&self) -> Option<&TcpStream> {
         None
-    }
-}
-
-/// Where a request goes.
-pub(super) enum Route {
-    Pool(Arc<Pool>),
-    /// An error page (403 from a REJECT policy, 503 without a pool).
-    Answer(u16),
-    /// A redirect policy's answer.
-    Redirect(Vec<u8>),
-}
-
-/// The listener's L7 policies decide on the request head; without them, or when none
-/// matches, the default pool serves.
-pub(super) fn route(snapshot: &Snapshot, head: &[u8], tls: Option<&TlsFacts>) -> Route {
-    let default = || match &snapshot.pool {
-        Some(pool) => Route::Pool(pool.clone()),
-        None => Route::Answer(503),
-    };
-    let Some(policies) = &snapshot.l7 else {
-        return default();
-    };
-    let mut headers = [httparse::EMPTY_HEADER; h1::MAX_HEADERS];
-    let mut parsed = httparse::Request::new(&mut headers);
-    // The head was parsed once already: this cannot fail, but a failure is a bad request.
-    if !matches!(parsed.parse(head), Ok(httparse::Status::Complete(_))) {
-        return Route::Answer(400);
-    }
-    let view = RequestView {
-        target: parsed.path.unwrap_or("/"),
-        headers: parsed.headers,
-        tls,
-    };
-    match policies.decide(&view) {
-        Verdict::Reject => Route::Answer(403),
-        Verdict::Redirect { code, location } => {
-            Route::Redirect(l7::redirect_answer(code, &location))
-        }
-        Verdict::Pool(pool) => Route::Pool(pool.clone()),
-        Verdict::Default => default(),
     }
 }
 
@@ -295,7 +257,11 @@ impl<S: ClientStream> Session<S> {
                 return Ok(false);
             }
         };
-        self.persist = Persist::of(&pool, self.peer, &self.cbuf.bytes()[..req.head_len]);
+        self.persist = Persist::of(
+            pool.sticky.as_ref(),
+            self.peer,
+            &self.cbuf.bytes()[..req.head_len],
+        );
         if let Some(name) = self.persist.as_ref().and_then(Persist::indirect_cookie) {
             h1::strip_cookie(&mut self.request, name);
         }

@@ -5,6 +5,7 @@
 mod buf;
 mod h2;
 mod http;
+mod route;
 mod tcp;
 mod udp;
 

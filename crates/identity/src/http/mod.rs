@@ -9,7 +9,6 @@ use axum::http::{HeaderMap, HeaderValue, Method, Request, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::{json, Value};
 use std::sync::Arc;
-use tokio::net::TcpListener;
 
 mod admin;
 
@@ -121,15 +120,9 @@ impl Req {
     }
 }
 
-pub async fn serve(
-    listener: TcpListener,
-    identity: Arc<Identity>,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
-    let app = axum::Router::new().fallback(dispatch).with_state(identity);
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown)
-        .await
+/// The identity API (every path is the dispatcher's).
+pub fn routes(identity: Arc<Identity>) -> axum::Router {
+    axum::Router::new().fallback(dispatch).with_state(identity)
 }
 
 async fn dispatch(State(identity): State<Arc<Identity>>, request: Request<Body>) -> Response {
