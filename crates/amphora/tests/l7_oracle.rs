@@ -512,7 +512,7 @@ mod tls_oracle {
                     private_key_pem: server_key.clone(),
                 }),
                 alpn_protocols: vec!["http/1.1".into()],
-                client_authentication: "OPTIONAL".into(),
+                client_authentication: model::ClientAuthentication::Optional,
                 client_ca_pem: Some(trusted.cert.pem()),
                 ..model::ListenerTls::default()
             });

@@ -7,14 +7,12 @@
 use crate::amphora_config;
 use crate::compute::{ComputeDriver, ComputeError, Placed, Stop};
 use engine::ListenerFailure;
-use model::status::*;
-use model::{AmphoraConfig, AmphoraRole, AmphoraStatus, JobAction, Kind, Resource, Tree};
-use serde_json::json;
+use model::{
+    Amphora, AmphoraConfig, AmphoraDetails, AmphoraRole, AmphoraStatus, JobAction, Kind,
+    ProvisioningStatus, Tree,
+};
 use std::sync::Arc;
 use store::{Job, Store};
-
-/// The attribute holding the generation an amphora acknowledged.
-pub const GENERATION: &str = "generation";
 
 /// What a job did to the amphorae, settled by the worker with the tree.
 #[derive(Debug, Default)]
@@ -22,7 +20,7 @@ pub struct Outcome {
     /// Why the job failed, if it did.
     pub error: Option<String>,
     /// Amphora records as they are now.
-    pub records: Vec<Resource>,
+    pub records: Vec<Amphora>,
     /// Listeners that could not start (their port is taken), with the reason.
     pub failed_listeners: Vec<ListenerFailure>,
 }
@@ -34,20 +32,11 @@ pub struct Amphorae {
     sealer: Arc<store::Sealer>,
 }
 
-fn status_of(r: &Resource) -> Option<AmphoraStatus> {
-    r.provisioning_status.parse().ok()
-}
-
 /// Records of amphorae that belong to their load balancer (not being or been deleted).
-pub fn in_service(records: Vec<Resource>) -> Vec<Resource> {
+pub fn in_service(records: Vec<Amphora>) -> Vec<Amphora> {
     records
         .into_iter()
-        .filter(|r| {
-            !matches!(
-                status_of(r),
-                Some(AmphoraStatus::Deleted | AmphoraStatus::PendingDelete) | None
-            )
-        })
+        .filter(|a| !a.status.is_gone())
         .collect()
 }
 
@@ -68,7 +57,7 @@ impl Amphorae {
     /// TLS listeners' certificates loaded.
     async fn config(&self, tree: &Tree, generation: u64) -> Result<AmphoraConfig, String> {
         let floating = self.floating_addresses(tree).await?;
-        let mut config = config_with(tree, generation, &floating)?;
+        let mut config = config_with(tree, generation, &floating);
         // Noop amphorae serve nothing, so (as Octavia's noop drivers) they take any ref.
         if self.driver.heartbeats() {
             crate::certificates::load(&self.store, &self.sealer, &mut config).await?;
@@ -82,9 +71,7 @@ impl Amphorae {
 
     /// Floating IPs associated with the VIP port: the amphora answers on them too.
     async fn floating_addresses(&self, tree: &Tree) -> Result<Vec<std::net::IpAddr>, String> {
-        let Some(port) = tree.lb().str("vip_port_id") else {
-            return Ok(Vec::new());
-        };
+        let port = &tree.load_balancer().vip_port_id;
         let found = self
             .store
             .floating_addresses(port)
@@ -99,8 +86,8 @@ impl Amphorae {
             // An amphora that could not be failed over is ERROR (and no longer watched).
             let failed_over = job.object_kind == Kind::Amphora && job.action == JobAction::Failover;
             if failed_over && !out.records.iter().any(|r| r.id == job.object_id) {
-                if let Ok(Some(mut amp)) = self.store.get(Kind::Amphora, &job.object_id).await {
-                    set_status(&mut amp, AmphoraStatus::Error);
+                if let Ok(Some(mut amp)) = self.store.amphora(&job.object_id).await {
+                    amp.set_status(AmphoraStatus::Error);
                     out.records.push(amp);
                 }
             }
@@ -114,7 +101,7 @@ impl Amphorae {
         // Amphorae a run killed mid-way was stopping: their stop is finished first.
         for amp in all
             .iter()
-            .filter(|r| status_of(r) == Some(AmphoraStatus::PendingDelete))
+            .filter(|a| a.status == AmphoraStatus::PendingDelete)
         {
             self.retire(amp.clone(), Stop::Kill, out).await?;
         }
@@ -146,9 +133,8 @@ impl Amphorae {
             // first run booted is retired too.
             (Kind::Amphora, JobAction::Failover) => {
                 let config = self.config(tree, generation).await?;
-                let replaced = |r: &Resource| {
-                    r.id == job.object_id || status_of(r) == Some(AmphoraStatus::Booting)
-                };
+                let replaced =
+                    |a: &Amphora| a.id == job.object_id || a.status == AmphoraStatus::Booting;
                 for amp in records.into_iter().filter(replaced) {
                     self.retire(amp, Stop::Kill, out).await?;
                 }
@@ -168,7 +154,7 @@ impl Amphorae {
                         .apply(&Placed::of(&amp), &config)
                         .await
                         .map_err(|e| describe(&amp.id, e))?;
-                    amp.set(GENERATION, json!(applied.generation));
+                    amp.details.generation = applied.generation;
                     out.failed_listeners.extend(applied.failed_listeners);
                     out.records.push(amp);
                 }
@@ -178,28 +164,28 @@ impl Amphorae {
     }
 
     /// Amphora records of a load balancer.
-    pub async fn records(&self, lb_id: &str) -> Result<Vec<Resource>, String> {
+    pub async fn records(&self, lb_id: &str) -> Result<Vec<Amphora>, String> {
         self.store
-            .list(Kind::Amphora, Some(lb_id))
+            .amphorae(Some(lb_id))
             .await
             .map_err(|e| e.to_string())
     }
 
-    async fn save(&self, record: &Resource) -> Result<(), String> {
+    async fn save(&self, record: &Amphora) -> Result<(), String> {
         let run = async {
             let mut tx = self.store.begin().await?;
-            tx.put(record).await?;
+            tx.put_amphora(record).await?;
             tx.commit().await
         };
         run.await.map_err(|e| e.to_string())
     }
 
     /// Stops an amphora for good: PENDING_DELETE while it stops, then DELETED.
-    async fn retire(&self, mut amp: Resource, how: Stop, out: &mut Outcome) -> Result<(), String> {
-        set_status(&mut amp, AmphoraStatus::PendingDelete);
+    async fn retire(&self, mut amp: Amphora, how: Stop, out: &mut Outcome) -> Result<(), String> {
+        amp.set_status(AmphoraStatus::PendingDelete);
         self.save(&amp).await?;
         self.driver.delete(&Placed::of(&amp), how).await;
-        set_status(&mut amp, AmphoraStatus::Deleted);
+        amp.set_status(AmphoraStatus::Deleted);
         out.records.push(amp);
         Ok(())
     }
@@ -216,17 +202,17 @@ impl Amphorae {
         let placement = match self.driver.create(&amp.id).await {
             Ok(p) => p,
             Err(e) => {
-                set_status(&mut amp, AmphoraStatus::Error);
+                amp.set_status(AmphoraStatus::Error);
                 out.records.push(amp.clone());
                 return Err(describe(&amp.id, e));
             }
         };
         placement.write_to(&mut amp);
-        set_status(&mut amp, AmphoraStatus::Allocated);
+        amp.set_status(AmphoraStatus::Allocated);
         let applied = self.driver.apply(&Placed::of(&amp), config).await;
         let result = match applied {
             Ok(applied) => {
-                amp.set(GENERATION, json!(applied.generation));
+                amp.details.generation = applied.generation;
                 out.failed_listeners.extend(applied.failed_listeners);
                 Ok(())
             }
@@ -241,26 +227,16 @@ impl Amphorae {
     /// failed over.
     pub async fn restore(&self) -> Result<Vec<String>, String> {
         let mut lost = Vec::new();
-        let all = self
-            .store
-            .list(Kind::Amphora, None)
-            .await
-            .map_err(|e| e.to_string())?;
-        let serving = |r: &Resource| {
-            matches!(
-                status_of(r),
-                Some(AmphoraStatus::Allocated | AmphoraStatus::FailoverStopped)
-            )
-        };
-        for amp in all.into_iter().filter(serving) {
-            let lb_id = amp.lb_id.clone().unwrap_or_default();
+        let all = self.store.amphorae(None).await.map_err(|e| e.to_string())?;
+        for amp in all.into_iter().filter(|a| a.status.is_serving()) {
+            let lb_id = amp.lb_id.clone();
             let Some(tree) = self.store.tree(&lb_id).await.map_err(|e| e.to_string())? else {
                 continue;
             };
-            if tree.lb().provisioning_status == DELETED {
+            if tree.lb().provisioning_status == ProvisioningStatus::Deleted {
                 continue;
             }
-            let generation = amp.get(GENERATION).as_u64().unwrap_or(0);
+            let generation = amp.details.generation;
             let result = match self.config(&tree, generation).await {
                 Ok(config) => self
                     .driver
@@ -283,7 +259,7 @@ impl Amphorae {
     }
 }
 
-fn find<'a>(records: &'a [Resource], id: &str) -> Result<&'a Resource, String> {
+fn find<'a>(records: &'a [Amphora], id: &str) -> Result<&'a Amphora, String> {
     records
         .iter()
         .find(|r| r.id == id)
@@ -298,58 +274,40 @@ fn describe(amphora_id: &str, e: ComputeError) -> String {
 }
 
 /// The tree's configuration, served on the floating addresses of its VIP port as well.
-fn config_with(
-    tree: &Tree,
-    generation: u64,
-    floating: &[std::net::IpAddr],
-) -> Result<AmphoraConfig, String> {
-    let mut config = amphora_config::build(tree, generation)?;
+fn config_with(tree: &Tree, generation: u64, floating: &[std::net::IpAddr]) -> AmphoraConfig {
+    let mut config = amphora_config::build(tree, generation);
     for address in floating {
         if !config.vips.contains(address) {
             config.vips.push(*address);
         }
     }
-    Ok(config)
-}
-
-fn set_status(r: &mut Resource, status: AmphoraStatus) {
-    r.provisioning_status = status.as_str().into();
-    r.updated_at = Some(model::now());
+    config
 }
 
 /// The record of a new STANDALONE amphora (SINGLE topology), BOOTING.
-fn new_record(tree: &Tree) -> Resource {
+fn new_record(tree: &Tree) -> Amphora {
     let lb = tree.lb();
-    let mut amp = Resource::new(Kind::Amphora, uuid::Uuid::new_v4().to_string());
-    amp.lb_id = Some(lb.id.clone());
-    amp.parent_id = Some(lb.id.clone());
-    amp.project_id = lb.project_id.clone();
-    amp.provisioning_status = AmphoraStatus::Booting.as_str().into();
-    amp.operating_status = ONLINE.into();
-    amp.updated_at = Some(model::now());
+    let vip = tree.load_balancer();
     let expiry = (chrono::Utc::now() + chrono::Duration::days(30))
         .format("%Y-%m-%dT%H:%M:%S")
         .to_string();
-    for (k, v) in [
-        ("compute_id", json!(null)),
-        ("lb_network_ip", json!(null)),
+    Amphora {
+        id: uuid::Uuid::new_v4().to_string(),
+        lb_id: lb.id.clone(),
+        project_id: lb.project_id.clone(),
+        status: AmphoraStatus::Booting,
+        created_at: model::now(),
+        updated_at: Some(model::now()),
         // The amphora binds the VIP itself: its own port is the VIP's port.
-        ("vrrp_ip", lb.get("vip_address").clone()),
-        ("ha_ip", lb.get("vip_address").clone()),
-        ("vrrp_port_id", lb.get("vip_port_id").clone()),
-        ("ha_port_id", lb.get("vip_port_id").clone()),
-        ("cert_expiration", json!(expiry)),
-        ("cert_busy", json!(false)),
-        ("role", json!(AmphoraRole::Standalone.as_str())),
-        ("vrrp_interface", json!(null)),
-        ("vrrp_id", json!(1)),
-        ("vrrp_priority", json!(null)),
-        ("cached_zone", json!(null)),
-        ("image_id", json!(null)),
-        ("compute_flavor", json!(null)),
-        (GENERATION, json!(0)),
-    ] {
-        amp.set(k, v);
+        details: AmphoraDetails {
+            vrrp_ip: Some(vip.vip_address.clone()),
+            ha_ip: Some(vip.vip_address.clone()),
+            vrrp_port_id: Some(vip.vip_port_id.clone()),
+            ha_port_id: Some(vip.vip_port_id.clone()),
+            cert_expiration: Some(expiry),
+            role: Some(AmphoraRole::Standalone),
+            vrrp_id: Some(1),
+            ..AmphoraDetails::default()
+        },
     }
-    amp
 }

@@ -2,8 +2,7 @@
 //! process exits: the load balancer goes PENDING_UPDATE and a failover job is queued, in one
 //! transaction, exactly as the API's `PUT /amphorae/{id}/failover` does.
 
-use model::status::{ACTIVE, ERROR, PENDING_UPDATE};
-use model::{AmphoraStatus, JobAction, Kind};
+use model::{AmphoraStatus, JobAction, Kind, ProvisioningStatus};
 use store::Store;
 use tokio::sync::Notify;
 
@@ -19,43 +18,39 @@ pub async fn request(
     reason: &str,
 ) -> store::Result<bool> {
     let mut tx = store.begin().await?;
-    let Some(amp) = tx.get(Kind::Amphora, amphora_id).await? else {
+    let Some(amp) = tx.amphora(amphora_id).await? else {
         tx.unwatch_amphora(amphora_id).await?;
         tx.commit().await?;
         return Ok(false);
     };
-    let status = amp.provisioning_status.parse::<AmphoraStatus>().ok();
-    if !matches!(
-        status,
-        Some(AmphoraStatus::Allocated | AmphoraStatus::FailoverStopped)
-    ) {
+    if !amp.status.is_serving() {
         // A deleted amphora whose process still reported (an orphan) is watched no more.
-        if status == Some(AmphoraStatus::Deleted) {
+        if amp.status == AmphoraStatus::Deleted {
             tx.unwatch_amphora(amphora_id).await?;
             tx.commit().await?;
         }
         return Ok(false);
     }
-    let lb_id = amp.lb_id.clone().unwrap_or_default();
+    let lb_id = amp.lb_id.clone();
     let Some(mut tree) = tx.tree(&lb_id).await? else {
         return Ok(false);
     };
-    let lb_status = tree.lb().provisioning_status.clone();
-    if lb_status != ACTIVE && lb_status != ERROR {
+    if !tree.lb().provisioning_status.is_settled() {
         return Ok(false);
     }
     if !tx.claim_amphora_health(amphora_id, silent_before).await? {
         return Ok(false);
     }
-    tree.lb_mut().set_status(PENDING_UPDATE);
+    tree.lb_mut().set_status(ProvisioningStatus::PendingUpdate);
+    tree.debug_check("asking for a failover");
     tx.save_tree(&tree).await?;
-    let provider = tree.lb().str("provider").unwrap_or("amphora").to_string();
+    let provider = tree.load_balancer().provider;
     tx.enqueue(
         &lb_id,
         JobAction::Failover,
         Kind::Amphora,
         amphora_id,
-        &provider,
+        provider,
     )
     .await?;
     tx.commit().await?;
@@ -71,16 +66,10 @@ pub async fn set_status(
     status: AmphoraStatus,
 ) -> store::Result<()> {
     let mut tx = store.begin().await?;
-    if let Some(mut amp) = tx.get(Kind::Amphora, amphora_id).await? {
-        let current = amp.provisioning_status.parse::<AmphoraStatus>().ok();
-        let gone = matches!(
-            current,
-            Some(AmphoraStatus::Deleted | AmphoraStatus::PendingDelete) | None
-        );
-        if !gone && current != Some(status) {
-            amp.provisioning_status = status.as_str().into();
-            amp.updated_at = Some(model::now());
-            tx.put(&amp).await?;
+    if let Some(mut amp) = tx.amphora(amphora_id).await? {
+        if !amp.status.is_gone() && amp.status != status {
+            amp.set_status(status);
+            tx.put_amphora(&amp).await?;
         }
     }
     tx.commit().await
@@ -89,10 +78,8 @@ pub async fn set_status(
 /// FAILOVER_STOPPED amphorae that report again are ALLOCATED again.
 pub async fn resume_stopped(store: &Store, fresh_since: i64) -> store::Result<()> {
     let fresh = store.fresh_amphorae(fresh_since).await?;
-    for amp in store.list(Kind::Amphora, None).await? {
-        if amp.provisioning_status == AmphoraStatus::FailoverStopped.as_str()
-            && fresh.contains(&amp.id)
-        {
+    for amp in store.amphorae(None).await? {
+        if amp.status == AmphoraStatus::FailoverStopped && fresh.contains(&amp.id) {
             set_status(store, &amp.id, AmphoraStatus::Allocated).await?;
         }
     }

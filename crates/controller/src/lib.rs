@@ -12,7 +12,6 @@ pub mod compute;
 pub mod failover;
 pub mod health;
 pub mod housekeeping;
-pub mod provider;
 pub mod worker;
 
 pub use amphorae::Amphorae;

@@ -3,9 +3,7 @@
 //! freed, amphora records and their health watch).
 
 use crate::amphorae::{Amphorae, Outcome};
-use crate::provider;
-use model::status::*;
-use model::{AmphoraStatus, JobAction, JobState, Kind, Tree};
+use model::{AmphoraStatus, JobAction, JobState, Kind, ProvisioningStatus, Tree};
 use std::sync::Arc;
 use std::time::Duration;
 use store::{Job, Store};
@@ -104,15 +102,10 @@ impl Worker {
     }
 
     async fn carry_out(&self, job: &Job, tree: &Tree) -> Outcome {
-        if provider::uses_amphorae(&job.provider) {
+        if job.provider.uses_amphorae() {
             self.amphorae.run(job, tree).await
-        } else if provider::exists(&job.provider) {
-            Outcome::default()
         } else {
-            Outcome {
-                error: Some(format!("Provider '{}' was not found.", job.provider)),
-                ..Outcome::default()
-            }
+            Outcome::default()
         }
     }
 
@@ -136,12 +129,10 @@ impl Worker {
         let now = store::jobs::now_millis();
         let heartbeats = self.amphorae.driver().heartbeats();
         for amp in &outcome.records {
-            tx.put(amp).await?;
-            match amp.provisioning_status.parse::<AmphoraStatus>() {
-                Ok(AmphoraStatus::Allocated) if heartbeats => {
-                    tx.watch_amphora(&amp.id, now).await?
-                }
-                Ok(AmphoraStatus::Allocated) => {}
+            tx.put_amphora(amp).await?;
+            match amp.status {
+                AmphoraStatus::Allocated if heartbeats => tx.watch_amphora(&amp.id, now).await?,
+                AmphoraStatus::Allocated => {}
                 _ => tx.unwatch_amphora(&amp.id).await?,
             }
         }
@@ -205,8 +196,8 @@ async fn settle_tree(
             tree.settle_failure(target);
         }
         None => {
-            if tree.settle_success() && tree.lb().get("vip_port_owned").as_bool() == Some(true) {
-                let port = tree.lb().str("vip_port_id").unwrap_or_default().to_string();
+            if tree.settle_success() && tree.load_balancer().vip_port_owned {
+                let port = tree.load_balancer().vip_port_id.clone();
                 tx.delete_port(&port).await?;
             }
         }
@@ -215,7 +206,7 @@ async fn settle_tree(
         tracing::warn!(job = job.id, listener = %failure.id, reason = %failure.reason,
             "listener cannot serve");
         if let Some(l) = tree.get_mut(&failure.id) {
-            l.set_status(ERROR);
+            l.set_status(ProvisioningStatus::Error);
         }
     }
     Ok(())

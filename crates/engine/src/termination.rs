@@ -8,7 +8,7 @@
 //! - `alpn_protocols`: h2 (served by `listener::h2`), http/1.1 and http/1.0;
 //! - client authentication OPTIONAL or MANDATORY against the client CA, with its CRL.
 
-use model::ListenerTls;
+use model::{ClientAuthentication, ListenerTls};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, CertificateRevocationListDer, PrivateKeyDer, ServerName};
@@ -171,8 +171,8 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
     let builder = ServerConfig::builder_with_provider(provider.clone())
         .with_protocol_versions(&versions(&tls.versions)?)
         .map_err(|e| format!("TLS settings: {e}"))?;
-    let builder = match tls.client_authentication.as_str() {
-        "OPTIONAL" | "MANDATORY" => {
+    let builder = match tls.client_authentication {
+        ClientAuthentication::Optional | ClientAuthentication::Mandatory => {
             let ca = tls
                 .client_ca_pem
                 .as_deref()
@@ -191,7 +191,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
                         .map_err(|e| format!("client CRL: {e}"))?;
                 verifier = verifier.with_crls(crls);
             }
-            if tls.client_authentication == "OPTIONAL" {
+            if tls.client_authentication == ClientAuthentication::Optional {
                 verifier = verifier.allow_unauthenticated();
             }
             let verifier = verifier
@@ -199,7 +199,7 @@ pub fn server_config(tls: &ListenerTls) -> Result<Arc<ServerConfig>, String> {
                 .map_err(|e| format!("client authentication: {e}"))?;
             builder.with_client_cert_verifier(verifier)
         }
-        _ => builder.with_no_client_auth(),
+        ClientAuthentication::None => builder.with_no_client_auth(),
     };
     let mut config = builder.with_cert_resolver(Arc::new(Certificates { all }));
     config.alpn_protocols = alpn(&tls.alpn_protocols, true);

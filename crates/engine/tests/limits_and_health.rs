@@ -111,7 +111,7 @@ async fn connection_limit_refuses_tcp_and_answers_503_on_http() {
     tokio::time::sleep(Duration::from_millis(100)).await;
     assert_eq!(get(vip, "/").await.0, 503);
     let status = engine.status().await;
-    assert_eq!(status.listeners[0].status, "FULL");
+    assert_eq!(status.listeners[0].status, model::ListenerHealth::Full);
     engine.shutdown().await;
 }
 

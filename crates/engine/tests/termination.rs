@@ -298,7 +298,7 @@ async fn mandatory_client_certificates_are_checked_and_named_to_the_member() {
     let server = cert("s", &["secure.example.com"]);
     let tls = ListenerTls {
         default_certificate: Some(server.bundle),
-        client_authentication: "MANDATORY".into(),
+        client_authentication: model::ClientAuthentication::Mandatory,
         client_ca_pem: Some(ca.cert.pem()),
         client_crl_pem: Some(crl.pem().unwrap()),
         hsts_max_age: Some(31_536_000),

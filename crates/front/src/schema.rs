@@ -1,6 +1,7 @@
 //! Request-body decoding with WSME's semantics: typed attributes with limits, unknown
 //! attributes and missing mandatory attributes rejected with WSME's texts, absent attributes
-//! (Unset) kept apart from JSON null.
+//! (Unset) kept apart from JSON null. `decode_as` then hands the checked attributes over as
+//! the service's typed body (absent and null stay apart there as `model::Patch`).
 
 use crate::error::{ApiError, ApiResult};
 use serde_json::{Map, Value};
@@ -158,6 +159,37 @@ pub fn decode(
         }
     };
     decode_object(inner, fields).map_err(|e| e.into_api(argname, envelope, &whole))
+}
+
+/// `decode`, then the attributes as the typed body `T`. The decoder has checked every type
+/// and range, so a body that does not convert is Ostia's fault (500), never the caller's.
+pub fn decode_as<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    argname: &str,
+    envelope: &str,
+    fields: &Spec,
+) -> ApiResult<T> {
+    typed(decode(body, argname, envelope, fields)?)
+}
+
+/// `decode_list`, each item as the typed body `T`.
+pub fn decode_list_as<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+    argname: &str,
+    envelope: &str,
+    fields: &Spec,
+) -> ApiResult<Vec<T>> {
+    decode_list(body, argname, envelope, fields)?
+        .into_iter()
+        .map(typed)
+        .collect()
+}
+
+fn typed<T: serde::de::DeserializeOwned>(attrs: Map<String, Value>) -> ApiResult<T> {
+    serde_json::from_value(Value::Object(attrs)).map_err(|e| {
+        tracing::error!(error = %e, "a decoded body does not fit its type");
+        ApiError::internal()
+    })
 }
 
 /// Decodes a list envelope such as the batch member update's `{"members": [...]}`.

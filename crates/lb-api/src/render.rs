@@ -1,39 +1,36 @@
-//! Objects as Octavia renders them: attribute order, derived references (`listeners`,
-//! `pools`, `members`, …), `tenant_id` beside `project_id`, empty names as "".
+//! Objects as Octavia renders them: the typed attributes serialised with their wire names,
+//! laid out in the order of Octavia's response types, with derived references
+//! (`listeners`, `pools`, `members`, …) and `tenant_id` beside `project_id`.
 
-use model::{Kind, Resource, Tree};
+use model::{Amphora, HealthMonitor, Kind, Member, Resource, Tree};
 use serde_json::{json, Map, Value};
 
 fn ids(list: Vec<String>) -> Value {
     Value::Array(list.into_iter().map(|id| json!({ "id": id })).collect())
 }
 
-fn text(r: &Resource, key: &str) -> Value {
-    match r.attrs.get(key) {
-        Some(Value::String(s)) => Value::String(s.clone()),
-        _ => Value::String(String::new()),
-    }
-}
-
-/// Renders an object of the given kind in the order of Octavia's response types.
+/// Renders an object in the order of Octavia's response types: the columns every object
+/// has, `derived` references, and the rest from its attributes.
 fn build(
     r: &Resource,
     order: &[&str],
     derived: impl Fn(&str) -> Option<Value>,
 ) -> Map<String, Value> {
+    let Value::Object(mut attrs) = r.body.to_json() else {
+        unreachable!("attributes serialise as an object")
+    };
     let mut out = Map::new();
     for &key in order {
         let value = match key {
             "id" => Value::String(r.id.clone()),
-            "name" | "description" => text(r, key),
-            "provisioning_status" => Value::String(r.provisioning_status.clone()),
-            "operating_status" => Value::String(r.operating_status.clone()),
+            "provisioning_status" => json!(r.provisioning_status),
+            "operating_status" => json!(r.operating_status),
             "project_id" | "tenant_id" => json!(r.project_id),
             "created_at" => Value::String(r.created_at.clone()),
             "updated_at" => json!(r.updated_at),
             _ => match derived(key) {
                 Some(v) => v,
-                None => r.get(key).clone(),
+                None => attrs.remove(key).unwrap_or(Value::Null),
             },
         };
         out.insert(key.to_string(), value);
@@ -244,20 +241,15 @@ const AMPHORA_ORDER: &[&str] = &[
 
 /// Renders an object that lives in a load-balancer tree.
 pub fn in_tree(tree: &Tree, r: &Resource) -> Map<String, Value> {
-    match r.kind {
+    match r.kind() {
         Kind::LoadBalancer => build(r, LB_ORDER, |key| match key {
             "listeners" => Some(ids(tree.child_ids(Kind::Listener, &r.id))),
             "pools" => Some(ids(tree.child_ids(Kind::Pool, &r.id))),
-            "provider" => Some(json!(r.str("provider").unwrap_or("octavia"))),
             _ => None,
         }),
         Kind::Listener => build(r, LISTENER_ORDER, |key| match key {
-            "l7policies" => Some(ids(tree.child_ids(Kind::L7Policy, &r.id))),
+            "l7policies" => Some(ids(tree.policies_in_order(&r.id))),
             "loadbalancers" => Some(ids(vec![tree.lb().id.clone()])),
-            "insert_headers" => Some(match r.get("insert_headers") {
-                Value::Null => json!({}),
-                other => other.clone(),
-            }),
             _ => None,
         }),
         Kind::Pool => {
@@ -289,20 +281,36 @@ pub fn in_tree(tree: &Tree, r: &Resource) -> Map<String, Value> {
     }
 }
 
-/// Renders an object that lives outside load-balancer trees.
+/// Renders a flavor, zone or profile.
 pub fn standalone(r: &Resource) -> Map<String, Value> {
-    let order = match r.kind {
+    let order = match r.kind() {
         Kind::Flavor => FLAVOR_ORDER,
         Kind::FlavorProfile => FLAVORPROFILE_ORDER,
         Kind::AvailabilityZone => AZ_ORDER,
-        Kind::AvailabilityZoneProfile => AZPROFILE_ORDER,
-        _ => AMPHORA_ORDER,
+        _ => AZPROFILE_ORDER,
     };
-    build(r, order, |key| match key {
-        "loadbalancer_id" => Some(json!(r.lb_id)),
-        "status" => Some(json!(r.provisioning_status)),
-        _ => None,
-    })
+    build(r, order, |_| None)
+}
+
+/// Renders an amphora record as Octavia's admin API shows it.
+pub fn amphora(a: &Amphora) -> Map<String, Value> {
+    let Value::Object(mut details) = json!(a.details) else {
+        unreachable!("amphora details serialise as an object")
+    };
+    AMPHORA_ORDER
+        .iter()
+        .map(|&key| {
+            let value = match key {
+                "id" => json!(a.id),
+                "loadbalancer_id" => json!(a.lb_id),
+                "status" => json!(a.status),
+                "created_at" => json!(a.created_at),
+                "updated_at" => json!(a.updated_at),
+                _ => details.remove(key).unwrap_or(Value::Null),
+            };
+            (key.to_string(), value)
+        })
+        .collect()
 }
 
 /// The fully populated graph returned by a load-balancer POST: children as whole objects,
@@ -359,7 +367,7 @@ pub fn full_graph(tree: &Tree) -> Map<String, Value> {
 /// The `/status` tree (reference §4.1).
 pub fn status_tree(tree: &Tree) -> Value {
     let lb = tree.lb();
-    let name = |r: &Resource| text(r, "name");
+    let name = |r: &Resource| json!(r.body.name());
     let listeners: Vec<Value> = tree
         .children(Kind::Listener, &lb.id)
         .map(|l| {
@@ -371,16 +379,19 @@ pub fn status_tree(tree: &Tree) -> Value {
                     let members: Vec<Value> = tree
                         .children(Kind::Member, &p.id)
                         .map(|m| {
+                            let member = m.get::<Member>();
                             json!({"id": m.id, "name": name(m), "operating_status": m.operating_status,
                                    "provisioning_status": m.provisioning_status,
-                                   "address": m.get("address"), "protocol_port": m.get("protocol_port")})
+                                   "address": member.map(|x| &x.address),
+                                   "protocol_port": member.map(|x| x.protocol_port)})
                         })
                         .collect();
                     let mut pool = json!({"id": p.id, "name": name(p),
                         "provisioning_status": p.provisioning_status,
                         "operating_status": p.operating_status});
                     if let Some(h) = tree.pool_monitor(&p.id) {
-                        pool["health_monitor"] = json!({"id": h.id, "name": name(h), "type": h.get("type"),
+                        let kind = h.get::<HealthMonitor>().map(|x| x.kind);
+                        pool["health_monitor"] = json!({"id": h.id, "name": name(h), "type": kind,
                             "provisioning_status": h.provisioning_status,
                             "operating_status": h.operating_status});
                     }

@@ -160,12 +160,12 @@ async fn route_collection(
         "healthmonitors" => healthmonitor::route(state, req, rest).await,
         "l7policies" => l7policy::route(state, req, rest).await,
         "quotas" => admin::quotas(state, req, rest).await,
-        "providers" => admin::providers(state, req, rest).await,
-        "flavors" => admin::standalone(state, req, Kind::Flavor, rest).await,
-        "flavorprofiles" => admin::standalone(state, req, Kind::FlavorProfile, rest).await,
-        "availabilityzones" => admin::standalone(state, req, Kind::AvailabilityZone, rest).await,
+        "providers" => providers::route(req, rest).await,
+        "flavors" => catalog::route(state, req, Kind::Flavor, rest).await,
+        "flavorprofiles" => catalog::route(state, req, Kind::FlavorProfile, rest).await,
+        "availabilityzones" => catalog::route(state, req, Kind::AvailabilityZone, rest).await,
         "availabilityzoneprofiles" => {
-            admin::standalone(state, req, Kind::AvailabilityZoneProfile, rest).await
+            catalog::route(state, req, Kind::AvailabilityZoneProfile, rest).await
         }
         _ => Err(ApiError::no_route()),
     }

@@ -1,7 +1,10 @@
 //! The request types of every resource (Octavia's `octavia/api/v2/types/*.py`) as field specs.
 
 use front::schema::{f, m, Field, Spec, Ty::*};
-use model::protocol::*;
+use model::protocol::{
+    ClientAuthentication, CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol,
+    MonitorType, PersistenceType, PoolProtocol, ALPN_PROTOCOLS, HTTP_METHODS, REDIRECT_CODES,
+};
 
 const NAME: Field = f("name", Str(255));
 const DESCRIPTION: Field = f("description", Str(255));
@@ -149,7 +152,7 @@ const HM_OPTIONAL: &[Field] = &[
     ADMIN,
     TAGS,
 ];
-const HM_TYPE: &[Field] = &[m("type", Enum(HM_TYPES))];
+const HM_TYPE: &[Field] = &[m("type", Enum(MonitorType::NAMES))];
 pub const HM_POST: Spec = Spec(&[
     &[m("pool_id", Uuid)],
     HM_TYPE,
@@ -167,11 +170,11 @@ const PERSISTENCE_DETAILS: &[Field] = &[
     f("persistence_granularity", Ip),
 ];
 pub const SESSION_PERSISTENCE: Spec = Spec(&[
-    &[m("type", Enum(SESSION_PERSISTENCE_TYPES))],
+    &[m("type", Enum(PersistenceType::NAMES))],
     PERSISTENCE_DETAILS,
 ]);
 pub const SESSION_PERSISTENCE_PUT: Spec = Spec(&[
-    &[f("type", Enum(SESSION_PERSISTENCE_TYPES))],
+    &[f("type", Enum(PersistenceType::NAMES))],
     PERSISTENCE_DETAILS,
 ]);
 const POOL_TLS: &[Field] = &[
@@ -193,8 +196,8 @@ pub const POOL_POST: Spec = Spec(&[
     &[
         f("loadbalancer_id", Uuid),
         f("listener_id", Uuid),
-        m("protocol", Enum(POOL_PROTOCOLS)),
-        m("lb_algorithm", Enum(LB_ALGORITHMS)),
+        m("protocol", Enum(PoolProtocol::NAMES)),
+        m("lb_algorithm", Enum(LbAlgorithm::NAMES)),
     ],
     POOL_DESCRIBED,
     &[TAGS],
@@ -203,8 +206,8 @@ pub const POOL_POST: Spec = Spec(&[
 ]);
 pub const POOL_SINGLE: Spec = Spec(&[
     &[
-        f("protocol", Enum(POOL_PROTOCOLS)),
-        f("lb_algorithm", Enum(LB_ALGORITHMS)),
+        f("protocol", Enum(PoolProtocol::NAMES)),
+        f("lb_algorithm", Enum(LbAlgorithm::NAMES)),
     ],
     POOL_DESCRIBED,
     &[
@@ -219,7 +222,7 @@ pub const POOL_PUT: Spec = Spec(&[
         NAME,
         DESCRIPTION,
         ADMIN,
-        f("lb_algorithm", Enum(LB_ALGORITHMS)),
+        f("lb_algorithm", Enum(LbAlgorithm::NAMES)),
         f("session_persistence", Obj(&SESSION_PERSISTENCE_PUT)),
         TAGS,
     ],
@@ -228,8 +231,8 @@ pub const POOL_PUT: Spec = Spec(&[
 
 // L7 rules and policies.
 const RULE_FIELDS: &[Field] = &[
-    m("type", Enum(L7_RULE_TYPES)),
-    m("compare_type", Enum(L7_COMPARE_TYPES)),
+    m("type", Enum(L7RuleType::NAMES)),
+    m("compare_type", Enum(CompareType::NAMES)),
     f("key", StrCheck(255, check_single_line)),
     m("value", StrCheck(255, check_single_line)),
     f("invert", Bool),
@@ -239,8 +242,8 @@ const RULE_FIELDS: &[Field] = &[
 pub const RULE_POST: Spec = Spec(&[RULE_FIELDS, &[PROJECT]]);
 pub const RULE_SINGLE: Spec = Spec(&[RULE_FIELDS]);
 pub const RULE_PUT: Spec = Spec(&[&[
-    f("type", Enum(L7_RULE_TYPES)),
-    f("compare_type", Enum(L7_COMPARE_TYPES)),
+    f("type", Enum(L7RuleType::NAMES)),
+    f("compare_type", Enum(CompareType::NAMES)),
     f("key", StrCheck(255, check_single_line)),
     f("value", StrCheck(255, check_single_line)),
     f("invert", Bool),
@@ -258,7 +261,7 @@ const POLICY_RULES: &[Field] = &[f("rules", ObjList(&RULE_SINGLE))];
 pub const POLICY_POST: Spec = Spec(&[
     &[
         m("listener_id", Uuid),
-        m("action", Enum(L7_ACTIONS)),
+        m("action", Enum(L7Action::NAMES)),
         f("redirect_pool_id", Uuid),
     ],
     POLICY_REDIRECT,
@@ -268,7 +271,7 @@ pub const POLICY_POST: Spec = Spec(&[
 ]);
 pub const POLICY_SINGLE: Spec = Spec(&[
     &[
-        m("action", Enum(L7_ACTIONS)),
+        m("action", Enum(L7Action::NAMES)),
         f("redirect_pool", Obj(&POOL_SINGLE)),
     ],
     POLICY_REDIRECT,
@@ -276,7 +279,10 @@ pub const POLICY_SINGLE: Spec = Spec(&[
     POLICY_DESCRIBED,
 ]);
 pub const POLICY_PUT: Spec = Spec(&[
-    &[f("action", Enum(L7_ACTIONS)), f("redirect_pool_id", Uuid)],
+    &[
+        f("action", Enum(L7Action::NAMES)),
+        f("redirect_pool_id", Uuid),
+    ],
     POLICY_REDIRECT,
     POLICY_DESCRIBED,
 ]);
@@ -297,7 +303,7 @@ const LISTENER_COMMON: &[Field] = &[
     f("timeout_tcp_inspect", TIMEOUT),
     TAGS,
     f("client_ca_tls_container_ref", Str(255)),
-    f("client_authentication", Enum(CLIENT_AUTH)),
+    f("client_authentication", Enum(ClientAuthentication::NAMES)),
     f("client_crl_container_ref", Str(255)),
     f("allowed_cidrs", CidrList),
     f("tls_ciphers", Str(2048)),
@@ -308,7 +314,7 @@ const LISTENER_COMMON: &[Field] = &[
     f("hsts_preload", Bool),
 ];
 const LISTENER_PORT: &[Field] = &[
-    m("protocol", Enum(LISTENER_PROTOCOLS)),
+    m("protocol", Enum(ListenerProtocol::NAMES)),
     m("protocol_port", PORT),
 ];
 pub const LISTENER_POST: Spec = Spec(&[

@@ -4,14 +4,23 @@
 use crate::NetworkDriver;
 use axum::http::StatusCode;
 use front::{ApiError, ApiResult};
-use serde_json::{Map, Value};
+use model::IpAddress;
 use std::net::IpAddr;
 use store::{AllocError, WriteTx};
+
+/// What a load balancer's POST (or a v1 VIP) asks of its VIP.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct VipRequest<'a> {
+    pub port_id: Option<&'a str>,
+    pub network_id: Option<&'a str>,
+    pub subnet_id: Option<&'a str>,
+    pub address: Option<&'a IpAddress>,
+}
 
 /// What the VIP resolved to.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Vip {
-    pub address: String,
+    pub address: IpAddress,
     pub port_id: String,
     pub subnet_id: String,
     pub network_id: String,
@@ -19,26 +28,20 @@ pub struct Vip {
     pub owned: bool,
 }
 
-fn attr<'a>(attrs: &'a Map<String, Value>, key: &str) -> Option<&'a str> {
-    attrs.get(key).and_then(Value::as_str)
-}
-
 pub async fn allocate(
     tx: &mut WriteTx,
     driver: NetworkDriver,
-    attrs: &Map<String, Value>,
+    request: VipRequest<'_>,
     lb_id: &str,
     project: &str,
 ) -> ApiResult<Vip> {
-    let port = attr(attrs, "vip_port_id");
-    let network = attr(attrs, "vip_network_id");
-    let subnet = attr(attrs, "vip_subnet_id");
+    let (port, network, subnet) = (request.port_id, request.network_id, request.subnet_id);
     if port.is_none() && network.is_none() && subnet.is_none() {
         return Err(ApiError::validation(
             "VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.",
         ));
     }
-    let address = attr(attrs, "vip_address").map(str::to_string);
+    let address = request.address.map(ToString::to_string);
     match driver {
         NetworkDriver::Noop => {
             // Octavia's noop port has no fixed IPs, so a port alone never yields an address.
@@ -51,7 +54,10 @@ pub async fn allocate(
                 return Err(ApiError::validation(detail));
             }
             Ok(Vip {
-                address: address.unwrap_or_else(|| "198.51.100.1".to_string()),
+                address: request
+                    .address
+                    .cloned()
+                    .unwrap_or_else(|| IpAddr::from([198, 51, 100, 1]).into()),
                 port_id: crate::handlers::new_id(),
                 subnet_id: subnet
                     .map(str::to_string)
@@ -63,7 +69,7 @@ pub async fn allocate(
             })
         }
         NetworkDriver::Local => {
-            let ip: Option<IpAddr> = address.as_deref().and_then(|a| a.parse().ok());
+            let ip: Option<IpAddr> = request.address.map(IpAddress::ip);
             if let Some(port_id) = port {
                 return existing_port(tx, port_id, subnet, ip, lb_id).await;
             }
@@ -104,7 +110,7 @@ pub async fn allocate(
                 Ok(port) => {
                     tx.set_port_device(&port.id, &format!("lb-{lb_id}"), "Octavia").await?;
                     Ok(Vip {
-                        address: port.ip_address,
+                        address: parsed(&port.ip_address)?,
                         port_id: port.id,
                         subnet_id: subnet.id,
                         network_id: subnet.network_id,
@@ -156,7 +162,7 @@ async fn existing_port(
         }
     }
     if let Some(ip) = ip {
-        if ip.to_string() != port.ip_address {
+        if port.ip_address.parse::<IpAddr>().ok() != Some(ip) {
             return Err(ApiError::validation(
                 "Specified VIP address not found on the specified VIP port.",
             ));
@@ -165,10 +171,18 @@ async fn existing_port(
     tx.set_port_device(&port.id, &format!("lb-{lb_id}"), &port.device_owner)
         .await?;
     Ok(Vip {
-        address: port.ip_address,
+        address: parsed(&port.ip_address)?,
         port_id: port.id,
         subnet_id: port.subnet_id,
         network_id: port.network_id,
         owned: false,
+    })
+}
+
+/// A port's address, as the network service keeps it.
+fn parsed(address: &str) -> ApiResult<IpAddress> {
+    address.parse().map_err(|_| {
+        tracing::error!(address, "a port's address does not parse");
+        ApiError::internal()
     })
 }

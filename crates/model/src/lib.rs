@@ -1,30 +1,41 @@
-//! Ostia's domain model: resource kinds, the load-balancer tree, status values, Octavia's
-//! compatibility matrices and the `AmphoraConfig` document the worker sends to amphorae.
+//! Ostia's domain model: resource kinds and their typed attributes (with the create and
+//! patch bodies of the API), the load-balancer tree and its invariants, status values,
+//! Octavia's vocabularies and compatibility matrices, amphora records, and the
+//! `AmphoraConfig` document the worker sends to amphorae.
 //!
 //! Owns plain data and pure rules. Must not do I/O (no sockets, no database, no clock except
 //! `now()` for timestamps).
 
+pub mod address;
 pub mod amphora;
+pub mod config;
 pub mod health;
 pub mod job;
 pub mod kind;
+pub mod patch;
 pub mod protocol;
 pub mod resource;
 pub mod status;
 pub mod tree;
 pub mod wire;
 
-pub use amphora::{
+pub use address::IpAddress;
+pub use amphora::{Amphora, AmphoraDetails};
+pub use config::{
     AmphoraConfig, CertificateBundle, L7PolicyConfig, L7RuleConfig, ListenerConfig, ListenerTls,
     MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
 pub use job::{JobAction, JobState};
 pub use kind::Kind;
+pub use patch::Patch;
 pub use protocol::{
-    CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol, MonitorType, PersistenceType,
-    PoolProtocol, X_SSL_HEADERS,
+    ClientAuthentication, CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol,
+    MonitorType, PersistenceType, PoolProtocol, Provider, Topology, Transport, X_SSL_HEADERS,
 };
-pub use resource::{now, Resource};
+pub use resource::{
+    now, AdditionalVip, AvailabilityZone, AvailabilityZoneProfile, Body, Flavor, FlavorProfile,
+    HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, Object, Pool, Resource,
+};
 pub use status::{AmphoraRole, AmphoraStatus, OperatingStatus, ProvisioningStatus};
 pub use tree::Tree;

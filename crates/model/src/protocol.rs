@@ -1,103 +1,15 @@
-//! Octavia's compatibility matrices (reference §5).
-
-pub const LISTENER_PROTOCOLS: &[&str] = &[
-    "TCP",
-    "HTTPS",
-    "HTTP",
-    "TERMINATED_HTTPS",
-    "UDP",
-    "SCTP",
-    "PROMETHEUS",
-];
-pub const POOL_PROTOCOLS: &[&str] = &["TCP", "HTTP", "HTTPS", "PROXY", "PROXYV2", "UDP", "SCTP"];
-pub const LB_ALGORITHMS: &[&str] = &[
-    "LEAST_CONNECTIONS",
-    "ROUND_ROBIN",
-    "SOURCE_IP",
-    "SOURCE_IP_PORT",
-];
-pub const HM_TYPES: &[&str] = &[
-    "HTTP",
-    "HTTPS",
-    "PING",
-    "TCP",
-    "TLS-HELLO",
-    "UDP-CONNECT",
-    "SCTP",
-];
-pub const HTTP_METHODS: &[&str] = &[
-    "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH",
-];
-pub const SESSION_PERSISTENCE_TYPES: &[&str] = &["SOURCE_IP", "HTTP_COOKIE", "APP_COOKIE"];
-pub const L7_ACTIONS: &[&str] = &[
-    "REJECT",
-    "REDIRECT_TO_URL",
-    "REDIRECT_TO_POOL",
-    "REDIRECT_PREFIX",
-];
-pub const L7_RULE_TYPES: &[&str] = &[
-    "HOST_NAME",
-    "PATH",
-    "FILE_TYPE",
-    "HEADER",
-    "COOKIE",
-    "SSL_CONN_HAS_CERT",
-    "SSL_VERIFY_RESULT",
-    "SSL_DN_FIELD",
-];
-pub const L7_COMPARE_TYPES: &[&str] =
-    &["REGEX", "STARTS_WITH", "ENDS_WITH", "CONTAINS", "EQUAL_TO"];
-pub const CLIENT_AUTH: &[&str] = &["NONE", "OPTIONAL", "MANDATORY"];
-pub const TLS_VERSIONS: &[&str] = &["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
-pub const ALPN_PROTOCOLS: &[&str] = &["h2", "http/1.1", "http/1.0"];
-pub const REDIRECT_CODES: &[i64] = &[301, 302, 303, 307, 308];
-
-/// Pool protocols a listener of `listener` protocol may use (`VALID_LISTENER_POOL_PROTOCOL_MAP`).
-pub fn pool_protocols_for_listener(listener: &str) -> &'static [&'static str] {
-    match listener {
-        "TCP" => &["HTTP", "HTTPS", "PROXY", "PROXYV2", "TCP"],
-        "HTTP" => &["HTTP", "PROXY", "PROXYV2"],
-        "HTTPS" => &["HTTPS", "PROXY", "PROXYV2", "TCP"],
-        "TERMINATED_HTTPS" => &["HTTP", "PROXY", "PROXYV2"],
-        "UDP" => &["UDP"],
-        "SCTP" => &["SCTP"],
-        _ => &[],
-    }
-}
-
-pub fn listener_pool_compatible(listener: &str, pool: &str) -> bool {
-    pool_protocols_for_listener(listener).contains(&pool)
-}
-
-/// The L4 protocol a listener occupies on its port: TCP:80 and UDP:80 may coexist.
-pub fn l4_protocol(protocol: &str) -> &'static str {
-    match protocol {
-        "UDP" => "UDP",
-        "SCTP" => "SCTP",
-        _ => "TCP",
-    }
-}
-
-pub fn is_lvs_protocol(protocol: &str) -> bool {
-    matches!(protocol, "UDP" | "SCTP")
-}
-
-/// Health monitor types allowed for a pool protocol.
-pub fn hm_type_allowed(pool_protocol: &str, hm_type: &str) -> bool {
-    if is_lvs_protocol(pool_protocol) {
-        matches!(hm_type, "UDP-CONNECT" | "SCTP" | "TCP" | "HTTP")
-    } else {
-        !matches!(hm_type, "UDP-CONNECT" | "SCTP")
-    }
-}
+//! Octavia's closed vocabularies — protocols, algorithms, monitor and persistence types, L7
+//! actions, rule and compare types, client authentication, providers and topologies — as
+//! wire enums, each declared in the order Octavia's validators list them, and the
+//! compatibility matrices between them (reference §5).
 
 crate::wire_enum!(
     /// What a listener speaks to clients.
     ListenerProtocol {
         Tcp = "TCP",
-        Http = "HTTP",
         /// TLS passed through in TCP mode.
         Https = "HTTPS",
+        Http = "HTTP",
         TerminatedHttps = "TERMINATED_HTTPS",
         Udp = "UDP",
         Sctp = "SCTP",
@@ -119,8 +31,8 @@ crate::wire_enum!(
 );
 
 crate::wire_enum!(LbAlgorithm {
-    RoundRobin = "ROUND_ROBIN",
     LeastConnections = "LEAST_CONNECTIONS",
+    RoundRobin = "ROUND_ROBIN",
     SourceIp = "SOURCE_IP",
     SourceIpPort = "SOURCE_IP_PORT",
 });
@@ -167,6 +79,130 @@ crate::wire_enum!(CompareType {
     EqualTo = "EQUAL_TO",
 });
 
+crate::wire_enum!(
+    /// Whether a TERMINATED_HTTPS listener asks clients for a certificate.
+    #[derive(Default)]
+    ClientAuthentication {
+        #[default]
+        None = "NONE",
+        Optional = "OPTIONAL",
+        Mandatory = "MANDATORY",
+    }
+);
+
+crate::wire_enum!(
+    /// Who carries a load balancer's jobs out: `amphora` (alias `octavia`) drives amphorae
+    /// through the compute driver; `noop_driver` completes jobs without a data plane.
+    Provider {
+        Amphora = "amphora",
+        Octavia = "octavia",
+        NoopDriver = "noop_driver",
+    }
+);
+
+crate::wire_enum!(
+    /// How many amphorae serve a load balancer.
+    Topology {
+        Single = "SINGLE",
+        ActiveStandby = "ACTIVE_STANDBY",
+    }
+);
+
+pub const HTTP_METHODS: &[&str] = &[
+    "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH",
+];
+pub const TLS_VERSIONS: &[&str] = &["SSLv3", "TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"];
+pub const ALPN_PROTOCOLS: &[&str] = &["h2", "http/1.1", "http/1.0"];
+pub const REDIRECT_CODES: &[i64] = &[301, 302, 303, 307, 308];
+
+/// The transport a listener occupies its port on: TCP:80 and UDP:80 may coexist.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Transport {
+    Tcp,
+    Udp,
+    Sctp,
+}
+
+impl ListenerProtocol {
+    /// Pool protocols a listener of this protocol may use (`VALID_LISTENER_POOL_PROTOCOL_MAP`).
+    pub fn pool_protocols(self) -> &'static [PoolProtocol] {
+        use PoolProtocol as P;
+        match self {
+            ListenerProtocol::Tcp => &[P::Http, P::Https, P::Proxy, P::ProxyV2, P::Tcp],
+            ListenerProtocol::Http => &[P::Http, P::Proxy, P::ProxyV2],
+            ListenerProtocol::Https => &[P::Https, P::Proxy, P::ProxyV2, P::Tcp],
+            ListenerProtocol::TerminatedHttps => &[P::Http, P::Proxy, P::ProxyV2],
+            ListenerProtocol::Udp => &[P::Udp],
+            ListenerProtocol::Sctp => &[P::Sctp],
+            ListenerProtocol::Prometheus => &[],
+        }
+    }
+
+    pub fn takes(self, pool: PoolProtocol) -> bool {
+        self.pool_protocols().contains(&pool)
+    }
+
+    pub fn transport(self) -> Transport {
+        match self {
+            ListenerProtocol::Udp => Transport::Udp,
+            ListenerProtocol::Sctp => Transport::Sctp,
+            _ => Transport::Tcp,
+        }
+    }
+
+    /// Served by LVS in Octavia's amphorae (UDP, SCTP), not by HAProxy.
+    pub fn is_lvs(self) -> bool {
+        self.transport() != Transport::Tcp
+    }
+
+    /// Speaks HTTP to clients, so L7 policies and inserted headers apply.
+    pub fn is_http(self) -> bool {
+        matches!(
+            self,
+            ListenerProtocol::Http | ListenerProtocol::TerminatedHttps
+        )
+    }
+}
+
+impl PoolProtocol {
+    pub fn is_lvs(self) -> bool {
+        matches!(self, PoolProtocol::Udp | PoolProtocol::Sctp)
+    }
+
+    /// Health monitor types a pool of this protocol takes.
+    pub fn takes_monitor(self, monitor: MonitorType) -> bool {
+        use MonitorType as M;
+        if self.is_lvs() {
+            matches!(monitor, M::UdpConnect | M::Sctp | M::Tcp | M::Http)
+        } else {
+            !matches!(monitor, M::UdpConnect | M::Sctp)
+        }
+    }
+}
+
+impl MonitorType {
+    /// HTTP(S) monitors have a method, URL path and expected codes.
+    pub fn is_http(self) -> bool {
+        matches!(self, MonitorType::Http | MonitorType::Https)
+    }
+}
+
+impl Provider {
+    /// Its load balancers run in amphorae (and are listed by the amphora API).
+    pub fn uses_amphorae(self) -> bool {
+        matches!(self, Provider::Amphora | Provider::Octavia)
+    }
+
+    /// What `GET /providers` says of it.
+    pub fn description(self) -> &'static str {
+        match self {
+            Provider::Amphora => "The Octavia Amphora driver.",
+            Provider::Octavia => "Deprecated alias of the Octavia Amphora driver.",
+            Provider::NoopDriver => "The No-Op driver.",
+        }
+    }
+}
+
 /// The `insert_headers` only TERMINATED_HTTPS listeners take: what the client's certificate
 /// says, in Octavia's order.
 pub const X_SSL_HEADERS: [&str; 8] = [
@@ -179,3 +215,43 @@ pub const X_SSL_HEADERS: [&str; 8] = [
     "X-SSL-Client-Not-Before",
     "X-SSL-Client-Not-After",
 ];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validator_lists_keep_octavias_order() {
+        assert_eq!(
+            ListenerProtocol::NAMES,
+            [
+                "TCP",
+                "HTTPS",
+                "HTTP",
+                "TERMINATED_HTTPS",
+                "UDP",
+                "SCTP",
+                "PROMETHEUS"
+            ]
+        );
+        assert_eq!(
+            LbAlgorithm::NAMES,
+            [
+                "LEAST_CONNECTIONS",
+                "ROUND_ROBIN",
+                "SOURCE_IP",
+                "SOURCE_IP_PORT"
+            ]
+        );
+    }
+
+    #[test]
+    fn the_matrices() {
+        assert!(ListenerProtocol::Http.takes(PoolProtocol::Proxy));
+        assert!(!ListenerProtocol::Http.takes(PoolProtocol::Tcp));
+        assert!(ListenerProtocol::Udp.is_lvs() && !ListenerProtocol::Https.is_lvs());
+        assert!(PoolProtocol::Udp.takes_monitor(MonitorType::UdpConnect));
+        assert!(!PoolProtocol::Tcp.takes_monitor(MonitorType::Sctp));
+        assert!(!PoolProtocol::Udp.takes_monitor(MonitorType::Ping));
+    }
+}

@@ -1,21 +1,4 @@
-//! Provisioning and operating status values (octavia-lib constants).
-
-pub const ACTIVE: &str = "ACTIVE";
-pub const PENDING_CREATE: &str = "PENDING_CREATE";
-pub const PENDING_UPDATE: &str = "PENDING_UPDATE";
-pub const PENDING_DELETE: &str = "PENDING_DELETE";
-pub const DELETED: &str = "DELETED";
-pub const ERROR: &str = "ERROR";
-
-pub const ONLINE: &str = "ONLINE";
-pub const OFFLINE: &str = "OFFLINE";
-pub const DEGRADED: &str = "DEGRADED";
-pub const DRAINING: &str = "DRAINING";
-pub const NO_MONITOR: &str = "NO_MONITOR";
-
-pub fn is_pending(status: &str) -> bool {
-    status.starts_with("PENDING_")
-}
+//! Provisioning and operating statuses (octavia-lib's constants), amphora statuses and roles.
 
 crate::wire_enum!(ProvisioningStatus {
     Active = "ACTIVE",
@@ -34,6 +17,23 @@ crate::wire_enum!(OperatingStatus {
     Draining = "DRAINING",
     NoMonitor = "NO_MONITOR",
 });
+
+impl ProvisioningStatus {
+    /// A job is under way on the object (Octavia's `PENDING_*`).
+    pub fn is_pending(self) -> bool {
+        matches!(
+            self,
+            ProvisioningStatus::PendingCreate
+                | ProvisioningStatus::PendingUpdate
+                | ProvisioningStatus::PendingDelete
+        )
+    }
+
+    /// A delete or failover may start: no job is under way and the object is not gone.
+    pub fn is_settled(self) -> bool {
+        matches!(self, ProvisioningStatus::Active | ProvisioningStatus::Error)
+    }
+}
 
 crate::wire_enum!(
     /// An amphora's `status` (Octavia keeps it in the provisioning column).
@@ -62,5 +62,18 @@ impl AmphoraStatus {
             self,
             AmphoraStatus::Deleted | AmphoraStatus::PendingDelete | AmphoraStatus::Error
         )
+    }
+
+    /// Amphorae that serve their load balancer (and are watched for heartbeats).
+    pub fn is_serving(self) -> bool {
+        matches!(
+            self,
+            AmphoraStatus::Allocated | AmphoraStatus::FailoverStopped
+        )
+    }
+
+    /// Being or been deleted.
+    pub fn is_gone(self) -> bool {
+        matches!(self, AmphoraStatus::Deleted | AmphoraStatus::PendingDelete)
     }
 }

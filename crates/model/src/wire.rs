@@ -1,5 +1,6 @@
 //! Enums whose values are Octavia's wire strings: the same spelling in the API, in the
-//! `AmphoraConfig` document, in heartbeats and in the store.
+//! `AmphoraConfig` document, in heartbeats and in the store. The strings appear in
+//! (de)serialisation only: code compares and assigns the enums.
 
 /// Declares an enum whose serde names, `as_str` and `FromStr` are the given wire strings.
 #[macro_export]
@@ -14,6 +15,9 @@ macro_rules! wire_enum {
         impl $name {
             #[allow(dead_code)]
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            /// The wire names, in declaration order (the order validators list them in).
+            #[allow(dead_code)]
+            pub const NAMES: &'static [&'static str] = &[$($wire),+];
 
             pub fn as_str(self) -> &'static str {
                 match self {
@@ -25,12 +29,6 @@ macro_rules! wire_enum {
         impl std::fmt::Display for $name {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.write_str(self.as_str())
-            }
-        }
-
-        impl PartialEq<&str> for $name {
-            fn eq(&self, other: &&str) -> bool {
-                self.as_str() == *other
             }
         }
 
@@ -76,6 +74,7 @@ mod tests {
             "\"DARK_BLUE\""
         );
         assert_eq!("RED".parse::<Colour>(), Ok(Colour::Red));
+        assert_eq!(Colour::NAMES, ["RED", "DARK_BLUE"]);
         let err = "GREEN".parse::<Colour>().unwrap_err();
         assert_eq!(err.to_string(), "unknown Colour 'GREEN'");
         assert!(serde_json::from_str::<Colour>("\"GREEN\"").is_err());

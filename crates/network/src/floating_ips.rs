@@ -8,6 +8,7 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use front::neutron::{bad, envelope, fault, network_not_found, Answer, Fault};
 use front::{Core, RequestContext};
+use model::{LoadBalancer, ProvisioningStatus};
 use serde_json::{json, Map, Value};
 use store::floating_ips::FLOATING_IP_OWNER;
 use store::network::{GATEWAY_OWNER, INTERFACE_OWNER};
@@ -237,18 +238,20 @@ async fn reconfigure_vip(tx: &mut WriteTx, port_id: Option<&str>) -> Result<bool
         return Ok(false);
     };
     if matches!(
-        lb.provisioning_status.as_str(),
-        "DELETED" | "PENDING_DELETE"
+        lb.provisioning_status,
+        ProvisioningStatus::Deleted | ProvisioningStatus::PendingDelete
     ) {
         return Ok(false);
     }
-    let provider = lb.str("provider").unwrap_or("amphora").to_string();
+    let Some(provider) = lb.get::<LoadBalancer>().map(|l| l.provider) else {
+        return Ok(false);
+    };
     tx.enqueue(
         lb_id,
         model::JobAction::Update,
         model::Kind::LoadBalancer,
         lb_id,
-        &provider,
+        provider,
     )
     .await?;
     Ok(true)

@@ -6,7 +6,6 @@ mod common;
 
 use common::*;
 use engine::testing::Backend;
-use model::Kind;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
@@ -47,10 +46,9 @@ async fn graph(env: &Env, backends: &[&Backend]) -> (String, SocketAddr) {
 
 /// The amphora in service of a load balancer: (id, pid).
 async fn amphora(store: &store::Store, lb: &str) -> (String, Option<u32>) {
-    let records =
-        controller::amphorae::in_service(store.list(Kind::Amphora, Some(lb)).await.unwrap());
+    let records = controller::amphorae::in_service(store.amphorae(Some(lb)).await.unwrap());
     let amp = records.first().expect("an amphora in service");
-    (amp.id.clone(), amp.int("pid").map(|p| p as u32))
+    (amp.id.clone(), amp.details.pid)
 }
 
 /// A client requesting through the VIP in a loop, noting every failure and the longest

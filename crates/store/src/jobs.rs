@@ -2,7 +2,7 @@
 //! renews it while it works, and a job whose lease ran out (its worker died) is claimed again.
 
 use crate::{Dialect, Result, Store, StoreError, WriteTx};
-use model::{JobAction, JobState, Kind};
+use model::{JobAction, JobState, Kind, Provider};
 use sqlx::Row;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -13,7 +13,7 @@ pub struct Job {
     pub action: JobAction,
     pub object_kind: Kind,
     pub object_id: String,
-    pub provider: String,
+    pub provider: Provider,
     pub attempts: i64,
 }
 
@@ -31,7 +31,7 @@ impl WriteTx {
         action: JobAction,
         object_kind: Kind,
         object_id: &str,
-        provider: &str,
+        provider: Provider,
     ) -> Result<i64> {
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO jobs (lb_id, action, object_kind, object_id, provider, state, created_at) \
@@ -41,7 +41,7 @@ impl WriteTx {
         .bind(action.as_str())
         .bind(object_kind.as_str())
         .bind(object_id)
-        .bind(provider)
+        .bind(provider.as_str())
         .bind(JobState::Pending.as_str())
         .bind(model::now())
         .fetch_one(&mut *self.tx)
@@ -173,6 +173,7 @@ impl Store {
         let Some(row) = row else { return Ok(None) };
         let action: String = row.try_get("action")?;
         let kind: String = row.try_get("object_kind")?;
+        let provider: String = row.try_get("provider")?;
         Ok(Some(Job {
             id: row.try_get("id")?,
             lb_id: row.try_get("lb_id")?,
@@ -182,7 +183,9 @@ impl Store {
             object_kind: Kind::parse(&kind)
                 .ok_or_else(|| StoreError::Corrupt(format!("job kind {kind}")))?,
             object_id: row.try_get("object_id")?,
-            provider: row.try_get("provider")?,
+            provider: provider
+                .parse()
+                .map_err(|e: model::wire::UnknownValue| StoreError::Corrupt(e.to_string()))?,
             attempts: row.try_get("attempts")?,
         }))
     }

@@ -1,31 +1,62 @@
-//! Objects of every kind, and load-balancer trees loaded and saved as a unit.
+//! Objects of every kind, load-balancer trees loaded and saved as a unit, and amphora
+//! records. Each row keeps its typed attributes as one JSON column (`attrs`), written and
+//! read through serde.
 
 use crate::row::{DbConnection, DbRow};
 use crate::{Result, Store, StoreError, WriteTx};
-use model::{Kind, Resource, Tree};
+use model::{
+    Amphora, AmphoraStatus, Body, Kind, OperatingStatus, ProvisioningStatus, Resource, Tree,
+};
 use sqlx::Row;
 
 pub(crate) const COLUMNS: &str = "id, kind, lb_id, parent_id, project_id, provisioning_status, \
                        operating_status, created_at, updated_at, attrs";
 
-fn from_row(row: &DbRow) -> Result<Resource> {
+fn parsed<T: std::str::FromStr>(row: &DbRow, column: &str) -> Result<T> {
+    let text: String = row.try_get(column)?;
+    text.parse()
+        .map_err(|_| StoreError::Corrupt(format!("{column} '{text}'")))
+}
+
+fn attrs(row: &DbRow, kind: Kind) -> Result<serde_json::Value> {
+    let text: String = row.try_get("attrs")?;
+    serde_json::from_str(&text).map_err(|_| StoreError::Corrupt(format!("attrs of {kind}")))
+}
+
+fn kind_of(row: &DbRow) -> Result<Kind> {
     let kind: String = row.try_get("kind")?;
-    let attrs: String = row.try_get("attrs")?;
-    let attrs = match serde_json::from_str(&attrs) {
-        Ok(serde_json::Value::Object(map)) => map,
-        _ => return Err(StoreError::Corrupt(format!("attrs of {kind}"))),
-    };
+    Kind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))
+}
+
+fn from_row(row: &DbRow) -> Result<Resource> {
+    let kind = kind_of(row)?;
+    let body = Body::from_json(kind, attrs(row, kind)?)
+        .map_err(|e| StoreError::Corrupt(format!("attrs of {kind}: {e}")))?;
     Ok(Resource {
-        kind: Kind::parse(&kind).ok_or_else(|| StoreError::Corrupt(format!("kind {kind}")))?,
         id: row.try_get("id")?,
         lb_id: row.try_get("lb_id")?,
         parent_id: row.try_get("parent_id")?,
         project_id: row.try_get("project_id")?,
-        provisioning_status: row.try_get("provisioning_status")?,
-        operating_status: row.try_get("operating_status")?,
+        provisioning_status: parsed::<ProvisioningStatus>(row, "provisioning_status")?,
+        operating_status: parsed::<OperatingStatus>(row, "operating_status")?,
         created_at: row.try_get("created_at")?,
         updated_at: row.try_get("updated_at")?,
-        attrs,
+        body,
+    })
+}
+
+fn amphora_from(row: &DbRow) -> Result<Amphora> {
+    let details = serde_json::from_value(attrs(row, Kind::Amphora)?)
+        .map_err(|e| StoreError::Corrupt(format!("attrs of amphora: {e}")))?;
+    let lb_id: Option<String> = row.try_get("lb_id")?;
+    Ok(Amphora {
+        id: row.try_get("id")?,
+        lb_id: lb_id.unwrap_or_default(),
+        project_id: row.try_get("project_id")?,
+        status: parsed::<AmphoraStatus>(row, "provisioning_status")?,
+        created_at: row.try_get("created_at")?,
+        updated_at: row.try_get("updated_at")?,
+        details,
     })
 }
 
@@ -33,8 +64,55 @@ pub(crate) fn from_rows(rows: Vec<DbRow>) -> Result<Vec<Resource>> {
     rows.iter().map(from_row).collect()
 }
 
-async fn upsert(conn: &mut DbConnection, r: &Resource) -> Result<()> {
-    let attrs = serde_json::Value::Object(r.attrs.clone()).to_string();
+/// The columns of one row, whatever it records.
+struct Columns<'a> {
+    id: &'a str,
+    kind: Kind,
+    lb_id: Option<&'a str>,
+    parent_id: Option<&'a str>,
+    project_id: Option<&'a str>,
+    provisioning_status: &'static str,
+    operating_status: &'static str,
+    created_at: &'a str,
+    updated_at: Option<&'a str>,
+    attrs: String,
+}
+
+impl<'a> Columns<'a> {
+    fn of(r: &'a Resource) -> Columns<'a> {
+        Columns {
+            id: &r.id,
+            kind: r.kind(),
+            lb_id: r.lb_id.as_deref(),
+            parent_id: r.parent_id.as_deref(),
+            project_id: r.project_id.as_deref(),
+            provisioning_status: r.provisioning_status.as_str(),
+            operating_status: r.operating_status.as_str(),
+            created_at: &r.created_at,
+            updated_at: r.updated_at.as_deref(),
+            attrs: r.body.to_json().to_string(),
+        }
+    }
+
+    /// An amphora record: its status in the provisioning column, as Octavia keeps it, and
+    /// its load balancer as its parent.
+    fn of_amphora(a: &'a Amphora) -> Columns<'a> {
+        Columns {
+            id: &a.id,
+            kind: Kind::Amphora,
+            lb_id: Some(&a.lb_id),
+            parent_id: Some(&a.lb_id),
+            project_id: a.project_id.as_deref(),
+            provisioning_status: a.status.as_str(),
+            operating_status: OperatingStatus::Online.as_str(),
+            created_at: &a.created_at,
+            updated_at: a.updated_at.as_deref(),
+            attrs: serde_json::to_string(&a.details).expect("amphora details serialise"),
+        }
+    }
+}
+
+async fn upsert(conn: &mut DbConnection, c: Columns<'_>) -> Result<()> {
     sqlx::query(
         "INSERT INTO resources (id, kind, lb_id, parent_id, project_id, provisioning_status, \
          operating_status, created_at, updated_at, seq, attrs) \
@@ -45,16 +123,16 @@ async fn upsert(conn: &mut DbConnection, r: &Resource) -> Result<()> {
          operating_status = excluded.operating_status, updated_at = excluded.updated_at, \
          attrs = excluded.attrs",
     )
-    .bind(&r.id)
-    .bind(r.kind.as_str())
-    .bind(&r.lb_id)
-    .bind(&r.parent_id)
-    .bind(&r.project_id)
-    .bind(&r.provisioning_status)
-    .bind(&r.operating_status)
-    .bind(&r.created_at)
-    .bind(&r.updated_at)
-    .bind(attrs)
+    .bind(c.id)
+    .bind(c.kind.as_str())
+    .bind(c.lb_id)
+    .bind(c.parent_id)
+    .bind(c.project_id)
+    .bind(c.provisioning_status)
+    .bind(c.operating_status)
+    .bind(c.created_at)
+    .bind(c.updated_at)
+    .bind(c.attrs)
     .execute(conn)
     .await?;
     Ok(())
@@ -69,7 +147,7 @@ async fn tree_rows(conn: &mut DbConnection, lb_id: &str) -> Result<Option<Tree>>
     .fetch_all(conn)
     .await?;
     let rows = from_rows(rows)?;
-    if !rows.iter().any(|r| r.kind == Kind::LoadBalancer) {
+    if !rows.iter().any(|r| r.kind() == Kind::LoadBalancer) {
         return Ok(None);
     }
     Ok(Some(Tree::from_rows(rows)))
@@ -116,6 +194,41 @@ impl Store {
         tree_rows(&mut conn, lb_id).await
     }
 
+    pub async fn amphora(&self, id: &str) -> Result<Option<Amphora>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE id = $1 AND kind = $2"
+        ))
+        .bind(id)
+        .bind(Kind::Amphora.as_str())
+        .fetch_optional(&self.read)
+        .await?;
+        row.as_ref().map(amphora_from).transpose()
+    }
+
+    /// Amphora records in creation order: every one, or those of one load balancer.
+    pub async fn amphorae(&self, lb_id: Option<&str>) -> Result<Vec<Amphora>> {
+        let rows = match lb_id {
+            Some(lb) => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM resources WHERE kind = $1 AND lb_id = $2 ORDER BY seq"
+                ))
+                .bind(Kind::Amphora.as_str())
+                .bind(lb)
+                .fetch_all(&self.read)
+                .await?
+            }
+            None => {
+                sqlx::query(&format!(
+                    "SELECT {COLUMNS} FROM resources WHERE kind = $1 ORDER BY seq"
+                ))
+                .bind(Kind::Amphora.as_str())
+                .fetch_all(&self.read)
+                .await?
+            }
+        };
+        rows.iter().map(amphora_from).collect()
+    }
+
     /// Rows of `kind` kept as DELETED longer than `older_than` (an isoformat timestamp):
     /// load balancers past `load_balancer_expiry_age`, amphorae past `amphora_expiry_age`
     /// (with the statistics they reported).
@@ -126,7 +239,7 @@ impl Store {
              AND COALESCE(updated_at, created_at) < $3 RETURNING id, lb_id",
         )
         .bind(kind.as_str())
-        .bind(model::status::DELETED)
+        .bind(ProvisioningStatus::Deleted.as_str())
         .bind(older_than)
         .fetch_all(&mut *tx.tx)
         .await?;
@@ -177,7 +290,37 @@ impl WriteTx {
             self.lock_tree(lb_id).await?;
             self.touched.insert(lb_id.clone());
         }
-        upsert(&mut self.tx, r).await
+        upsert(&mut self.tx, Columns::of(r)).await
+    }
+
+    /// Inserts or replaces an amphora record (under its load balancer's tree lock).
+    pub async fn put_amphora(&mut self, a: &Amphora) -> Result<()> {
+        self.lock_tree(&a.lb_id).await?;
+        self.touched.insert(a.lb_id.clone());
+        upsert(&mut self.tx, Columns::of_amphora(a)).await
+    }
+
+    /// The amphora records of a load balancer, in creation order.
+    pub async fn amphorae(&mut self, lb_id: &str) -> Result<Vec<Amphora>> {
+        let rows = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE kind = $1 AND lb_id = $2 ORDER BY seq"
+        ))
+        .bind(Kind::Amphora.as_str())
+        .bind(lb_id)
+        .fetch_all(&mut *self.tx)
+        .await?;
+        rows.iter().map(amphora_from).collect()
+    }
+
+    pub async fn amphora(&mut self, id: &str) -> Result<Option<Amphora>> {
+        let row = sqlx::query(&format!(
+            "SELECT {COLUMNS} FROM resources WHERE id = $1 AND kind = $2"
+        ))
+        .bind(id)
+        .bind(Kind::Amphora.as_str())
+        .fetch_optional(&mut *self.tx)
+        .await?;
+        row.as_ref().map(amphora_from).transpose()
     }
 
     pub async fn delete(&mut self, id: &str) -> Result<()> {
@@ -211,7 +354,7 @@ impl WriteTx {
         )
         .bind(kind.as_str())
         .bind(project_id)
-        .bind(model::status::DELETED)
+        .bind(ProvisioningStatus::Deleted.as_str())
         .fetch_one(&mut *self.tx)
         .await?;
         Ok(n)

@@ -72,7 +72,7 @@ impl Store {
             let lb_id = r.lb_id.clone().unwrap_or_default();
             order.push(Entry {
                 seq,
-                kind: r.kind,
+                kind: r.kind(),
                 parent_id: r.parent_id.clone(),
                 lb_id: lb_id.clone(),
                 id: r.id.clone(),
@@ -81,7 +81,7 @@ impl Store {
         }
         order.sort_by_key(|e| e.seq);
         for (lb_id, rows) in groups {
-            if rows.iter().any(|r| r.kind == Kind::LoadBalancer) {
+            if rows.iter().any(|r| r.kind() == Kind::LoadBalancer) {
                 trees.insert(lb_id, Arc::new(Tree::from_rows(rows)));
             }
         }

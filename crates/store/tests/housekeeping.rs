@@ -2,17 +2,19 @@
 
 mod database;
 
-use model::{Kind, Resource};
+use model::{Amphora, AmphoraStatus, Kind};
 use store::{ListenerStats, StatsDelta, Store};
 
-fn row(kind: Kind, id: &str, status: &str, updated: &str) -> Resource {
-    let mut r = Resource::new(kind, id.to_string());
-    r.lb_id = Some("lb".into());
-    r.parent_id = Some("lb".into());
-    r.provisioning_status = status.into();
-    r.operating_status = "ONLINE".into();
-    r.updated_at = Some(updated.into());
-    r
+fn amphora(id: &str, status: AmphoraStatus, updated: &str) -> Amphora {
+    Amphora {
+        id: id.into(),
+        lb_id: "lb".into(),
+        project_id: None,
+        status,
+        created_at: model::now(),
+        updated_at: Some(updated.into()),
+        details: Default::default(),
+    }
 }
 
 #[tokio::test]
@@ -20,27 +22,16 @@ async fn deleted_amphorae_past_their_expiry_go_with_their_stats() {
     let db = database::fresh().await;
     let store = Store::connect(&db.url).await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    for r in [
-        row(
-            Kind::Amphora,
-            "old-deleted",
-            "DELETED",
-            "2026-01-01T00:00:00",
-        ),
-        row(
-            Kind::Amphora,
-            "new-deleted",
-            "DELETED",
-            "2026-11-27T00:00:00",
-        ),
-        row(
-            Kind::Amphora,
+    for a in [
+        amphora("old-deleted", AmphoraStatus::Deleted, "2026-01-01T00:00:00"),
+        amphora("new-deleted", AmphoraStatus::Deleted, "2026-11-27T00:00:00"),
+        amphora(
             "old-allocated",
-            "ALLOCATED",
+            AmphoraStatus::Allocated,
             "2026-01-01T00:00:00",
         ),
     ] {
-        tx.put(&r).await.unwrap();
+        tx.put_amphora(&a).await.unwrap();
     }
     tx.commit().await.unwrap();
     let delta = |amphora: &str| StatsDelta {
@@ -61,7 +52,7 @@ async fn deleted_amphorae_past_their_expiry_go_with_their_stats() {
         .unwrap();
     assert_eq!(purged, 1);
     let left: Vec<String> = store
-        .list(Kind::Amphora, None)
+        .amphorae(None)
         .await
         .unwrap()
         .into_iter()

@@ -4,7 +4,7 @@
 
 mod database;
 
-use model::{JobAction, JobState, Kind};
+use model::{JobAction, JobState, Kind, Provider};
 use std::collections::HashMap;
 use store::Store;
 
@@ -21,9 +21,15 @@ async fn concurrent_claimers_take_each_job_once() {
     let mut tx = first.begin().await.unwrap();
     for i in 0..JOBS {
         let lb = format!("lb-{i}");
-        tx.enqueue(&lb, JobAction::Create, Kind::LoadBalancer, &lb, "amphora")
-            .await
-            .unwrap();
+        tx.enqueue(
+            &lb,
+            JobAction::Create,
+            Kind::LoadBalancer,
+            &lb,
+            Provider::Amphora,
+        )
+        .await
+        .unwrap();
     }
     tx.commit().await.unwrap();
 
@@ -87,9 +93,15 @@ async fn a_job_whose_lease_ran_out_is_claimed_again_and_only_the_new_holder_sett
     let db = database::fresh().await;
     let store = Store::connect(&db.url).await.unwrap();
     let mut tx = store.begin().await.unwrap();
-    tx.enqueue("lb", JobAction::Update, Kind::Listener, "l", "amphora")
-        .await
-        .unwrap();
+    tx.enqueue(
+        "lb",
+        JobAction::Update,
+        Kind::Listener,
+        "l",
+        Provider::Amphora,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let stalled = store.claim_job("stalled", 1).await.unwrap().unwrap();
     // Wait out the 1 ms lease on the database's clock, not a sleep of guessed length.
@@ -188,9 +200,15 @@ async fn a_job_queued_by_another_process_wakes_a_listening_worker_on_postgresql(
     };
     within("the listener wakes once when it starts listening").await;
     let mut tx = api.begin().await.unwrap();
-    tx.enqueue("lb", JobAction::Create, Kind::LoadBalancer, "lb", "amphora")
-        .await
-        .unwrap();
+    tx.enqueue(
+        "lb",
+        JobAction::Create,
+        Kind::LoadBalancer,
+        "lb",
+        Provider::Amphora,
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     within("a commit with a new job wakes the worker").await;
     assert!(worker.claim_job("w", 60_000).await.unwrap().is_some());

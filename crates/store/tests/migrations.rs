@@ -52,8 +52,12 @@ async fn a_data_dir_of_the_previous_release_opens_migrates_and_keeps_everything(
     let store = Store::open(&path).await.expect("the old data dir opens");
     let lbs = store.list(Kind::LoadBalancer, None).await.unwrap();
     assert_eq!(lbs.len(), 1);
-    assert_eq!(lbs[0].str("name"), Some("fixture-lb"));
-    assert_eq!(lbs[0].provisioning_status, "ACTIVE");
+    let lb: &model::LoadBalancer = lbs[0].get().expect("a load balancer");
+    assert_eq!(lb.name, "fixture-lb");
+    assert_eq!(
+        lbs[0].provisioning_status,
+        model::ProvisioningStatus::Active
+    );
     let tree = store.tree(&lbs[0].id).await.unwrap().expect("its tree");
     for kind in [
         Kind::Listener,
@@ -63,11 +67,17 @@ async fn a_data_dir_of_the_previous_release_opens_migrates_and_keeps_everything(
     ] {
         assert_eq!(tree.of_kind(kind).count(), 1, "{kind:?}");
     }
-    let pool = tree.of_kind(Kind::Pool).next().unwrap();
+    let (_, pool) = tree.all::<model::Pool>().next().unwrap();
     assert_eq!(
-        pool.attrs["session_persistence"]["type"], "HTTP_COOKIE",
+        pool.session_persistence.as_ref().map(|p| p.kind),
+        Some(model::PersistenceType::HttpCookie),
         "{pool:?}"
     );
+    // The amphora record reads as one, with its status and generation.
+    let amphorae = store.amphorae(Some(&lbs[0].id)).await.unwrap();
+    assert_eq!(amphorae.len(), 1);
+    assert_eq!(amphorae[0].status, model::AmphoraStatus::Allocated);
+    assert_eq!(amphorae[0].details.generation, 1);
 
     // The secret still opens with the data dir's key.
     let sealer = Sealer::load_or_create(dir.path()).unwrap();

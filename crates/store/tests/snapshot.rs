@@ -3,23 +3,41 @@
 
 mod database;
 
-use model::{Kind, Resource};
+use model::{Body, Kind, OperatingStatus, ProvisioningStatus, Resource};
+use serde_json::json;
 use store::Store;
 
 fn object(kind: Kind, id: &str, lb_id: &str, parent: &str, name: &str) -> Resource {
-    let mut r = Resource::new(kind, id.to_string());
-    r.lb_id = Some(lb_id.to_string());
-    r.parent_id = (!parent.is_empty()).then(|| parent.to_string());
-    r.provisioning_status = "ACTIVE".into();
-    r.operating_status = "ONLINE".into();
-    r.set("name", name.into());
-    r
+    let attrs = match kind {
+        Kind::LoadBalancer => json!({"name": name, "vip_address": "127.10.0.5",
+            "vip_port_id": "p", "vip_subnet_id": "s", "vip_network_id": "n"}),
+        _ => json!({"name": name, "protocol": "HTTP", "protocol_port": 80}),
+    };
+    Resource {
+        id: id.into(),
+        lb_id: Some(lb_id.to_string()),
+        parent_id: (!parent.is_empty()).then(|| parent.to_string()),
+        project_id: None,
+        provisioning_status: ProvisioningStatus::Active,
+        operating_status: OperatingStatus::Online,
+        created_at: model::now(),
+        updated_at: None,
+        body: Body::from_json(kind, attrs).expect("test attributes"),
+    }
+}
+
+fn name(r: &Resource) -> String {
+    match &r.body {
+        Body::LoadBalancer(lb) => lb.name.clone(),
+        Body::Listener(l) => l.name.clone(),
+        other => panic!("no name in this test for {:?}", other.kind()),
+    }
 }
 
 fn names(store_snapshot: &store::Snapshot, kind: Kind, parent: Option<&str>) -> Vec<String> {
     store_snapshot
         .objects(kind, parent)
-        .map(|(_, r)| r.str("name").unwrap_or_default().to_string())
+        .map(|(_, r)| name(r))
         .collect()
 }
 

@@ -13,8 +13,8 @@
 mod backend;
 
 use model::{
-    AmphoraConfig, CompareType, L7Action, L7PolicyConfig, L7RuleConfig, L7RuleType, ListenerConfig,
-    ListenerProtocol, ListenerTls, PoolConfig,
+    AmphoraConfig, ClientAuthentication, CompareType, L7Action, L7PolicyConfig, L7RuleConfig,
+    L7RuleType, ListenerConfig, ListenerProtocol, ListenerTls, PoolConfig,
 };
 use std::fmt::Write;
 use std::path::Path;
@@ -137,10 +137,10 @@ fn tls_bind(l: &ListenerConfig, tls: &ListenerTls, dir: &Path) -> std::io::Resul
         file(format!("{}.crt-list", l.id), &list)?
     );
     if let Some(ca) = &tls.client_ca_pem {
-        let verify = match tls.client_authentication.as_str() {
-            "MANDATORY" => "required",
-            "OPTIONAL" => "optional",
-            _ => "none",
+        let verify = match tls.client_authentication {
+            ClientAuthentication::Mandatory => "required",
+            ClientAuthentication::Optional => "optional",
+            ClientAuthentication::None => "none",
         };
         let _ = write!(
             opts,

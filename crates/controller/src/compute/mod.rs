@@ -11,8 +11,7 @@ pub use noop::Noop;
 pub use process::{Process, ProcessOptions};
 
 use engine::Applied;
-use model::{AmphoraConfig, Resource};
-use serde_json::json;
+use model::{Amphora, AmphoraConfig};
 use std::future::Future;
 use std::pin::Pin;
 
@@ -29,28 +28,26 @@ pub struct Placement {
     pub cert_expiration: Option<String>,
 }
 
-/// Record attributes the API does not render.
-const AGENT_PORT: &str = "agent_port";
-const PID: &str = "pid";
-
 impl Placement {
-    pub fn of(record: &Resource) -> Placement {
+    pub fn of(record: &Amphora) -> Placement {
+        let d = &record.details;
         Placement {
-            compute_id: record.str("compute_id").unwrap_or_default().to_string(),
-            lb_network_ip: record.str("lb_network_ip").unwrap_or_default().to_string(),
-            agent_port: record.int(AGENT_PORT).and_then(|p| u16::try_from(p).ok()),
-            pid: record.int(PID).and_then(|p| u32::try_from(p).ok()),
-            cert_expiration: record.str("cert_expiration").map(str::to_string),
+            compute_id: d.compute_id.clone().unwrap_or_default(),
+            lb_network_ip: d.lb_network_ip.clone().unwrap_or_default(),
+            agent_port: d.agent_port,
+            pid: d.pid,
+            cert_expiration: d.cert_expiration.clone(),
         }
     }
 
-    pub fn write_to(&self, record: &mut Resource) {
-        record.set("compute_id", json!(self.compute_id));
-        record.set("lb_network_ip", json!(self.lb_network_ip));
-        record.set(AGENT_PORT, json!(self.agent_port));
-        record.set(PID, json!(self.pid));
+    pub fn write_to(&self, record: &mut Amphora) {
+        let d = &mut record.details;
+        d.compute_id = Some(self.compute_id.clone());
+        d.lb_network_ip = Some(self.lb_network_ip.clone());
+        d.agent_port = self.agent_port;
+        d.pid = self.pid;
         if let Some(expiry) = &self.cert_expiration {
-            record.set("cert_expiration", json!(expiry));
+            d.cert_expiration = Some(expiry.clone());
         }
     }
 }
@@ -63,7 +60,7 @@ pub struct Placed {
 }
 
 impl Placed {
-    pub fn of(record: &Resource) -> Placed {
+    pub fn of(record: &Amphora) -> Placed {
         Placed {
             id: record.id.clone(),
             placement: Placement::of(record),

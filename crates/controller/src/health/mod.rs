@@ -12,7 +12,7 @@ pub use rollup::{expects_listeners, rollup};
 
 use crate::failover;
 use amphora::heartbeat::{Codec, DecodeError, Inflater, Message, MAX_DATAGRAM};
-use model::{AmphoraStatus, Kind, OperatingStatus};
+use model::{AmphoraStatus, OperatingStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -308,10 +308,10 @@ impl Processor {
             .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
         {
             self.refreshed = Some(Instant::now());
-            if let Ok(all) = self.store.list(Kind::Amphora, None).await {
+            if let Ok(all) = self.store.amphorae(None).await {
                 self.amphorae = crate::amphorae::in_service(all)
                     .into_iter()
-                    .filter_map(|r| Some((r.id, r.lb_id?)))
+                    .map(|a| (a.id, a.lb_id))
                     .collect();
             }
         }

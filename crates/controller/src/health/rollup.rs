@@ -4,23 +4,22 @@
 //! the statuses that differ from the tree's.
 
 use amphora::heartbeat::Message;
-use model::status::ACTIVE;
-use model::{Kind, ListenerHealth, OperatingStatus, PoolHealth, Tree};
+use model::{Kind, ListenerHealth, OperatingStatus, PoolHealth, ProvisioningStatus, Tree};
 
 /// (object id, new operating status) for every object whose status changes.
 pub fn rollup(tree: &Tree, message: &Message) -> Vec<(String, OperatingStatus)> {
     use OperatingStatus::*;
     let lb = tree.lb();
     let mut changes = Vec::new();
-    let mut set = |id: &str, current: &str, new: OperatingStatus| {
-        if current != new.as_str() {
+    let mut set = |id: &str, current: OperatingStatus, new: OperatingStatus| {
+        if current != new {
             changes.push((id.to_string(), new));
         }
     };
     let mut lb_status = if lb.enabled() { Online } else { Offline };
     for l in tree.children(Kind::Listener, &lb.id) {
         let status = match message.listeners.get(&l.id).map(|r| r.status) {
-            None if l.enabled() && lb.provisioning_status == ACTIVE => Error,
+            None if l.enabled() && lb.provisioning_status == ProvisioningStatus::Active => Error,
             None => Offline,
             Some(ListenerHealth::Open) => Online,
             Some(ListenerHealth::Full) => {
@@ -30,12 +29,12 @@ pub fn rollup(tree: &Tree, message: &Message) -> Vec<(String, OperatingStatus)> 
                 Degraded
             }
         };
-        set(&l.id, &l.operating_status, status);
+        set(&l.id, l.operating_status, status);
     }
     let reported = message.pools_by_id();
     for p in tree.children(Kind::Pool, &lb.id) {
         let Some(report) = reported.get(p.id.as_str()) else {
-            set(&p.id, &p.operating_status, Offline);
+            set(&p.id, p.operating_status, Offline);
             continue;
         };
         let mut pool_status = match report.status {
@@ -47,7 +46,7 @@ pub fn rollup(tree: &Tree, message: &Message) -> Vec<(String, OperatingStatus)> 
         };
         for m in tree.children(Kind::Member, &p.id) {
             let status = match report.members.get(&m.id) {
-                None if m.operating_status == NoMonitor.as_str() => None,
+                None if m.operating_status == NoMonitor => None,
                 None => Some(Offline),
                 Some(health) => health.operating_status(),
             };
@@ -58,12 +57,12 @@ pub fn rollup(tree: &Tree, message: &Message) -> Vec<(String, OperatingStatus)> 
                 }
             }
             if let Some(status) = status {
-                set(&m.id, &m.operating_status, status);
+                set(&m.id, m.operating_status, status);
             }
         }
-        set(&p.id, &p.operating_status, pool_status);
+        set(&p.id, p.operating_status, pool_status);
     }
-    set(&lb.id, &lb.operating_status, lb_status);
+    set(&lb.id, lb.operating_status, lb_status);
     changes
 }
 
@@ -72,12 +71,12 @@ pub fn rollup(tree: &Tree, message: &Message) -> Vec<(String, OperatingStatus)> 
 /// disabled). Listeners in ERROR are not served, so not expected.
 pub fn expects_listeners(tree: &Tree) -> Option<usize> {
     let lb = tree.lb();
-    if model::status::is_pending(&lb.provisioning_status) || !lb.enabled() {
+    if lb.provisioning_status.is_pending() || !lb.enabled() {
         return None;
     }
     Some(
         tree.children(Kind::Listener, &lb.id)
-            .filter(|l| l.enabled() && l.provisioning_status != model::status::ERROR)
+            .filter(|l| l.enabled() && l.provisioning_status != ProvisioningStatus::Error)
             .count(),
     )
 }
@@ -86,26 +85,44 @@ pub fn expects_listeners(tree: &Tree) -> Option<usize> {
 mod tests {
     use super::*;
     use amphora::heartbeat::{ListenerReport, PoolReport, StatsReport};
-    use model::status::*;
-    use model::{MemberHealth, Resource};
+    use model::{Body, MemberHealth, Resource};
+    use serde_json::json;
     use std::collections::BTreeMap;
+    use OperatingStatus::{NoMonitor, Offline, Online};
+    use ProvisioningStatus::{Active, PendingUpdate};
 
-    fn obj(kind: Kind, id: &str, parent: Option<&str>, operating: &str) -> Resource {
-        let mut r = Resource::new(kind, id.into());
-        r.lb_id = Some("lb".into());
-        r.parent_id = parent.map(Into::into);
-        r.provisioning_status = ACTIVE.into();
-        r.operating_status = operating.into();
-        r
+    fn obj(kind: Kind, id: &str, parent: Option<&str>, operating: OperatingStatus) -> Resource {
+        let attrs = match kind {
+            Kind::LoadBalancer => json!({"vip_address": "127.10.0.5", "vip_port_id": "port",
+                "vip_subnet_id": "s", "vip_network_id": "n"}),
+            Kind::Listener => json!({"protocol": "HTTP", "protocol_port": 80}),
+            Kind::Pool => json!({"protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}),
+            _ => json!({"address": format!("127.0.0.{}", id.len()), "protocol_port": 80}),
+        };
+        Resource {
+            id: id.into(),
+            lb_id: Some("lb".into()),
+            parent_id: parent.map(Into::into),
+            project_id: None,
+            provisioning_status: Active,
+            operating_status: operating,
+            created_at: model::now(),
+            updated_at: None,
+            body: Body::from_json(kind, attrs).expect("test attributes"),
+        }
     }
 
     fn tree() -> Tree {
+        let mut m2 = obj(Kind::Member, "m2", Some("p"), NoMonitor);
+        if let Body::Member(m) = &mut m2.body {
+            m.address = "127.0.0.9".parse().unwrap();
+        }
         Tree::from_rows(vec![
-            obj(Kind::LoadBalancer, "lb", None, OFFLINE),
-            obj(Kind::Listener, "l", Some("lb"), OFFLINE),
-            obj(Kind::Pool, "p", Some("lb"), OFFLINE),
-            obj(Kind::Member, "m1", Some("p"), NO_MONITOR),
-            obj(Kind::Member, "m2", Some("p"), NO_MONITOR),
+            obj(Kind::LoadBalancer, "lb", None, Offline),
+            obj(Kind::Listener, "l", Some("lb"), Offline),
+            obj(Kind::Pool, "p", Some("lb"), Offline),
+            obj(Kind::Member, "m1", Some("p"), NoMonitor),
+            m2,
         ])
     }
 
@@ -210,14 +227,14 @@ mod tests {
         let absent = message(None, PoolHealth::Up, &[]);
         assert_eq!(as_map(rollup(&tree(), &absent))["l"], "ERROR");
         let mut t = tree();
-        t.lb_mut().set_status(PENDING_UPDATE);
+        t.lb_mut().set_status(PendingUpdate);
         assert!(
             !as_map(rollup(&t, &absent)).contains_key("l"),
             "stays OFFLINE"
         );
         // Members absent from a reported pool go OFFLINE, unless NO_MONITOR.
         let mut t = tree();
-        t.get_mut("m1").unwrap().operating_status = ONLINE.into();
+        t.get_mut("m1").unwrap().operating_status = Online;
         let c = as_map(rollup(&t, &absent));
         assert_eq!(c.get("m1"), Some(&"OFFLINE"));
         assert!(!c.contains_key("m2"));
@@ -228,9 +245,9 @@ mod tests {
         let mut m = message(Some(ListenerHealth::Open), PoolHealth::Up, &[]);
         m.pools.clear();
         let mut t = tree();
-        t.get_mut("p").unwrap().operating_status = ONLINE.into();
-        t.get_mut("l").unwrap().operating_status = ONLINE.into();
-        t.lb_mut().operating_status = ONLINE.into();
+        t.get_mut("p").unwrap().operating_status = Online;
+        t.get_mut("l").unwrap().operating_status = Online;
+        t.lb_mut().operating_status = Online;
         let c = as_map(rollup(&t, &m));
         assert_eq!(c, BTreeMap::from([("p".to_string(), "OFFLINE")]));
     }
@@ -239,9 +256,11 @@ mod tests {
     fn expected_listener_count() {
         let mut t = tree();
         assert_eq!(expects_listeners(&t), Some(1));
-        t.get_mut("l").unwrap().set_status(ERROR);
+        t.get_mut("l")
+            .unwrap()
+            .set_status(ProvisioningStatus::Error);
         assert_eq!(expects_listeners(&t), Some(0));
-        t.lb_mut().set_status(PENDING_UPDATE);
+        t.lb_mut().set_status(PendingUpdate);
         assert_eq!(expects_listeners(&t), None);
     }
 }

@@ -13,18 +13,100 @@ mod remote;
 use crate::NetworkDriver;
 use front::RequestContext;
 use model::CertificateBundle;
-use serde_json::{Map, Value};
 use store::certificates::{bundle, keep_copy, single, LocalSecrets};
 
-/// Refs that must hold a certificate (and key), in the order Octavia collects them.
-const CERTIFICATE_REFS: [&str; 2] = ["default_tls_container_ref", "tls_container_ref"];
-/// Refs of single secrets (CA certificates and revocation lists).
-const SECRET_REFS: [&str; 4] = [
-    "client_ca_tls_container_ref",
-    "client_crl_container_ref",
-    "ca_tls_container_ref",
-    "crl_container_ref",
-];
+/// The certificate refs a request names, in the order Octavia collects them: those that
+/// must hold a certificate and key (SNI, default, a pool's client certificate), and single
+/// secrets (CA certificates and revocation lists).
+#[derive(Default)]
+pub struct Refs<'a> {
+    pub certificates: Vec<&'a str>,
+    pub secrets: Vec<&'a str>,
+}
+
+/// Bodies that name certificates.
+pub trait NamesCertificates {
+    fn refs(&self) -> Refs<'_>;
+}
+
+fn given(p: &model::Patch<String>) -> Option<&str> {
+    p.value().map(String::as_str)
+}
+
+fn listener_refs<'a>(
+    sni: &'a model::Patch<Vec<String>>,
+    default: &'a model::Patch<String>,
+    client_ca: &'a model::Patch<String>,
+    client_crl: &'a model::Patch<String>,
+) -> Refs<'a> {
+    let mut certificates: Vec<&str> = sni
+        .value()
+        .into_iter()
+        .flatten()
+        .map(String::as_str)
+        .collect();
+    certificates.extend(given(default));
+    Refs {
+        certificates,
+        secrets: [given(client_ca), given(client_crl)]
+            .into_iter()
+            .flatten()
+            .collect(),
+    }
+}
+
+impl NamesCertificates for model::resource::ListenerCreate {
+    fn refs(&self) -> Refs<'_> {
+        listener_refs(
+            &self.sni_container_refs,
+            &self.default_tls_container_ref,
+            &self.client_ca_tls_container_ref,
+            &self.client_crl_container_ref,
+        )
+    }
+}
+
+impl NamesCertificates for model::resource::ListenerPatch {
+    fn refs(&self) -> Refs<'_> {
+        listener_refs(
+            &self.sni_container_refs,
+            &self.default_tls_container_ref,
+            &self.client_ca_tls_container_ref,
+            &self.client_crl_container_ref,
+        )
+    }
+}
+
+fn pool_refs<'a>(
+    tls: &'a model::Patch<String>,
+    ca: &'a model::Patch<String>,
+    crl: &'a model::Patch<String>,
+) -> Refs<'a> {
+    Refs {
+        certificates: given(tls).into_iter().collect(),
+        secrets: [given(ca), given(crl)].into_iter().flatten().collect(),
+    }
+}
+
+impl NamesCertificates for model::resource::PoolCreate {
+    fn refs(&self) -> Refs<'_> {
+        pool_refs(
+            &self.tls_container_ref,
+            &self.ca_tls_container_ref,
+            &self.crl_container_ref,
+        )
+    }
+}
+
+impl NamesCertificates for model::resource::PoolPatch {
+    fn refs(&self) -> Refs<'_> {
+        pool_refs(
+            &self.tls_container_ref,
+            &self.ca_tls_container_ref,
+            &self.crl_container_ref,
+        )
+    }
+}
 
 /// The built-in key manager as the caller may read it.
 fn readable<'a>(
@@ -119,26 +201,12 @@ fn python_list(refs: &[&str]) -> String {
 }
 
 /// 400 `Could not retrieve certificate: …` for the first refs the caller cannot load.
-pub async fn check_refs(
-    state: &AppState,
-    ctx: &RequestContext,
-    attrs: &Map<String, Value>,
-) -> ApiResult<()> {
+pub async fn check_refs(state: &AppState, ctx: &RequestContext, refs: &Refs<'_>) -> ApiResult<()> {
     if state.config.network_driver == NetworkDriver::Noop {
         return Ok(());
     }
-    let mut refs: Vec<&str> = attrs
-        .get("sni_container_refs")
-        .and_then(Value::as_array)
-        .map(|a| a.iter().filter_map(Value::as_str).collect())
-        .unwrap_or_default();
-    refs.extend(
-        CERTIFICATE_REFS
-            .iter()
-            .filter_map(|k| attrs.get(*k).and_then(Value::as_str)),
-    );
     let mut bad = Vec::new();
-    for r in refs {
+    for &r in &refs.certificates {
         if let Err(why) = load_certificate(state, ctx, r).await {
             tracing::debug!(reference = r, "certificate ref refused: {why}");
             bad.push(r);
@@ -150,14 +218,12 @@ pub async fn check_refs(
             python_list(&bad)
         )));
     }
-    for key in SECRET_REFS {
-        if let Some(r) = attrs.get(key).and_then(Value::as_str) {
-            if let Err(why) = load_single(state, ctx, r).await {
-                tracing::debug!(reference = r, "secret ref refused: {why}");
-                return Err(ApiError::bad_request(format!(
-                    "Could not retrieve certificate: {r}"
-                )));
-            }
+    for &r in &refs.secrets {
+        if let Err(why) = load_single(state, ctx, r).await {
+            tracing::debug!(reference = r, "secret ref refused: {why}");
+            return Err(ApiError::bad_request(format!(
+                "Could not retrieve certificate: {r}"
+            )));
         }
     }
     Ok(())

@@ -101,14 +101,14 @@ impl Open<'_> {
 pub fn answer(req: &Req, action: JobAction, tree: &Tree, object: &Resource) -> Response {
     match action {
         JobAction::Create => one(
-            object.kind,
+            object.kind(),
             render::in_tree(tree, object),
             &req.query,
             StatusCode::CREATED,
         ),
         JobAction::Delete => no_content(),
         _ => one(
-            object.kind,
+            object.kind(),
             render::in_tree(tree, object),
             &req.query,
             StatusCode::OK,
@@ -124,7 +124,7 @@ pub fn insert(tree: &mut Tree, object: Resource) -> Resource {
 
 /// Puts the updated object back, PENDING_UPDATE.
 pub fn replace(tree: &mut Tree, mut object: Resource) -> Resource {
-    object.set_status(PENDING_UPDATE);
+    object.set_status(ProvisioningStatus::PendingUpdate);
     *tree.get_mut(&object.id).expect("found with its tree") = object.clone();
     object
 }
@@ -132,6 +132,6 @@ pub fn replace(tree: &mut Tree, mut object: Resource) -> Resource {
 /// Marks an object PENDING_DELETE.
 pub fn remove(tree: &mut Tree, id: &str) -> Resource {
     let object = tree.get_mut(id).expect("found with its tree");
-    object.set_status(PENDING_DELETE);
+    object.set_status(ProvisioningStatus::PendingDelete);
     object.clone()
 }

@@ -1,10 +1,12 @@
 //! `/v2/lbaas/l7policies` (rules are in `l7rule`).
 
 use super::flow::{self, answer, change, Change};
+use super::validate;
 use super::*;
 use crate::specs;
-use front::schema::decode;
-use model::protocol::listener_pool_compatible;
+use front::schema::decode_as;
+use model::resource::{L7PolicyCreate, L7PolicyPatch};
+use model::{L7Policy, Patch, Provider};
 
 pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
     match (&req.method, rest) {
@@ -28,205 +30,61 @@ pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Resp
     }
 }
 
-fn args(msg: &str) -> ApiError {
-    ApiError::bad_request(format!("Invalid L7 Policy arguments: {msg}"))
-}
-
-fn set(attrs: &mut Map<String, Value>, key: &str, value: Value) {
-    attrs.insert(key.to_string(), value);
-}
-
-/// `sanitize_l7policy_api_args`: actions imply and clear the redirect attributes.
-pub fn sanitize(attrs: &mut Map<String, Value>, create: bool) -> ApiResult<()> {
-    let given = |a: &Map<String, Value>, k: &str| {
-        a.get(k).map(|v| !v.is_null() && v != "").unwrap_or(false)
-    };
-    if let Some(action) = attrs
-        .get("action")
-        .and_then(Value::as_str)
-        .map(str::to_string)
-    {
-        match action.as_str() {
-            "REJECT" => {
-                set(attrs, "redirect_url", Value::Null);
-                set(attrs, "redirect_pool_id", Value::Null);
-                attrs.remove("redirect_pool");
-            }
-            "REDIRECT_TO_URL" => {
-                if !given(attrs, "redirect_url") {
-                    return Err(args("redirect_url must not be None"));
-                }
-                set(attrs, "redirect_pool_id", Value::Null);
-                attrs.remove("redirect_pool");
-            }
-            "REDIRECT_TO_POOL" => {
-                if !given(attrs, "redirect_pool_id") && !given(attrs, "redirect_pool") {
-                    return Err(args("redirect_pool_id or redirect_pool must not be None"));
-                }
-                set(attrs, "redirect_url", Value::Null);
-            }
-            "REDIRECT_PREFIX" => {
-                if !given(attrs, "redirect_prefix") {
-                    return Err(args("redirect_prefix must not be None"));
-                }
-            }
-            other => {
-                return Err(ApiError::bad_request(format!(
-                    "Invalid L7 Policy action specified: {other}"
-                )))
-            }
-        }
-    }
-    let pool = given(attrs, "redirect_pool_id") || given(attrs, "redirect_pool");
-    if pool && (given(attrs, "redirect_url") || given(attrs, "redirect_prefix")) {
-        return Err(args(
-            "Cannot specify redirect_pool_id and redirect_url or redirect_prefix at the same time",
-        ));
-    }
-    if pool {
-        set(attrs, "action", json!("REDIRECT_TO_POOL"));
-        set(attrs, "redirect_url", Value::Null);
-        set(attrs, "redirect_prefix", Value::Null);
-        set(attrs, "redirect_http_code", Value::Null);
-    }
-    for (key, action, other) in [
-        ("redirect_url", "REDIRECT_TO_URL", "redirect_prefix"),
-        ("redirect_prefix", "REDIRECT_PREFIX", "redirect_url"),
-    ] {
-        if given(attrs, key) {
-            set(attrs, "action", json!(action));
-            set(attrs, "redirect_pool_id", Value::Null);
-            set(attrs, other, Value::Null);
-            attrs.remove("redirect_pool");
-            if !given(attrs, "redirect_http_code") {
-                set(attrs, "redirect_http_code", json!(302));
-            }
-        }
-    }
-    if attrs.get("action").and_then(Value::as_str) == Some("REJECT") {
-        set(attrs, "redirect_prefix", Value::Null);
-        set(attrs, "redirect_http_code", Value::Null);
-    }
-    if create && !attrs.contains_key("action") {
-        return Err(ApiError::bad_request(
-            "Invalid L7 Policy action specified: None",
-        ));
-    }
-    if attrs.is_empty() {
-        return Err(args("Invalid update options"));
-    }
-    Ok(())
-}
-
-fn check_listener(tree: &Tree, listener_id: &str) -> ApiResult<String> {
-    let listener = tree
-        .get_kind(Kind::Listener, listener_id)
-        .ok_or_else(|| ApiError::not_found(Kind::Listener, listener_id))?;
-    let protocol = listener.str("protocol").unwrap_or_default().to_string();
-    if protocol == "PROMETHEUS" {
-        return Err(ApiError::bad_request(
-            "Protocol PROMETHEUS listeners cannot have child objects.",
-        ));
-    }
-    Ok(protocol)
-}
-
-fn check_redirect_pool(
-    tree: &Tree,
-    listener_protocol: &str,
-    attrs: &Map<String, Value>,
-) -> ApiResult<()> {
-    if let Some(pool_id) = attrs.get("redirect_pool_id").and_then(Value::as_str) {
-        let pool = tree
-            .get_kind(Kind::Pool, pool_id)
-            .ok_or_else(|| ApiError::not_found(Kind::Pool, pool_id))?;
-        let pp = pool.str("protocol").unwrap_or_default();
-        if !listener_pool_compatible(listener_protocol, pp) {
-            return Err(ApiError::validation(format!(
-                "The pool protocol '{pp}' is invalid while the listener protocol is '{listener_protocol}'."
-            )));
-        }
-    }
-    Ok(())
-}
-
-/// Renumbers a listener's policies 1..n, moving `moved` to `position` first.
-pub fn place(tree: &mut Tree, listener_id: &str, moved: &str, position: i64) {
-    let mut ids: Vec<(i64, String)> = tree
-        .children(Kind::L7Policy, listener_id)
-        .filter(|p| p.id != moved)
-        .map(|p| (p.int("position").unwrap_or(i64::MAX), p.id.clone()))
+/// Moves policy `moved` of a listener to `position` (1-based; past the end is last) and
+/// numbers the listener's policies 1..n.
+pub fn place(tree: &mut Tree, listener_id: &str, moved: &str, position: u32) {
+    let mut order: Vec<String> = tree
+        .policies_in_order(listener_id)
+        .into_iter()
+        .filter(|id| id != moved)
         .collect();
-    ids.sort();
-    let mut order: Vec<String> = ids.into_iter().map(|(_, id)| id).collect();
-    let at = ((position.max(1) - 1) as usize).min(order.len());
+    let at = (position.max(1) as usize - 1).min(order.len());
     order.insert(at, moved.to_string());
-    for (i, id) in order.iter().enumerate() {
-        let want = json!(i as i64 + 1);
-        let changed = tree
-            .get(id)
-            .map(|p| p.get("position") != &want)
-            .unwrap_or(false);
-        if changed {
-            tree.get_mut(id).expect("child").set("position", want);
-        }
-    }
+    tree.number_policies(&order);
 }
 
 /// Builds a new policy of a listener (rules are created by the caller).
-pub fn prepare(
-    tree: &Tree,
-    listener_id: &str,
-    mut attrs: Map<String, Value>,
-) -> ApiResult<Resource> {
-    body_project(&mut attrs);
-    attrs.remove("listener_id");
-    attrs.remove("rules");
-    let protocol = check_listener(tree, listener_id)?;
-    sanitize(&mut attrs, true)?;
-    check_redirect_pool(tree, &protocol, &attrs)?;
-    if tree.lb().str("provider") != Some("noop_driver")
-        && !matches!(protocol.as_str(), "HTTP" | "TERMINATED_HTTPS")
-    {
-        let provider = tree.lb().str("provider").unwrap_or("amphora").to_string();
+pub fn prepare(tree: &Tree, listener_id: &str, mut body: L7PolicyCreate) -> ApiResult<Resource> {
+    let protocol = validate::policy_listener(tree, listener_id)?;
+    validate::l7policy_redirect(&mut body.redirect)?;
+    let Some(&action) = body.redirect.action.value() else {
+        return Err(ApiError::bad_request(
+            "Invalid L7 Policy action specified: None",
+        ));
+    };
+    if let Some(pool) = body.redirect.redirect_pool_id.value() {
+        validate::redirect_pool(tree, protocol, pool)?;
+    }
+    let provider = tree.load_balancer().provider;
+    if provider != Provider::NoopDriver && !protocol.is_http() {
         return Err(ApiError::new(
             StatusCode::NOT_IMPLEMENTED,
             format!("Provider '{provider}' does not support a requested action: {protocol} protocol listeners do not support L7 policies"),
         ));
     }
-    for key in [
-        "redirect_pool_id",
-        "redirect_url",
-        "redirect_prefix",
-        "redirect_http_code",
-    ] {
-        default_attr(&mut attrs, key, Value::Null);
-    }
-    default_attr(&mut attrs, "position", json!(2_147_483_647));
-    default_admin(&mut attrs, "admin_state_up");
-    default_tags(&mut attrs);
-    Ok(new_child(Kind::L7Policy, tree, listener_id, attrs, OFFLINE))
+    let policy = L7Policy::create(body, action);
+    Ok(new_child(
+        tree,
+        listener_id,
+        policy,
+        OperatingStatus::Offline,
+    ))
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let mut attrs = decode(&req.body, "l7policy_", "l7policy", &specs::POLICY_POST)?;
-    let listener_id = attrs
-        .get("listener_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    let rules = attrs.remove("rules");
+    let mut body: L7PolicyCreate =
+        decode_as(&req.body, "l7policy_", "l7policy", &specs::POLICY_POST)?;
+    let listener_id = body.listener_id.value().cloned().unwrap_or_default();
+    let rules = std::mem::take(&mut body.rules).or_else(Vec::new);
     let c = Change::create(Kind::L7Policy, Kind::Listener, &listener_id);
     let (tree, policy) = change(state, req, c, |tree| {
-        let policy = prepare(tree, &listener_id, attrs)?;
+        let policy = prepare(tree, &listener_id, body)?;
         lock_lb_for_child(tree)?;
         mark_pending(tree, std::slice::from_ref(&listener_id));
-        let position = policy.int("position").unwrap_or(i64::MAX);
+        let position = policy.get::<L7Policy>().map_or(u32::MAX, |p| p.position);
         let id = flow::insert(tree, policy).id;
         place(tree, &listener_id, &id, position);
-        if let Some(Value::Array(rules)) = rules {
-            super::l7rule::create_all(tree, &id, rules)?;
-        }
+        super::l7rule::create_all(tree, &id, rules)?;
         Ok(tree.get(&id).cloned().expect("inserted"))
     })
     .await?;
@@ -234,23 +92,32 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let mut update = decode(&req.body, "l7policy_", "l7policy", &specs::POLICY_PUT)?;
-    sanitize(&mut update, false)?;
+    let mut patch: L7PolicyPatch =
+        decode_as(&req.body, "l7policy_", "l7policy", &specs::POLICY_PUT)?;
+    validate::l7policy_redirect(&mut patch.redirect)?;
+    if patch.is_empty() {
+        return Err(ApiError::bad_request(
+            "Invalid L7 Policy arguments: Invalid update options",
+        ));
+    }
     let (tree, policy) = change(state, req, Change::update(Kind::L7Policy, id), |tree| {
-        let mut policy = tree.get(id).cloned().expect("found with its tree");
-        let listener_id = policy.parent_id.clone().unwrap_or_default();
-        let protocol = check_listener(tree, &listener_id)?;
-        check_redirect_pool(tree, &protocol, &update)?;
-        apply_update(
-            &mut policy,
-            &update,
-            &[("tags", json!([])), ("admin_state_up", json!(false))],
-        );
+        let mut r = tree.get(id).cloned().expect("found with its tree");
+        let listener_id = r.parent_id.clone().unwrap_or_default();
+        let protocol = validate::policy_listener(tree, &listener_id)?;
+        if let Some(pool) = patch.redirect.redirect_pool_id.value() {
+            validate::redirect_pool(tree, protocol, pool)?;
+        }
+        // A null position moves the policy last.
+        let moved = match &patch.position {
+            Patch::Absent => None,
+            Patch::Null => Some(u32::MAX),
+            Patch::Set(p) => Some(*p),
+        };
+        r.get_mut::<L7Policy>().expect("a policy").update(patch);
         lock_lb_for_child(tree)?;
         mark_pending(tree, std::slice::from_ref(&listener_id));
-        let position = policy.int("position").unwrap_or(i64::MAX);
-        flow::replace(tree, policy);
-        if update.contains_key("position") {
+        flow::replace(tree, r);
+        if let Some(position) = moved {
             place(tree, &listener_id, id, position);
         }
         Ok(tree.get(id).cloned().expect("present"))

@@ -1,9 +1,12 @@
 //! `/v2/lbaas/l7policies/{id}/rules` (envelope `rule` / `rules`).
 
 use super::flow::{self, answer, change, Change};
+use super::validate;
 use super::*;
 use crate::specs;
-use front::schema::decode;
+use front::schema::decode_as;
+use model::resource::{L7RuleCreate, L7RulePatch};
+use model::L7Rule;
 
 const MAX_RULES: usize = 50;
 
@@ -45,156 +48,22 @@ fn rule_of(tree: &Tree, policy_id: &str, id: &str) -> ApiResult<Resource> {
         .ok_or_else(|| ApiError::not_found(Kind::L7Rule, id))
 }
 
-fn rule_error(msg: impl std::fmt::Display) -> ApiError {
-    ApiError::bad_request(format!("Error parsing L7Rule: {msg}"))
-}
-
-fn header_name_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+,-.^_`|~".contains(&b))
-}
-
-fn header_value_ok(s: &str) -> bool {
-    let plain = !s.is_empty() && s.bytes().all(|b| (b'!'..=b'~').contains(&b));
-    let quoted = s.len() >= 2
-        && s.starts_with('"')
-        && s.ends_with('"')
-        && s.bytes().all(|b| (b' '..=b'~').contains(&b) || b == b'\t');
-    plain || quoted
-}
-
-fn cookie_value_ok(s: &str) -> bool {
-    !s.is_empty()
-        && s.bytes()
-            .all(|b| (b'!'..=b'~').contains(&b) && !b"\";\\".contains(&b))
-}
-
-/// `validate.l7rule_data` (reference §5.4), with Octavia's checks in Octavia's order.
-pub fn validate(attrs: &Map<String, Value>) -> ApiResult<()> {
-    let get = |k: &str| attrs.get(k).and_then(Value::as_str).unwrap_or_default();
-    let (kind, compare, key, value) = (get("type"), get("compare_type"), get("key"), get("value"));
-    let invalid = |msg: &str| rule_error(format!("Invalid L7 Rule: {msg}"));
-    if value.is_empty() {
-        return Err(invalid("L7 rule type requires a value"));
-    }
-    let regex_ok = || {
-        regex::Regex::new(value)
-            .map(|_| ())
-            .map_err(|e| rule_error(format!("Unable to parse regular expression: {e}")))
-    };
-    // `validate.header_name` / `header_value_string` / `cookie_value_string` (InvalidString).
-    let chars = |ok: fn(&str) -> bool, s: &str, what: &str| {
-        if ok(s) {
-            Ok(())
-        } else {
-            Err(rule_error(format!("Invalid characters in {what}")))
-        }
-    };
-    let ssl_key = || {
-        if key.is_empty() {
-            Ok(())
-        } else {
-            Err(invalid(&format!(
-                "L7rule type {kind} does not use the \"key\" field."
-            )))
-        }
-    };
-    let equal_to_only = || {
-        if compare == "EQUAL_TO" {
-            Ok(())
-        } else {
-            Err(invalid(&format!(
-                "L7rule type {kind} only supports the EQUAL_TO compare type."
-            )))
-        }
-    };
-    match kind {
-        "HEADER" | "COOKIE" => {
-            if key.is_empty() {
-                return Err(invalid("L7 rule type requires a key"));
-            }
-            chars(header_name_ok, key, "key")?;
-            if compare == "REGEX" {
-                regex_ok()
-            } else if kind == "HEADER" {
-                chars(header_value_ok, value, "header value")
-            } else {
-                chars(cookie_value_ok, value, "cookie value")
-            }
-        }
-        "HOST_NAME" | "PATH" if compare == "REGEX" => regex_ok(),
-        "HOST_NAME" | "PATH" => chars(header_value_ok, value, "comparison value"),
-        "FILE_TYPE" => match compare {
-            "REGEX" => regex_ok(),
-            "EQUAL_TO" => chars(header_value_ok, value, "comparison value"),
-            _ => Err(invalid("invalid comparison type for rule type")),
-        },
-        "SSL_CONN_HAS_CERT" => {
-            ssl_key()?;
-            if value.to_lowercase() != "true" {
-                return Err(invalid(&format!(
-                    "L7rule value {value} is not a boolean True string."
-                )));
-            }
-            equal_to_only()
-        }
-        "SSL_VERIFY_RESULT" => {
-            ssl_key()?;
-            // `str.isdigit()`: no sign, no blanks.
-            if !value.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(invalid(&format!(
-                    "L7rule type {kind} needs a int value, which is >= 0"
-                )));
-            }
-            equal_to_only()
-        }
-        "SSL_DN_FIELD" => {
-            if compare == "REGEX" {
-                regex_ok()?;
-            }
-            // `DISTINGUISHED_NAME_FIELD_REGEX`: `^([a-zA-Z][A-Za-z0-9-]*)$`.
-            let key_ok = key
-                .chars()
-                .next()
-                .map(|c| c.is_ascii_alphabetic())
-                .unwrap_or(false)
-                && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '-');
-            if key.is_empty() {
-                Err(invalid(&format!(
-                    "L7rule type {kind} needs to specify a key and a value."
-                )))
-            } else if !key_ok {
-                Err(invalid("Invalid L7rule distinguished name field."))
-            } else {
-                Ok(())
-            }
-        }
-        _ => Err(invalid("invalid rule type")),
-    }
-}
-
 /// Builds a new rule of a policy.
-pub fn prepare(tree: &Tree, policy_id: &str, mut attrs: Map<String, Value>) -> ApiResult<Resource> {
-    body_project(&mut attrs);
-    validate(&attrs)?;
+pub fn prepare(tree: &Tree, policy_id: &str, body: L7RuleCreate) -> ApiResult<Resource> {
+    let rule = L7Rule::create(body);
+    validate::l7rule(&rule)?;
     if tree.children(Kind::L7Rule, policy_id).count() >= MAX_RULES {
         return Err(ApiError::conflict(format!(
             "Too many rules on L7 policy {policy_id}"
         )));
     }
-    default_attr(&mut attrs, "key", Value::Null);
-    default_attr(&mut attrs, "invert", json!(false));
-    default_admin(&mut attrs, "admin_state_up");
-    default_tags(&mut attrs);
-    Ok(new_child(Kind::L7Rule, tree, policy_id, attrs, OFFLINE))
+    Ok(new_child(tree, policy_id, rule, OperatingStatus::Offline))
 }
 
 /// Creates the rules given inline with a policy.
-pub fn create_all(tree: &mut Tree, policy_id: &str, rules: Vec<Value>) -> ApiResult<()> {
-    for rule in rules {
-        let Value::Object(attrs) = rule else { continue };
-        let rule = prepare(tree, policy_id, attrs)?;
+pub fn create_all(tree: &mut Tree, policy_id: &str, rules: Vec<L7RuleCreate>) -> ApiResult<()> {
+    for body in rules {
+        let rule = prepare(tree, policy_id, body)?;
         tree.insert(rule);
     }
     Ok(())
@@ -205,7 +74,7 @@ fn lock_policy(tree: &mut Tree, policy_id: &str) -> ApiResult<()> {
     let policy = tree
         .get_kind(Kind::L7Policy, policy_id)
         .ok_or_else(|| ApiError::not_found(Kind::L7Policy, policy_id))?;
-    if policy.provisioning_status != ACTIVE {
+    if policy.provisioning_status != ProvisioningStatus::Active {
         return Err(ApiError::conflict(format!(
             "L7Policy {policy_id} is immutable and cannot be updated."
         )));
@@ -217,10 +86,10 @@ fn lock_policy(tree: &mut Tree, policy_id: &str) -> ApiResult<()> {
 }
 
 async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "rule_", "rule", &specs::RULE_POST)?;
+    let body: L7RuleCreate = decode_as(&req.body, "rule_", "rule", &specs::RULE_POST)?;
     let c = Change::create(Kind::L7Rule, Kind::L7Policy, policy_id);
     let (tree, rule) = change(state, req, c, |tree| {
-        let rule = prepare(tree, policy_id, attrs)?;
+        let rule = prepare(tree, policy_id, body)?;
         lock_policy(tree, policy_id)?;
         Ok(flow::insert(tree, rule))
     })
@@ -229,20 +98,17 @@ async fn create(state: &AppState, req: &Req, policy_id: &str) -> ApiResult<Respo
 }
 
 async fn update(state: &AppState, req: &Req, policy_id: &str, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "l7rule_", "rule", &specs::RULE_PUT)?;
+    let patch: L7RulePatch = decode_as(&req.body, "l7rule_", "rule", &specs::RULE_PUT)?;
+    validate::l7rule_type_given(&patch.kind)?;
+    if patch.compare_type.is_null() {
+        return Err(ApiError::invalid_option("None", "compare_type"));
+    }
     let c = Change::update(Kind::L7Rule, id).through(Kind::L7Policy, policy_id);
     let (tree, rule) = change(state, req, c, |tree| {
         let mut rule = rule_of(tree, policy_id, id)?;
-        apply_update(
-            &mut rule,
-            &update,
-            &[
-                ("invert", json!(false)),
-                ("tags", json!([])),
-                ("admin_state_up", json!(false)),
-            ],
-        );
-        validate(&rule.attrs)?;
+        let l7 = rule.get_mut::<L7Rule>().expect("a rule");
+        l7.update(patch);
+        validate::l7rule(l7)?;
         lock_policy(tree, policy_id)?;
         Ok(flow::replace(tree, rule))
     })

@@ -1,13 +1,13 @@
 //! `/v2/lbaas/loadbalancers`.
 
 use super::flow::{self, answer, change, Change};
+use super::validate;
 use super::*;
 use crate::specs;
 use crate::vip;
-use front::schema::decode;
-use front::Rule;
-
-const ENABLED_PROVIDERS: &[&str] = &["amphora", "octavia", "noop_driver"];
+use front::schema::decode_as;
+use model::resource::{LoadBalancerCreate, LoadBalancerPatch};
+use model::{AdditionalVip, Flavor, FlavorProfile, LoadBalancer, Provider, Topology};
 
 pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
     match (&req.method, rest) {
@@ -38,29 +38,33 @@ async fn show(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let mut attrs = decode(&req.body, "load_balancer", "loadbalancer", &specs::LB_POST)?;
-    let project = match attrs.remove("project_id") {
-        Some(Value::String(p)) if !p.is_empty() => p,
+    let mut body: LoadBalancerCreate =
+        decode_as(&req.body, "load_balancer", "loadbalancer", &specs::LB_POST)?;
+    let project = match body.project_id.value() {
+        Some(p) if !p.is_empty() => p.clone(),
         _ => req.ctx.project()?.to_string(),
     };
     req.ctx.authorize(Rule::Write, Some(&project))?;
-    if ["vip_port_id", "vip_network_id", "vip_subnet_id"]
-        .iter()
-        .all(|k| attrs.get(*k).map(Value::is_null).unwrap_or(true))
-    {
+    let request = vip::VipRequest {
+        port_id: body.vip_port_id.value().map(String::as_str),
+        network_id: body.vip_network_id.value().map(String::as_str),
+        subnet_id: body.vip_subnet_id.value().map(String::as_str),
+        address: body.vip_address.value(),
+    };
+    if request.port_id.is_none() && request.network_id.is_none() && request.subnet_id.is_none() {
         return Err(ApiError::validation(
             "VIP must contain one of: vip_port_id, vip_network_id, vip_subnet_id.",
         ));
     }
-    check_additional_vips(&attrs)?;
+    validate::additional_vips(&body)?;
     let mut tx = state.core.store.begin().await?;
-    let provider = resolve_provider(&mut tx, &attrs).await?;
-    if let Some(az) = attrs.get("availability_zone").and_then(Value::as_str) {
+    let provider = resolve_provider(&mut tx, &body).await?;
+    if let Some(az) = body.availability_zone.value() {
         let zone = tx
             .get(Kind::AvailabilityZone, az)
             .await?
             .ok_or_else(|| ApiError::validation("Invalid availability zone."))?;
-        if !zone.flag("enabled") {
+        if !zone.enabled() {
             return Err(ApiError::bad_request(format!(
                 "The selected availability_zone is not allowed in this deployment: {az}"
             )));
@@ -68,42 +72,42 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     }
     check_quota(state, &mut tx, Kind::LoadBalancer, &project, 1).await?;
 
-    let mut lb = Resource::new(Kind::LoadBalancer, new_id());
-    lb.lb_id = Some(lb.id.clone());
-    lb.project_id = Some(project.clone());
-    lb.provisioning_status = PENDING_CREATE.into();
-    lb.operating_status = OFFLINE.into();
-    let vip = vip::allocate(
-        &mut tx,
-        state.config.network_driver,
-        &attrs,
-        &lb.id,
-        &project,
-    )
-    .await?;
-    let additional = allocate_additional(&mut tx, state, &attrs, &vip, &lb.id, &project).await?;
-    let listeners = attrs.remove("listeners");
-    let pools = attrs.remove("pools");
-    default_admin(&mut attrs, "admin_state_up");
-    default_tags(&mut attrs);
-    for key in ["vip_qos_policy_id", "flavor_id", "availability_zone"] {
-        default_attr(&mut attrs, key, Value::Null);
-    }
-    default_attr(&mut attrs, "vip_sg_ids", json!([]));
-    attrs.insert("vip_address".into(), json!(vip.address));
-    attrs.insert("vip_port_id".into(), json!(vip.port_id));
-    attrs.insert("vip_subnet_id".into(), json!(vip.subnet_id));
-    attrs.insert("vip_network_id".into(), json!(vip.network_id));
-    attrs.insert("vip_port_owned".into(), json!(vip.owned));
-    attrs.insert("additional_vips".into(), Value::Array(additional));
-    attrs.insert("provider".into(), json!(provider));
-    attrs.insert("vip_vnic_type".into(), json!("normal"));
-    attrs.insert("topology".into(), json!("SINGLE"));
-    lb.attrs = attrs;
+    let id = new_id();
+    let driver = state.config.network_driver;
+    let vip = vip::allocate(&mut tx, driver, request, &id, &project).await?;
+    let additional = allocate_additional(&mut tx, state, &body, &vip, &id, &project).await?;
+    let listeners = std::mem::take(&mut body.listeners).or_else(Vec::new);
+    let pools = std::mem::take(&mut body.pools).or_else(Vec::new);
+    let lb = LoadBalancer {
+        name: body.name.or_else(String::new),
+        description: body.description.or_else(String::new),
+        admin_state_up: body.admin_state_up.or_by(true, false),
+        vip_address: vip.address,
+        vip_port_id: vip.port_id,
+        vip_subnet_id: vip.subnet_id,
+        vip_network_id: vip.network_id,
+        vip_qos_policy_id: body.vip_qos_policy_id.into_option(),
+        vip_sg_ids: body.vip_sg_ids.or_else(Vec::new),
+        additional_vips: additional,
+        provider,
+        flavor_id: body.flavor_id.into_option(),
+        availability_zone: body.availability_zone.into_option(),
+        tags: body.tags.or_else(Vec::new),
+        vip_port_owned: vip.owned,
+        vip_vnic_type: "normal".into(),
+        topology: Topology::Single,
+    };
+    let mut r = Resource::new(
+        id.clone(),
+        lb,
+        ProvisioningStatus::PendingCreate,
+        OperatingStatus::Offline,
+    );
+    r.lb_id = Some(id.clone());
+    r.project_id = Some(project.clone());
     let mut tree = Tree::from_rows(vec![]);
-    tree.insert(lb.clone());
+    tree.insert(r);
     super::graph::create(state, &mut tx, &mut tree, listeners, pools).await?;
-    let id = lb.id.clone();
     commit_job(state, tx, &tree, JobAction::Create, Kind::LoadBalancer, &id).await?;
     Ok(one(
         Kind::LoadBalancer,
@@ -113,30 +117,26 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     ))
 }
 
-async fn resolve_provider(tx: &mut WriteTx, attrs: &Map<String, Value>) -> ApiResult<String> {
-    let mut provider = attrs
-        .get("provider")
-        .and_then(Value::as_str)
-        .map(str::to_string);
-    if let Some(flavor_id) = attrs.get("flavor_id").and_then(Value::as_str) {
+async fn resolve_provider(tx: &mut WriteTx, body: &LoadBalancerCreate) -> ApiResult<Provider> {
+    let mut provider = body.provider.value().cloned();
+    if let Some(flavor_id) = body.flavor_id.value() {
         let flavor = tx
             .get(Kind::Flavor, flavor_id)
             .await?
             .ok_or_else(|| ApiError::validation("Invalid flavor_id."))?;
-        if !flavor.flag("enabled") {
+        let Some(flavor) = flavor.get::<Flavor>() else {
+            return Err(ApiError::validation("Invalid flavor_id."));
+        };
+        if !flavor.enabled {
             return Err(ApiError::bad_request(format!(
                 "The selected flavor is not allowed in this deployment: {flavor_id}"
             )));
         }
-        let profile_id = flavor
-            .str("flavor_profile_id")
-            .unwrap_or_default()
-            .to_string();
-        if let Some(profile) = tx.get(Kind::FlavorProfile, &profile_id).await? {
-            let flavor_provider = profile
-                .str("provider_name")
-                .unwrap_or("amphora")
-                .to_string();
+        let profile = tx
+            .get(Kind::FlavorProfile, &flavor.flavor_profile_id)
+            .await?;
+        if let Some(profile) = profile.as_ref().and_then(Resource::get::<FlavorProfile>) {
+            let flavor_provider = profile.provider_name.clone();
             match &provider {
                 Some(p) if *p != flavor_provider => {
                     return Err(ApiError::bad_request(format!(
@@ -147,61 +147,27 @@ async fn resolve_provider(tx: &mut WriteTx, attrs: &Map<String, Value>) -> ApiRe
             }
         }
     }
-    let provider = provider.unwrap_or_else(|| "amphora".to_string());
-    if !ENABLED_PROVIDERS.contains(&provider.as_str()) {
-        return Err(ApiError::bad_request(format!(
-            "Provider '{provider}' is not enabled."
-        )));
-    }
-    Ok(provider)
-}
-
-fn check_additional_vips(attrs: &Map<String, Value>) -> ApiResult<()> {
-    let Some(Value::Array(vips)) = attrs.get("additional_vips") else {
-        return Ok(());
-    };
-    let mut subnets: Vec<&str> = attrs
-        .get("vip_subnet_id")
-        .and_then(Value::as_str)
-        .into_iter()
-        .collect();
-    for v in vips {
-        let s = v
-            .get("subnet_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        if subnets.contains(&s) {
-            return Err(ApiError::validation(
-                "Duplicate VIP subnet(s) specified. Only one IP can be bound per subnet.",
-            ));
-        }
-        subnets.push(s);
-    }
-    Ok(())
+    let name = provider.unwrap_or_else(|| Provider::Amphora.as_str().to_string());
+    name.parse()
+        .map_err(|_| ApiError::bad_request(format!("Provider '{name}' is not enabled.")))
 }
 
 async fn allocate_additional(
     tx: &mut WriteTx,
     state: &AppState,
-    attrs: &Map<String, Value>,
+    body: &LoadBalancerCreate,
     primary: &vip::Vip,
     lb_id: &str,
     project: &str,
-) -> ApiResult<Vec<Value>> {
-    let Some(Value::Array(vips)) = attrs.get("additional_vips") else {
-        return Ok(vec![]);
-    };
+) -> ApiResult<Vec<AdditionalVip>> {
     let mut out = Vec::new();
-    for v in vips {
-        let mut request = Map::new();
-        request.insert(
-            "vip_subnet_id".into(),
-            v.get("subnet_id").cloned().unwrap_or(Value::Null),
-        );
-        if let Some(ip) = v.get("ip_address").filter(|ip| !ip.is_null()) {
-            request.insert("vip_address".into(), ip.clone());
-        }
-        let got = vip::allocate(tx, state.config.network_driver, &request, lb_id, project).await?;
+    for v in body.additional_vips.value().into_iter().flatten() {
+        let request = vip::VipRequest {
+            subnet_id: Some(&v.subnet_id),
+            address: v.ip_address.value(),
+            ..vip::VipRequest::default()
+        };
+        let got = vip::allocate(tx, state.config.network_driver, request, lb_id, project).await?;
         if state.config.network_driver == crate::NetworkDriver::Local
             && got.network_id != primary.network_id
         {
@@ -209,30 +175,27 @@ async fn allocate_additional(
                 "All VIP subnets must belong to the same network.",
             ));
         }
-        out.push(
-            json!({"subnet_id": got.subnet_id, "ip_address": got.address, "port_id": got.port_id}),
-        );
+        out.push(AdditionalVip {
+            subnet_id: got.subnet_id,
+            ip_address: got.address,
+            port_id: got.port_id,
+        });
     }
     Ok(out)
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "load_balancer", "loadbalancer", &specs::LB_PUT)?;
+    let patch: LoadBalancerPatch =
+        decode_as(&req.body, "load_balancer", "loadbalancer", &specs::LB_PUT)?;
     let (tree, lb) = change(state, req, Change::update(Kind::LoadBalancer, id), |tree| {
-        let status = tree.lb().provisioning_status.clone();
-        if status != ACTIVE {
-            return Err(ApiError::lb_pending(&status, id));
+        let status = tree.lb().provisioning_status;
+        if status != ProvisioningStatus::Active {
+            return Err(ApiError::lb_pending(status.as_str(), id));
         }
         let mut lb = tree.lb().clone();
-        apply_update(
-            &mut lb,
-            &attrs,
-            &[
-                ("vip_sg_ids", json!([])),
-                ("tags", json!([])),
-                ("admin_state_up", json!(false)),
-            ],
-        );
+        lb.get_mut::<LoadBalancer>()
+            .expect("a load balancer")
+            .update(patch);
         Ok(flow::replace(tree, lb))
     })
     .await?;
@@ -241,9 +204,9 @@ async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
 
 /// A delete or failover needs the load balancer settled (ACTIVE or ERROR).
 fn settled(tree: &Tree, id: &str) -> ApiResult<()> {
-    let status = &tree.lb().provisioning_status;
-    if status != ACTIVE && status != ERROR {
-        return Err(ApiError::lb_pending(status, id));
+    let status = tree.lb().provisioning_status;
+    if !status.is_settled() {
+        return Err(ApiError::lb_pending(status.as_str(), id));
     }
     Ok(())
 }

@@ -3,11 +3,13 @@
 use super::flow::{self, answer, change, Change};
 use super::*;
 use crate::specs;
-use front::schema::{decode, decode_list};
-use front::Rule;
-use std::net::IpAddr;
+use front::schema::{decode_as, decode_list_as};
+use model::resource::{MemberCreate, MemberPatch};
+use model::Member;
+use std::net::{IpAddr, Ipv4Addr};
 
-const RESERVED_IPS: &[&str] = &["169.254.169.254"];
+/// The metadata address members may not have.
+const RESERVED_IPS: &[IpAddr] = &[IpAddr::V4(Ipv4Addr::new(169, 254, 169, 254))];
 
 pub async fn route(
     state: &AppState,
@@ -45,61 +47,38 @@ pub async fn route(
 }
 
 /// Builds a new member of `pool_id`.
-pub fn prepare(tree: &Tree, pool_id: &str, mut attrs: Map<String, Value>) -> ApiResult<Resource> {
-    body_project(&mut attrs);
-    let address = attrs
-        .get("address")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
-    if RESERVED_IPS.contains(&address.as_str()) {
-        return Err(ApiError::invalid_option(&address, "member address"));
+pub fn prepare(tree: &Tree, pool_id: &str, body: MemberCreate) -> ApiResult<Resource> {
+    if RESERVED_IPS.contains(&body.address.ip()) {
+        return Err(ApiError::invalid_option(&body.address, "member address"));
     }
-    let port = attrs
-        .get("protocol_port")
-        .and_then(Value::as_i64)
-        .unwrap_or_default();
-    let same = |m: &Resource| {
-        let ip = |s: Option<&str>| s.and_then(|s| s.parse::<IpAddr>().ok());
-        ip(m.str("address")) == ip(Some(&address)) && m.int("protocol_port") == Some(port)
+    let same = |(_, m): &(&Resource, &Member)| {
+        m.address == body.address && m.protocol_port == body.protocol_port
     };
-    if tree.children(Kind::Member, pool_id).any(same) {
+    if tree.children_of::<Member>(pool_id).any(|m| same(&m)) {
         return Err(ApiError::conflict(format!(
-            "Another member on this pool is already using ip {address} on protocol_port {port}"
+            "Another member on this pool is already using ip {} on protocol_port {}",
+            body.address, body.protocol_port
         )));
     }
-    if attrs.get("request_sriov").and_then(Value::as_bool) == Some(true) {
+    if body.request_sriov.value() == Some(&true) {
         return Err(ApiError::bad_request(
             "The load balancer flavor does not allow SR-IOV member ports.",
         ));
     }
-    attrs.remove("request_sriov");
-    default_admin(&mut attrs, "admin_state_up");
-    default_attr(&mut attrs, "weight", json!(1));
-    default_attr(&mut attrs, "backup", json!(false));
-    for key in ["subnet_id", "monitor_address", "monitor_port"] {
-        default_attr(&mut attrs, key, Value::Null);
-    }
-    default_tags(&mut attrs);
-    attrs.insert("vnic_type".into(), json!("normal"));
     let operating = if tree.pool_monitor(pool_id).is_some() {
-        OFFLINE
+        OperatingStatus::Offline
     } else {
-        NO_MONITOR
+        OperatingStatus::NoMonitor
     };
-    Ok(new_child(Kind::Member, tree, pool_id, attrs, operating))
+    Ok(new_child(tree, pool_id, Member::create(body), operating))
 }
 
 /// Subnets named by members must exist (in the built-in network service).
-async fn check_subnet(
-    state: &AppState,
-    tx: &mut WriteTx,
-    attrs: &Map<String, Value>,
-) -> ApiResult<()> {
+async fn check_subnet(state: &AppState, tx: &mut WriteTx, body: &MemberCreate) -> ApiResult<()> {
     if state.config.network_driver == crate::NetworkDriver::Noop {
         return Ok(());
     }
-    if let Some(subnet) = attrs.get("subnet_id").and_then(Value::as_str) {
+    if let Some(subnet) = body.subnet_id.value() {
         if tx.subnet(subnet).await?.is_none() {
             return Err(ApiError::bad_request(format!("Subnet {subnet} not found.")));
         }
@@ -113,7 +92,7 @@ pub fn lock_pool(tree: &mut Tree, pool_id: &str) -> ApiResult<()> {
     let pool = tree
         .get_kind(Kind::Pool, pool_id)
         .ok_or_else(|| ApiError::not_found(Kind::Pool, pool_id))?;
-    if pool.provisioning_status != ACTIVE {
+    if pool.provisioning_status != ProvisioningStatus::Active {
         return Err(ApiError::immutable(Kind::Pool, pool_id));
     }
     lock_lb_for_child(tree)?;
@@ -124,17 +103,17 @@ pub fn lock_pool(tree: &mut Tree, pool_id: &str) -> ApiResult<()> {
 }
 
 async fn create(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "member_", "member", &specs::MEMBER_POST)?;
+    let body: MemberCreate = decode_as(&req.body, "member_", "member", &specs::MEMBER_POST)?;
     let mut open = flow::open(
         state,
         req,
         Change::create(Kind::Member, Kind::Pool, pool_id),
     )
     .await?;
-    check_subnet(state, &mut open.tx, &attrs).await?;
+    check_subnet(state, &mut open.tx, &body).await?;
     let (tree, member) = open
         .finish(state, |tree| {
-            let member = prepare(tree, pool_id, attrs)?;
+            let member = prepare(tree, pool_id, body)?;
             lock_pool(tree, pool_id)?;
             Ok(flow::insert(tree, member))
         })
@@ -149,22 +128,13 @@ fn member_of(tree: &Tree, pool_id: &str, id: &str) -> ApiResult<Resource> {
         .ok_or_else(|| ApiError::not_found(Kind::Member, id))
 }
 
-const NULL_DEFAULTS: fn() -> Vec<(&'static str, Value)> = || {
-    vec![
-        ("weight", json!(1)),
-        ("backup", json!(false)),
-        ("tags", json!([])),
-        ("admin_state_up", json!(false)),
-    ]
-};
-
 async fn update(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "member_", "member", &specs::MEMBER_PUT)?;
+    let patch: MemberPatch = decode_as(&req.body, "member_", "member", &specs::MEMBER_PUT)?;
     let c = Change::update(Kind::Member, id).through(Kind::Pool, pool_id);
     let (tree, member) = change(state, req, c, |tree| {
         let mut member = member_of(tree, pool_id, id)?;
         lock_pool(tree, pool_id)?;
-        apply_update(&mut member, &update, &NULL_DEFAULTS());
+        member.get_mut::<Member>().expect("a member").update(patch);
         Ok(flow::replace(tree, member))
     })
     .await?;
@@ -185,7 +155,8 @@ async fn delete(state: &AppState, req: &Req, pool_id: &str, id: &str) -> ApiResu
 /// `PUT /pools/{id}/members`: the list becomes the pool's members, matched on
 /// (address, protocol_port); with `additive_only` nothing is removed.
 async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response> {
-    let members = decode_list(&req.body, "members_", "members", &specs::MEMBER_POST)?;
+    let members: Vec<MemberCreate> =
+        decode_list_as(&req.body, "members_", "members", &specs::MEMBER_POST)?;
     let additive = req
         .query
         .get("additive_only")
@@ -198,30 +169,25 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
     };
     let mut open = flow::open(state, req, c).await?;
     let tree = &open.tree;
-    let key = |address: Option<&str>, port: Option<i64>| {
-        (address.and_then(|a| a.parse::<IpAddr>().ok()), port)
-    };
-    let existing: Vec<Resource> = tree.children(Kind::Member, pool_id).cloned().collect();
+    let existing: Vec<(&Resource, &Member)> = tree.children_of::<Member>(pool_id).collect();
     let mut seen = Vec::new();
     let mut creates = Vec::new();
     let mut updates = Vec::new();
-    for attrs in members {
-        let k = key(
-            attrs.get("address").and_then(Value::as_str),
-            attrs.get("protocol_port").and_then(Value::as_i64),
-        );
-        if seen.contains(&k) {
+    for body in members {
+        let key = (body.address.ip(), body.protocol_port);
+        if seen.contains(&key) {
             return Err(ApiError::validation(
                 "Member must be updated only once in the same request.",
             ));
         }
-        seen.push(k);
+        seen.push(key);
         match existing
             .iter()
-            .find(|m| key(m.str("address"), m.int("protocol_port")) == k)
+            .find(|(_, m)| (m.address.ip(), m.protocol_port) == key)
         {
-            Some(m) => updates.push((m.id.clone(), attrs)),
-            None => creates.push(attrs),
+            Some((r, m)) if m.changed_by(&body.patch()) => updates.push((r.id.clone(), body)),
+            Some(_) => {}
+            None => creates.push(body),
         }
     }
     let deletes: Vec<String> = if additive {
@@ -229,33 +195,16 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
     } else {
         existing
             .iter()
-            .filter(|m| !seen.contains(&key(m.str("address"), m.int("protocol_port"))))
-            .map(|m| m.id.clone())
+            .filter(|(_, m)| !seen.contains(&(m.address.ip(), m.protocol_port)))
+            .map(|(r, _)| r.id.clone())
             .collect()
     };
-    let changed_updates: Vec<(String, Map<String, Value>)> = updates
-        .into_iter()
-        .filter(|(id, attrs)| {
-            let m = tree.get(id).expect("existing");
-            [
-                "name",
-                "admin_state_up",
-                "weight",
-                "backup",
-                "monitor_port",
-                "monitor_address",
-                "tags",
-            ]
-            .iter()
-            .any(|k| attrs.get(*k).map(|v| v != m.get(k)).unwrap_or(false))
-        })
-        .collect();
-    if creates.is_empty() && deletes.is_empty() && changed_updates.is_empty() {
+    if creates.is_empty() && deletes.is_empty() && updates.is_empty() {
         return Ok(accepted());
     }
     let project = tree.lb().project_id.clone().unwrap_or_default();
-    for attrs in &creates {
-        check_subnet(state, &mut open.tx, attrs).await?;
+    for body in &creates {
+        check_subnet(state, &mut open.tx, body).await?;
     }
     let net_new = creates.len() as i64 - deletes.len() as i64;
     if net_new > 0 {
@@ -263,7 +212,7 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
     }
     open.finish(state, |tree| {
         lock_pool(tree, pool_id)?;
-        apply_batch(tree, pool_id, creates, changed_updates, deletes)
+        apply_batch(tree, pool_id, creates, updates, deletes)
     })
     .await?;
     Ok(accepted())
@@ -272,33 +221,25 @@ async fn batch(state: &AppState, req: &Req, pool_id: &str) -> ApiResult<Response
 fn apply_batch(
     tree: &mut Tree,
     pool_id: &str,
-    creates: Vec<Map<String, Value>>,
-    changed_updates: Vec<(String, Map<String, Value>)>,
+    creates: Vec<MemberCreate>,
+    updates: Vec<(String, MemberCreate)>,
     deletes: Vec<String>,
 ) -> ApiResult<Resource> {
-    for attrs in creates {
-        let member = prepare(tree, pool_id, attrs)?;
+    for body in creates {
+        let member = prepare(tree, pool_id, body)?;
         tree.insert(member);
     }
-    for (id, attrs) in changed_updates {
-        let m = tree.get_mut(&id).expect("existing");
-        let mut attrs = attrs;
-        for k in [
-            "address",
-            "protocol_port",
-            "subnet_id",
-            "request_sriov",
-            "project_id",
-        ] {
-            attrs.remove(k);
-        }
-        apply_update(m, &attrs, &NULL_DEFAULTS());
-        m.set_status(PENDING_UPDATE);
+    for (id, body) in updates {
+        let r = tree.get_mut(&id).expect("existing");
+        r.get_mut::<Member>()
+            .expect("a member")
+            .update(body.patch());
+        r.set_status(ProvisioningStatus::PendingUpdate);
     }
     for id in deletes {
         tree.get_mut(&id)
             .expect("existing")
-            .set_status(PENDING_DELETE);
+            .set_status(ProvisioningStatus::PendingDelete);
     }
     Ok(tree.get(pool_id).cloned().expect("found with its tree"))
 }

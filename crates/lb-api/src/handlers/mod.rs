@@ -2,6 +2,7 @@
 //! rule, responses.
 
 pub mod admin;
+pub mod catalog;
 pub mod flow;
 pub mod graph;
 pub mod healthmonitor;
@@ -11,6 +12,7 @@ pub mod listener;
 pub mod loadbalancer;
 pub mod member;
 pub mod pool;
+pub mod providers;
 pub mod stats;
 pub mod validate;
 
@@ -19,11 +21,8 @@ use crate::AppState;
 use axum::http::{Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use front::listing::{self, Query};
-use front::RequestContext;
-use front::Rule;
-use front::{ApiError, ApiResult};
-use model::status::*;
-use model::{JobAction, Kind, Resource, Tree};
+use front::{ApiError, ApiResult, RequestContext, Rule};
+use model::{JobAction, Kind, OperatingStatus, ProvisioningStatus, Resource, Tree};
 use serde_json::{json, Map, Value};
 use store::WriteTx;
 
@@ -77,7 +76,7 @@ pub async fn find(state: &AppState, kind: Kind, id: &str) -> ApiResult<(Tree, Re
         .tree(&lb_id)
         .await?
         .ok_or_else(|| ApiError::not_found(kind, id))?;
-    if tree.lb().provisioning_status == DELETED {
+    if tree.lb().provisioning_status == ProvisioningStatus::Deleted {
         return Err(ApiError::not_found(kind, id));
     }
     let r = tree
@@ -101,7 +100,7 @@ pub async fn find_tx(tx: &mut WriteTx, kind: Kind, id: &str) -> ApiResult<Tree> 
         .tree(&lb_id)
         .await?
         .ok_or_else(|| ApiError::not_found(kind, id))?;
-    if tree.lb().provisioning_status == DELETED {
+    if tree.lb().provisioning_status == ProvisioningStatus::Deleted {
         return Err(ApiError::not_found(kind, id));
     }
     Ok(tree)
@@ -126,10 +125,10 @@ pub fn authorize_rule(req: &Req, tree: &Tree, rule: Rule) -> ApiResult<()> {
 /// becomes PENDING_UPDATE, or the request fails with 409 ImmutableObject.
 pub fn lock_lb_for_child(tree: &mut Tree) -> ApiResult<()> {
     let lb = tree.lb();
-    if lb.provisioning_status != ACTIVE {
+    if lb.provisioning_status != ProvisioningStatus::Active {
         return Err(ApiError::immutable(Kind::LoadBalancer, &lb.id.clone()));
     }
-    tree.lb_mut().set_status(PENDING_UPDATE);
+    tree.lb_mut().set_status(ProvisioningStatus::PendingUpdate);
     Ok(())
 }
 
@@ -137,7 +136,7 @@ pub fn lock_lb_for_child(tree: &mut Tree) -> ApiResult<()> {
 pub fn mark_pending(tree: &mut Tree, ids: &[String]) {
     for id in ids {
         if let Some(r) = tree.get_mut(id) {
-            r.set_status(PENDING_UPDATE);
+            r.set_status(ProvisioningStatus::PendingUpdate);
         }
     }
 }
@@ -151,10 +150,10 @@ pub async fn commit_job(
     kind: Kind,
     object_id: &str,
 ) -> ApiResult<()> {
+    tree.debug_check(&format!("{action} of {kind} {object_id} through the API"));
     tx.save_tree(tree).await?;
-    let lb = tree.lb();
-    let provider = lb.str("provider").unwrap_or("amphora").to_string();
-    tx.enqueue(&lb.id, action, kind, object_id, &provider)
+    let provider = tree.load_balancer().provider;
+    tx.enqueue(&tree.lb().id, action, kind, object_id, provider)
         .await?;
     tx.commit().await?;
     state.core.jobs.notify_one();
@@ -180,7 +179,7 @@ pub async fn list_tree_kind(
     let mut objects = Vec::new();
     for (tree, r) in snapshot.objects(kind, parent) {
         let lb = tree.lb();
-        if lb.provisioning_status == DELETED
+        if lb.provisioning_status == ProvisioningStatus::Deleted
             || scope
                 .as_deref()
                 .is_some_and(|p| lb.project_id.as_deref() != Some(p))
@@ -215,7 +214,7 @@ fn filter_columns(tree: &Tree, r: &Resource) -> Vec<(&'static str, Value)> {
     let parent = json!(r.parent_id);
     let lb = json!(tree.lb().id);
     let mut cols = vec![("loadbalancer_id", lb.clone()), ("load_balancer_id", lb)];
-    match r.kind {
+    match r.kind() {
         Kind::Member | Kind::HealthMonitor => cols.push(("pool_id", parent)),
         Kind::L7Rule => cols.push(("l7policy_id", parent)),
         _ => {}
@@ -223,66 +222,18 @@ fn filter_columns(tree: &Tree, r: &Resource) -> Vec<(&'static str, Value)> {
     cols
 }
 
-/// Applies a PUT's attributes: present keys replace, `null` resets to the default given.
-pub fn apply_update(
-    r: &mut Resource,
-    update: &Map<String, Value>,
-    null_defaults: &[(&str, Value)],
-) {
-    for (key, value) in update {
-        let value = match value {
-            Value::Null => null_defaults
-                .iter()
-                .find(|(k, _)| k == key)
-                .map(|(_, v)| v.clone())
-                .unwrap_or(Value::Null),
-            v => v.clone(),
-        };
-        r.set(key, value);
-    }
-}
-
-/// Defaults an attribute when the request left it Unset or null.
-pub fn default_attr(attrs: &mut Map<String, Value>, key: &str, value: Value) {
-    if attrs.get(key).map(Value::is_null).unwrap_or(true) {
-        attrs.insert(key.to_string(), value);
-    }
-}
-
-/// Ensures the list-valued `tags` is present.
-pub fn default_tags(attrs: &mut Map<String, Value>) {
-    default_attr(attrs, "tags", json!([]));
-}
-
-/// `admin_state_up: null` is coerced to false; absent means true.
-pub fn default_admin(attrs: &mut Map<String, Value>, key: &str) {
-    match attrs.get(key) {
-        None => {
-            attrs.insert(key.to_string(), Value::Bool(true));
-        }
-        Some(Value::Null) => {
-            attrs.insert(key.to_string(), Value::Bool(false));
-        }
-        _ => {}
-    }
-}
-
-/// A new object of a tree kind with the create-time statuses.
+/// A new object of the tree below `parent`, PENDING_CREATE.
 pub fn new_child(
-    kind: Kind,
     tree: &Tree,
     parent: &str,
-    attrs: Map<String, Value>,
-    operating: &str,
+    body: impl Into<model::Body>,
+    operating: OperatingStatus,
 ) -> Resource {
     let lb = tree.lb();
-    let mut r = Resource::new(kind, new_id());
+    let mut r = Resource::new(new_id(), body, ProvisioningStatus::PendingCreate, operating);
     r.lb_id = Some(lb.id.clone());
     r.parent_id = Some(parent.to_string());
     r.project_id = lb.project_id.clone();
-    r.provisioning_status = PENDING_CREATE.into();
-    r.operating_status = operating.into();
-    r.attrs = attrs;
     r
 }
 
@@ -325,8 +276,4 @@ pub async fn check_quota(
         ));
     }
     Ok(())
-}
-
-pub fn body_project(attrs: &mut Map<String, Value>) {
-    attrs.remove("project_id");
 }

@@ -1,11 +1,13 @@
 //! `/v2/lbaas/pools`.
 
 use super::flow::{self, answer, change, Change};
-use super::validate::{check_alpn_list, check_tls_versions, DEFAULT_CIPHERS};
+use super::validate::{self, Stage};
 use super::*;
+use crate::certificates::{check_refs, NamesCertificates};
 use crate::specs;
-use front::schema::decode;
-use model::protocol::{is_lvs_protocol, listener_pool_compatible};
+use front::schema::decode_as;
+use model::resource::{PoolCreate, PoolPatch};
+use model::{L7Policy, Listener, Patch, Pool};
 
 pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
     match (&req.method, rest) {
@@ -29,179 +31,43 @@ pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Resp
     }
 }
 
-/// Session persistence rules (reference §4.3); `sp` is the merged object. Octavia tests the
-/// attributes for truth (`persistence_timeout: 0` counts as absent); its PUT text for
-/// persistence_timeout/granularity on other pools names UDP only.
-fn check_persistence(protocol: &str, sp: &Map<String, Value>, put: bool) -> ApiResult<()> {
-    let kind = sp.get("type").and_then(Value::as_str).unwrap_or_default();
-    let truthy = |k: &str| match sp.get(k) {
-        None | Some(Value::Null) | Some(Value::Bool(false)) => false,
-        Some(Value::Number(n)) => n.as_f64() != Some(0.0),
-        Some(Value::String(s)) => !s.is_empty(),
-        Some(_) => true,
-    };
-    let cookie = sp
-        .get("cookie_name")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if is_lvs_protocol(protocol) {
-        if kind == "SOURCE_IP" && truthy("cookie_name") {
-            return Err(ApiError::validation(
-                "session_persistence SOURCE_IP type for UDP and SCTP protocols only accepts: type, persistence_timeout, persistence_granularity.",
-            ));
-        }
-        if truthy("cookie_name") {
-            return Err(ApiError::validation(
-                "Cookie names are not supported for UDP/SCTP pools.",
-            ));
-        }
-        if matches!(kind, "HTTP_COOKIE" | "APP_COOKIE") {
-            return Err(ApiError::validation(format!(
-                "Session persistence of type {kind} is not supported for UDP/SCTP protocol pools."
-            )));
-        }
-    } else if truthy("persistence_timeout") || truthy("persistence_granularity") {
-        let protocols = if put { "UDP" } else { "UDP and SCTP" };
-        return Err(ApiError::validation(format!(
-            "persistence_timeout and persistence_granularity is only for {protocols} protocol pools."
-        )));
-    }
-    // `validate.check_session_persistence`.
-    if !cookie.is_empty() {
-        if kind != "APP_COOKIE" {
-            return Err(ApiError::validation("Field \"cookie_name\" can only be specified with session persistence of type \"APP_COOKIE\"."));
-        }
-        let bad = |c: char| matches!(c, '\x00'..='\x20' | '"' | '(' | ')' | ',' | '/' | ':'..='@' | '['..=']' | '{' | '}' | '\x7f');
-        if cookie.chars().any(bad) || !cookie.chars().any(|c| (c as u32) <= 0xff) {
-            return Err(ApiError::validation("Supplied \"cookie_name\" is invalid."));
-        }
-    }
-    if kind == "APP_COOKIE" && cookie.is_empty() {
-        return Err(ApiError::validation("Field \"cookie_name\" must be specified when using the \"APP_COOKIE\" session persistence type."));
-    }
-    Ok(())
-}
-
-fn persistence_object(sp: &Map<String, Value>) -> Value {
-    json!({"type": sp.get("type"), "cookie_name": sp.get("cookie_name").cloned().unwrap_or(Value::Null),
-           "persistence_timeout": sp.get("persistence_timeout").cloned().unwrap_or(Value::Null),
-           "persistence_granularity": sp.get("persistence_granularity").cloned().unwrap_or(Value::Null)})
-}
-
-fn tls_defaults(attrs: &mut Map<String, Value>) {
-    let tls = attrs
-        .get("tls_enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or(false);
-    default_attr(&mut *attrs, "tls_enabled", json!(false));
-    let ciphers = if tls {
-        json!(DEFAULT_CIPHERS)
-    } else {
-        Value::Null
-    };
-    default_attr(attrs, "tls_ciphers", ciphers);
-    default_attr(
-        attrs,
-        "tls_versions",
-        if tls {
-            json!(["TLSv1.2", "TLSv1.3"])
-        } else {
-            Value::Null
-        },
-    );
-    default_attr(
-        attrs,
-        "alpn_protocols",
-        if tls {
-            json!(["h2", "http/1.1", "http/1.0"])
-        } else {
-            Value::Null
-        },
-    );
-    for key in [
-        "tls_container_ref",
-        "ca_tls_container_ref",
-        "crl_container_ref",
-    ] {
-        default_attr(attrs, key, Value::Null);
-    }
-}
-
 /// Builds a new pool of a tree, optionally as the default pool of `listener`.
-pub fn prepare(
-    tree: &Tree,
-    mut attrs: Map<String, Value>,
-    listener: Option<&str>,
-) -> ApiResult<Resource> {
-    body_project(&mut attrs);
-    attrs.remove("loadbalancer_id");
-    attrs.remove("listener_id");
-    attrs.remove("healthmonitor");
-    attrs.remove("members");
-    let protocol = attrs
-        .get("protocol")
-        .and_then(Value::as_str)
-        .unwrap_or_default()
-        .to_string();
+pub fn prepare(tree: &Tree, body: PoolCreate, listener: Option<&str>) -> ApiResult<Resource> {
+    let (Some(&protocol), Some(&lb_algorithm)) = (body.protocol.value(), body.lb_algorithm.value())
+    else {
+        return Err(ApiError::mandatory(if body.protocol.value().is_none() {
+            "protocol"
+        } else {
+            "lb_algorithm"
+        }));
+    };
     if let Some(listener_id) = listener {
-        let l = tree
-            .get_kind(Kind::Listener, listener_id)
-            .ok_or_else(|| ApiError::not_found(Kind::Listener, listener_id))?;
-        let lp = l.str("protocol").unwrap_or_default();
-        if lp == "PROMETHEUS" {
-            return Err(ApiError::bad_request(
-                "Protocol PROMETHEUS listeners cannot have child objects.",
-            ));
-        }
-        if !listener_pool_compatible(lp, &protocol) {
-            return Err(ApiError::validation(format!(
-                "The pool protocol '{protocol}' is invalid while the listener protocol is '{lp}'."
-            )));
-        }
-        if l.str("default_pool_id").is_some() {
-            return Err(ApiError::conflict(
-                "This listener already has a default pool",
-            ));
-        }
+        validate::pool_of_listener(tree, listener_id, protocol)?;
     }
-    match attrs.get("session_persistence") {
-        Some(Value::Object(sp)) => {
-            check_persistence(&protocol, sp, false)?;
-            let sp = persistence_object(sp);
-            attrs.insert("session_persistence".into(), sp);
-        }
-        _ => {
-            attrs.insert("session_persistence".into(), Value::Null);
-        }
+    let persistence = body.session_persistence.value().cloned();
+    if let Some(sp) = &persistence {
+        validate::persistence(protocol, sp, Stage::Create)?;
     }
-    if attrs
-        .get("crl_container_ref")
-        .map(|v| !v.is_null())
-        .unwrap_or(false)
-        && attrs
-            .get("ca_tls_container_ref")
-            .map(Value::is_null)
-            .unwrap_or(true)
-    {
+    if body.crl_container_ref.value().is_some() && body.ca_tls_container_ref.value().is_none() {
         return Err(ApiError::validation(
             "A CA certificate reference is required to specify a revocation list.",
         ));
     }
-    if attrs.get("tls_enabled").and_then(Value::as_bool) == Some(true) {
-        check_tls_versions(attrs.get("tls_versions"))?;
-        check_alpn_list(attrs.get("alpn_protocols"))?;
+    if body.tls_enabled.value() == Some(&true) {
+        validate::tls_versions(body.tls_versions.value())?;
+        validate::alpn_list(body.alpn_protocols.value())?;
     }
-    default_admin(&mut attrs, "admin_state_up");
-    default_tags(&mut attrs);
-    tls_defaults(&mut attrs);
+    let pool = Pool::create(body, protocol, lb_algorithm, persistence);
     let lb_id = tree.lb().id.clone();
-    Ok(new_child(Kind::Pool, tree, &lb_id, attrs, OFFLINE))
+    Ok(new_child(tree, &lb_id, pool, OperatingStatus::Offline))
 }
 
 async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
-    let attrs = decode(&req.body, "pool_", "pool", &specs::POOL_POST)?;
-    let id_of = |key: &str| attrs.get(key).and_then(Value::as_str).map(str::to_string);
-    let (lb_id, listener_id) = (id_of("loadbalancer_id"), id_of("listener_id"));
+    let body: PoolCreate = decode_as(&req.body, "pool_", "pool", &specs::POOL_POST)?;
+    let (lb_id, listener_id) = (
+        body.loadbalancer_id.value().cloned(),
+        body.listener_id.value().cloned(),
+    );
     let at = match (&lb_id, &listener_id) {
         (Some(lb), _) => (Kind::LoadBalancer, lb.as_str()),
         (None, Some(l)) => (Kind::Listener, l.as_str()),
@@ -211,7 +77,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
             ))
         }
     };
-    crate::certificates::check_refs(state, &req.ctx, &attrs).await?;
+    check_refs(state, &req.ctx, &body.refs()).await?;
     let c = Change::create(Kind::Pool, at.0, at.1);
     let (tree, pool) = change(state, req, c, |tree| {
         if let Some(l) = &listener_id {
@@ -219,12 +85,14 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
                 return Err(ApiError::not_found(Kind::Listener, l));
             }
         }
-        let pool = prepare(tree, attrs, listener_id.as_deref())?;
+        let pool = prepare(tree, body, listener_id.as_deref())?;
         lock_lb_for_child(tree)?;
         if let Some(l) = &listener_id {
-            let listener = tree.get_mut(l).expect("checked above");
-            listener.set("default_pool_id", json!(pool.id));
-            listener.set_status(PENDING_UPDATE);
+            let r = tree.get_mut(l).expect("checked above");
+            if let Some(listener) = r.get_mut::<Listener>() {
+                listener.default_pool_id = Some(pool.id.clone());
+            }
+            r.set_status(ProvisioningStatus::PendingUpdate);
         }
         Ok(flow::insert(tree, pool))
     })
@@ -233,96 +101,55 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
 }
 
 async fn update(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
-    let update = decode(&req.body, "pool_", "pool", &specs::POOL_PUT)?;
-    crate::certificates::check_refs(state, &req.ctx, &update).await?;
+    let patch: PoolPatch = decode_as(&req.body, "pool_", "pool", &specs::POOL_PUT)?;
+    check_refs(state, &req.ctx, &patch.refs()).await?;
     let (tree, pool) = change(state, req, Change::update(Kind::Pool, id), |tree| {
-        updated(tree, id, update)
+        updated(tree, id, patch)
     })
     .await?;
     Ok(answer(req, JobAction::Update, &tree, &pool))
 }
 
-fn updated(tree: &mut Tree, id: &str, mut update: Map<String, Value>) -> ApiResult<Resource> {
-    let mut pool = tree.get(id).cloned().expect("found with its tree");
-    let protocol = pool.str("protocol").unwrap_or_default().to_string();
-    if let Some(sp) = update.remove("session_persistence") {
-        match sp {
-            Value::Object(mut sp) if !sp.is_empty() => {
-                if sp.get("type").map(Value::is_null).unwrap_or(true) {
-                    let old = pool
-                        .get("session_persistence")
-                        .get("type")
-                        .cloned()
-                        .unwrap_or(Value::Null);
-                    if old.is_null() {
-                        return Err(ApiError::mandatory("type"));
-                    }
-                    sp.insert("type".into(), old);
-                }
-                check_persistence(&protocol, &sp, true)?;
-                pool.set("session_persistence", persistence_object(&sp));
-            }
-            _ => pool.set("session_persistence", Value::Null),
+fn updated(tree: &mut Tree, id: &str, mut patch: PoolPatch) -> ApiResult<Resource> {
+    let mut r = tree.get(id).cloned().expect("found with its tree");
+    let pool = r.get_mut::<Pool>().expect("a pool");
+    match std::mem::take(&mut patch.session_persistence) {
+        Patch::Absent => {}
+        Patch::Set(sp) if !sp.is_empty() => {
+            let current = pool.session_persistence.as_ref().map(|p| p.kind);
+            let sp = sp
+                .with_type(current)
+                .ok_or_else(|| ApiError::mandatory("type"))?;
+            validate::persistence(pool.protocol, &sp, Stage::Update)?;
+            pool.session_persistence = Some(sp);
         }
+        Patch::Set(_) | Patch::Null => pool.session_persistence = None,
     }
-    check_tls_versions(update.get("tls_versions"))?;
-    check_alpn_list(update.get("alpn_protocols"))?;
-    let tls = update
-        .get("tls_enabled")
-        .and_then(Value::as_bool)
-        .unwrap_or_else(|| pool.get("tls_enabled").as_bool().unwrap_or(false));
-    let defaults = [
-        ("tags", json!([])),
-        ("admin_state_up", json!(false)),
-        ("tls_enabled", json!(false)),
-        (
-            "tls_ciphers",
-            if tls {
-                json!(DEFAULT_CIPHERS)
-            } else {
-                Value::Null
-            },
-        ),
-        (
-            "tls_versions",
-            if tls {
-                json!(["TLSv1.2", "TLSv1.3"])
-            } else {
-                Value::Null
-            },
-        ),
-        (
-            "alpn_protocols",
-            if tls {
-                json!(["h2", "http/1.1", "http/1.0"])
-            } else {
-                Value::Null
-            },
-        ),
-    ];
-    if update.get("ca_tls_container_ref") == Some(&Value::Null)
-        && !pool.get("crl_container_ref").is_null()
-        && update
-            .get("crl_container_ref")
-            .map(|v| !v.is_null())
-            .unwrap_or(true)
+    validate::tls_versions(patch.tls_versions.value())?;
+    validate::alpn_list(patch.alpn_protocols.value())?;
+    if patch.lb_algorithm.is_null() {
+        return Err(ApiError::invalid_option("None", "lb_algorithm"));
+    }
+    if patch.ca_tls_container_ref.is_null()
+        && pool.crl_container_ref.is_some()
+        && !patch.crl_container_ref.is_null()
     {
         return Err(ApiError::validation(
             "A CA reference cannot be removed when a certificate revocation list is present.",
         ));
     }
-    apply_update(&mut pool, &update, &defaults);
+    pool.update(patch);
     lock_lb_for_child(tree)?;
     let listeners = tree.pool_listeners(id);
     mark_pending(tree, &listeners);
-    Ok(flow::replace(tree, pool))
+    Ok(flow::replace(tree, r))
 }
 
 async fn delete(state: &AppState, req: &Req, id: &str) -> ApiResult<Response> {
     change(state, req, Change::delete(Kind::Pool, id), |tree| {
-        if let Some(policy) = tree
-            .of_kind(Kind::L7Policy)
-            .find(|p| p.str("redirect_pool_id") == Some(id))
+        if let Some((policy, _)) = tree
+            .all::<L7Policy>()
+            .find(|(_, p)| p.redirect_pool_id.as_deref() == Some(id))
         {
             return Err(ApiError::conflict(format!(
                 "Pool {id} is in use by L7 policy {}",

@@ -144,10 +144,9 @@ impl Api {
     }
 
     async fn amphora_pid(&self, store: &store::Store, lb: &str) -> anyhow::Result<(String, i32)> {
-        let records =
-            controller::amphorae::in_service(store.list(model::Kind::Amphora, Some(lb)).await?);
+        let records = controller::amphorae::in_service(store.amphorae(Some(lb)).await?);
         let amp = records.first().context("no amphora in service")?;
-        let pid = amp.int("pid").context("the amphora has no process")?;
+        let pid = amp.details.pid.context("the amphora has no process")?;
         Ok((amp.id.clone(), pid as i32))
     }
 }

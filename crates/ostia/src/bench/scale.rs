@@ -231,7 +231,7 @@ impl Load {
             "SELECT id FROM resources WHERE provisioning_status = $1 AND id IN ({})",
             marks.join(", ")
         );
-        let mut query = sqlx::query_scalar(&sql).bind(model::status::ACTIVE);
+        let mut query = sqlx::query_scalar(&sql).bind(model::ProvisioningStatus::Active.as_str());
         for id in ids {
             query = query.bind(id);
         }

@@ -251,17 +251,25 @@ fn required<'b>(body: &'b Map<String, Value>, key: &str) -> Result<&'b Value, Fa
     })
 }
 
-fn one_of(body: &Map<String, Value>, key: &str, allowed: &[&str]) -> Result<(), Fault> {
+/// `key`, when given, is the wire name of one of `allowed` (v1 takes fewer values than the
+/// model has).
+fn one_of<T: std::fmt::Display + std::str::FromStr + PartialEq>(
+    body: &Map<String, Value>,
+    key: &str,
+    allowed: &[T],
+) -> Result<(), Fault> {
+    let known = |s: &str| s.parse::<T>().is_ok_and(|v| allowed.contains(&v));
     match body.get(key) {
         None => Ok(()),
-        Some(Value::String(s)) if allowed.contains(&s.as_str()) => Ok(()),
+        Some(Value::String(s)) if known(s) => Ok(()),
         Some(other) => {
             let shown = other
                 .as_str()
                 .map(str::to_string)
                 .unwrap_or(other.to_string());
+            let names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
             Err(front::neutron::bad(format!(
-                "Invalid input for {key}. Reason: '{shown}' is not in {allowed:?}."
+                "Invalid input for {key}. Reason: '{shown}' is not in {names:?}."
             )))
         }
     }

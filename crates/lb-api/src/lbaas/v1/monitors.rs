@@ -4,9 +4,16 @@
 
 use super::*;
 use front::neutron::bad;
+use model::MonitorType;
 use store::{V1Association, V1Monitor};
 
-const TYPES: [&str; 4] = ["PING", "TCP", "HTTP", "HTTPS"];
+/// What v1 monitors take (fewer than Octavia's).
+const TYPES: [MonitorType; 4] = [
+    MonitorType::Ping,
+    MonitorType::Tcp,
+    MonitorType::Http,
+    MonitorType::Https,
+];
 const HTTP_FIELDS: [&str; 3] = ["http_method", "url_path", "expected_codes"];
 const SETTINGS: [&str; 7] = [
     "delay",
@@ -148,7 +155,10 @@ fn forbidden() -> Fault {
 
 /// The Octavia health monitor settings of a v1 monitor: v1 gives every type HTTP fields.
 fn octavia_settings(m: &V1Monitor) -> Map<String, Value> {
-    let http = matches!(m.attrs["type"].as_str(), Some("HTTP" | "HTTPS"));
+    let http = m.attrs["type"]
+        .as_str()
+        .and_then(|t| t.parse::<MonitorType>().ok())
+        .is_some_and(MonitorType::is_http);
     SETTINGS
         .iter()
         .filter(|k| http || !HTTP_FIELDS.contains(k))

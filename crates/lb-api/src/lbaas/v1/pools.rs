@@ -2,9 +2,15 @@
 
 use super::*;
 use front::neutron::bad;
+use model::{LbAlgorithm, PoolProtocol};
 
-const PROTOCOLS: [&str; 3] = ["TCP", "HTTP", "HTTPS"];
-const METHODS: [&str; 3] = ["ROUND_ROBIN", "LEAST_CONNECTIONS", "SOURCE_IP"];
+/// What v1 pools take (fewer than Octavia's).
+const PROTOCOLS: [PoolProtocol; 3] = [PoolProtocol::Tcp, PoolProtocol::Http, PoolProtocol::Https];
+const METHODS: [LbAlgorithm; 3] = [
+    LbAlgorithm::RoundRobin,
+    LbAlgorithm::LeastConnections,
+    LbAlgorithm::SourceIp,
+];
 
 pub async fn list(call: &Call<'_>, query: &front::listing::Query) -> Answer {
     let associations = call.state.core.store.v1_associations().await?;

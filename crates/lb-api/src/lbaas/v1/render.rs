@@ -2,49 +2,38 @@
 //! numbers, `tenant_id` for the project.
 
 use super::PoolView;
-use model::{Kind, Resource, Tree};
+use model::{
+    Kind, Listener, LoadBalancer, Member, OperatingStatus, Pool, ProvisioningStatus, Resource, Tree,
+};
 use serde_json::{json, Value};
 use store::{V1Association, V1Monitor};
 
 /// v1's `status`: the pending states as they are, ERROR, and otherwise ACTIVE, or INACTIVE
 /// for an object that is administratively down or (for a member) found down.
 pub fn status(r: &Resource) -> &'static str {
-    match r.provisioning_status.as_str() {
-        "PENDING_CREATE" => "PENDING_CREATE",
-        "PENDING_UPDATE" => "PENDING_UPDATE",
-        "PENDING_DELETE" => "PENDING_DELETE",
-        "ERROR" => "ERROR",
+    use ProvisioningStatus::*;
+    match r.provisioning_status {
+        s @ (PendingCreate | PendingUpdate | PendingDelete | Error) => s.as_str(),
         _ if !r.enabled() => "INACTIVE",
-        _ if r.kind == Kind::Member && matches!(r.operating_status.as_str(), "DOWN" | "ERROR") => {
-            "INACTIVE"
-        }
+        _ if r.kind() == Kind::Member && r.operating_status == OperatingStatus::Error => "INACTIVE",
         _ => "ACTIVE",
     }
 }
 
 /// The listener that is the pool's VIP: the first one whose default pool it is.
-pub fn vip_of<'t>(tree: &'t Tree, pool_id: &str) -> Option<&'t Resource> {
-    tree.of_kind(Kind::Listener)
-        .find(|l| l.str("default_pool_id") == Some(pool_id))
-}
-
-fn text(r: &Resource, key: &str) -> Value {
-    match r.get(key) {
-        Value::Null => json!(""),
-        v => v.clone(),
-    }
+pub fn vip_of<'t>(tree: &'t Tree, pool_id: &str) -> Option<(&'t Resource, &'t Listener)> {
+    tree.all::<Listener>()
+        .find(|(_, l)| l.default_pool_id.as_deref() == Some(pool_id))
 }
 
 pub fn pool(view: &PoolView, associations: &[V1Association]) -> Value {
     let tree = &view.tree;
-    let pool = tree
+    let r = tree
         .get_kind(Kind::Pool, &view.v1.pool_id)
         .expect("a pool view holds its pool");
-    let members = tree.child_ids(Kind::Member, &pool.id);
-    let mine: Vec<&V1Association> = associations
-        .iter()
-        .filter(|a| a.pool_id == pool.id)
-        .collect();
+    let pool = r.get::<Pool>().expect("a pool");
+    let members = tree.child_ids(Kind::Member, &r.id);
+    let mine: Vec<&V1Association> = associations.iter().filter(|a| a.pool_id == r.id).collect();
     let monitors: Vec<&str> = mine.iter().map(|a| a.monitor_id.as_str()).collect();
     let monitor_status: Vec<Value> = mine
         .iter()
@@ -54,59 +43,62 @@ pub fn pool(view: &PoolView, associations: &[V1Association]) -> Value {
         })
         .collect();
     json!({
-        "id": pool.id,
+        "id": r.id,
         "tenant_id": view.v1.project_id,
-        "name": text(pool, "name"),
-        "description": text(pool, "description"),
+        "name": pool.name,
+        "description": pool.description,
         "subnet_id": view.v1.subnet_id,
-        "protocol": pool.get("protocol"),
-        "lb_method": pool.get("lb_algorithm"),
-        "admin_state_up": pool.enabled(),
-        "status": status(pool),
+        "protocol": pool.protocol,
+        "lb_method": pool.lb_algorithm,
+        "admin_state_up": pool.admin_state_up,
+        "status": status(r),
         "status_description": null,
-        "vip_id": vip_of(tree, &pool.id).map(|l| l.id.clone()),
+        "vip_id": vip_of(tree, &r.id).map(|(l, _)| l.id.clone()),
         "members": members,
         "health_monitors": monitors,
         "health_monitors_status": monitor_status,
-        "provider": tree.lb().get("provider"),
+        "provider": tree.load_balancer().provider,
     })
 }
 
-pub fn member(view: &PoolView, m: &Resource) -> Value {
+pub fn member(view: &PoolView, r: &Resource) -> Value {
+    let m = r.get::<Member>().expect("a member");
     json!({
-        "id": m.id,
+        "id": r.id,
         "tenant_id": view.v1.project_id,
         "pool_id": view.v1.pool_id,
-        "address": m.get("address"),
-        "protocol_port": m.get("protocol_port"),
-        "weight": m.get("weight"),
-        "admin_state_up": m.enabled(),
-        "status": status(m),
+        "address": m.address,
+        "protocol_port": m.protocol_port,
+        "weight": m.weight,
+        "admin_state_up": m.admin_state_up,
+        "status": status(r),
         "status_description": null,
     })
 }
 
-pub fn vip(view: &PoolView, listener: &Resource) -> Value {
-    let lb = view.tree.lb();
-    let pool = view.tree.get_kind(Kind::Pool, &view.v1.pool_id);
-    let persistence = pool
-        .map(|p| p.get("session_persistence").clone())
-        .unwrap_or(Value::Null);
+/// The pool's session persistence as v1 shows it on the VIP.
+pub fn persistence(view: &PoolView) -> Value {
+    let pool = view.tree.typed::<Pool>(&view.v1.pool_id);
+    json!(pool.and_then(|p| p.session_persistence.as_ref()))
+}
+
+pub fn vip(view: &PoolView, (r, listener): (&Resource, &Listener)) -> Value {
+    let lb: &LoadBalancer = view.tree.load_balancer();
     json!({
-        "id": listener.id,
+        "id": r.id,
         "tenant_id": view.v1.project_id,
-        "name": text(listener, "name"),
-        "description": text(listener, "description"),
-        "subnet_id": lb.get("vip_subnet_id"),
-        "address": lb.get("vip_address"),
-        "port_id": lb.get("vip_port_id"),
-        "protocol": listener.get("protocol"),
-        "protocol_port": listener.get("protocol_port"),
+        "name": listener.name,
+        "description": listener.description,
+        "subnet_id": lb.vip_subnet_id,
+        "address": lb.vip_address,
+        "port_id": lb.vip_port_id,
+        "protocol": listener.protocol,
+        "protocol_port": listener.protocol_port,
         "pool_id": view.v1.pool_id,
-        "session_persistence": persistence,
-        "connection_limit": listener.get("connection_limit"),
-        "admin_state_up": listener.enabled(),
-        "status": status(listener),
+        "session_persistence": persistence(view),
+        "connection_limit": listener.connection_limit,
+        "admin_state_up": listener.admin_state_up,
+        "status": status(r),
         "status_description": null,
     })
 }

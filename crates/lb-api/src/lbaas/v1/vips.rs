@@ -4,7 +4,7 @@
 
 use super::*;
 use front::neutron::bad;
-use model::Resource;
+use model::{IpAddress, LoadBalancer, PoolProtocol};
 
 fn not_found(id: &str) -> Fault {
     fault(
@@ -14,32 +14,33 @@ fn not_found(id: &str) -> Fault {
     )
 }
 
-async fn find(call: &Call<'_>, id: &str) -> Result<(PoolView, Resource), Fault> {
+/// The v1 pool whose VIP is listener `id`.
+async fn find(call: &Call<'_>, id: &str) -> Result<PoolView, Fault> {
     for view in visible_pools(call).await? {
-        if let Some(l) = render::vip_of(&view.tree, &view.v1.pool_id) {
-            if l.id == id {
-                let l = l.clone();
-                return Ok((view, l));
-            }
+        if render::vip_of(&view.tree, &view.v1.pool_id).is_some_and(|(l, _)| l.id == id) {
+            return Ok(view);
         }
     }
     Err(not_found(id))
+}
+
+/// The VIP of a pool that has one, as v1 shows it.
+fn view_of(view: &PoolView) -> Option<Value> {
+    render::vip_of(&view.tree, &view.v1.pool_id).map(|vip| render::vip(view, vip))
 }
 
 pub async fn list(call: &Call<'_>, query: &front::listing::Query) -> Answer {
     let items = visible_pools(call)
         .await?
         .iter()
-        .filter_map(|view| {
-            render::vip_of(&view.tree, &view.v1.pool_id).map(|l| render::vip(view, l))
-        })
+        .filter_map(view_of)
         .collect();
     listed("vips", items, query)
 }
 
 pub async fn show(call: &Call<'_>, id: &str) -> Answer {
-    let (view, l) = find(call, id).await?;
-    shown("vip", render::vip(&view, &l))
+    let view = find(call, id).await?;
+    shown("vip", view_of(&view).unwrap_or_default())
 }
 
 /// Moves the load balancer's VIP to `subnet_id` (and `address`, when asked for). Only while
@@ -48,16 +49,14 @@ async fn readdress(
     call: &Call<'_>,
     lb_id: &str,
     subnet_id: &str,
-    address: Option<&str>,
+    address: Option<&IpAddress>,
 ) -> Result<(), Fault> {
     let mut tx = call.state.core.store.begin().await?;
     let Some(mut tree) = tx.tree(lb_id).await? else {
         return Err(pool_not_found(lb_id));
     };
-    let lb = tree.lb().clone();
-    if lb.str("vip_subnet_id") == Some(subnet_id)
-        && address.is_none_or(|a| lb.str("vip_address") == Some(a))
-    {
+    let lb = tree.load_balancer().clone();
+    if lb.vip_subnet_id == subnet_id && address.is_none_or(|a| *a == lb.vip_address) {
         return Ok(());
     }
     if tree.of_kind(Kind::Listener).next().is_some() {
@@ -67,45 +66,41 @@ async fn readdress(
             format!("Load balancer {lb_id} already serves listeners; its address cannot move."),
         ));
     }
-    if lb.flag("vip_port_owned") {
-        if let Some(port) = lb.str("vip_port_id") {
-            tx.delete_port(port).await?;
-        }
+    if lb.vip_port_owned {
+        tx.delete_port(&lb.vip_port_id).await?;
     }
-    let mut wanted = Map::new();
-    wanted.insert("vip_subnet_id".into(), json!(subnet_id));
-    if let Some(a) = address {
-        wanted.insert("vip_address".into(), json!(a));
-    }
-    let project = lb.project_id.clone().unwrap_or_default();
+    let wanted = crate::vip::VipRequest {
+        subnet_id: Some(subnet_id),
+        address,
+        ..crate::vip::VipRequest::default()
+    };
+    let project = tree.lb().project_id.clone().unwrap_or_default();
     let vip = crate::vip::allocate(
         &mut tx,
         call.state.config.network_driver,
-        &wanted,
+        wanted,
         lb_id,
         &project,
     )
     .await
     .map_err(Fault::from)?;
     // Amphorae are kept outside the tree; they bind the VIP themselves, so they name it.
-    for mut amphora in tx.list(Kind::Amphora).await? {
-        if amphora.lb_id.as_deref() == Some(lb_id) {
-            for key in ["vrrp_ip", "ha_ip"] {
-                amphora.set(key, json!(vip.address));
-            }
-            for key in ["vrrp_port_id", "ha_port_id"] {
-                amphora.set(key, json!(vip.port_id));
-            }
-            tx.put(&amphora).await?;
-        }
+    for mut amphora in tx.amphorae(lb_id).await? {
+        let d = &mut amphora.details;
+        d.vrrp_ip = Some(vip.address.clone());
+        d.ha_ip = Some(vip.address.clone());
+        d.vrrp_port_id = Some(vip.port_id.clone());
+        d.ha_port_id = Some(vip.port_id.clone());
+        tx.put_amphora(&amphora).await?;
     }
-    let lb = tree.lb_mut();
-    lb.set("vip_address", json!(vip.address));
-    lb.set("vip_port_id", json!(vip.port_id));
-    lb.set("vip_subnet_id", json!(vip.subnet_id));
-    lb.set("vip_network_id", json!(vip.network_id));
-    lb.set("vip_port_owned", json!(vip.owned));
-    lb.updated_at = Some(model::now());
+    let r = tree.lb_mut();
+    r.updated_at = Some(model::now());
+    let lb = r.get_mut::<LoadBalancer>().expect("a load balancer");
+    lb.vip_address = vip.address;
+    lb.vip_port_id = vip.port_id;
+    lb.vip_subnet_id = vip.subnet_id;
+    lb.vip_network_id = vip.network_id;
+    lb.vip_port_owned = vip.owned;
     tx.save_tree(&tree).await?;
     tx.commit().await?;
     Ok(())
@@ -116,7 +111,11 @@ pub async fn create(call: &Call<'_>, bytes: &[u8]) -> Answer {
     for key in ["pool_id", "subnet_id", "protocol", "protocol_port"] {
         required(&body, key)?;
     }
-    one_of(&body, "protocol", &["TCP", "HTTP", "HTTPS"])?;
+    one_of(
+        &body,
+        "protocol",
+        &[PoolProtocol::Tcp, PoolProtocol::Http, PoolProtocol::Https],
+    )?;
     let pool_id = body["pool_id"].as_str().unwrap_or_default().to_string();
     let subnet_id = body["subnet_id"].as_str().unwrap_or_default().to_string();
     let view = find_pool(call, &pool_id).await?;
@@ -129,13 +128,13 @@ pub async fn create(call: &Call<'_>, bytes: &[u8]) -> Answer {
     }
     let pool = view
         .tree
-        .get_kind(Kind::Pool, &pool_id)
+        .typed::<model::Pool>(&pool_id)
         .expect("a pool view holds its pool");
-    if pool.get("protocol") != &body["protocol"] {
+    let protocol = body["protocol"].as_str().unwrap_or_default();
+    if protocol.parse::<PoolProtocol>().ok() != Some(pool.protocol) {
         return Err(bad(format!(
-            "Protocol {} does not match pool protocol {}",
-            body["protocol"].as_str().unwrap_or_default(),
-            pool.str("protocol").unwrap_or_default()
+            "Protocol {protocol} does not match pool protocol {}",
+            pool.protocol
         )));
     }
     if call
@@ -149,9 +148,9 @@ pub async fn create(call: &Call<'_>, bytes: &[u8]) -> Answer {
     {
         return Err(front::neutron::subnet_not_found(&subnet_id));
     }
-    let address = match body.get("address") {
+    let address: Option<IpAddress> = match body.get("address") {
         None | Some(Value::Null) => None,
-        Some(Value::String(a)) if a.parse::<std::net::IpAddr>().is_ok() => Some(a.as_str()),
+        Some(Value::String(a)) if a.parse::<IpAddress>().is_ok() => a.parse().ok(),
         Some(other) => {
             return Err(bad(format!(
                 "Invalid input for address. Reason: '{}' is not a valid IP address.",
@@ -164,12 +163,12 @@ pub async fn create(call: &Call<'_>, bytes: &[u8]) -> Answer {
     };
     let lb_id = view.v1.lb_id.clone();
     call.settle(&lb_id).await?;
-    readdress(call, &lb_id, &subnet_id, address).await?;
+    readdress(call, &lb_id, &subnet_id, address.as_ref()).await?;
     let persistence = body
         .get("session_persistence")
         .cloned()
         .unwrap_or(Value::Null);
-    if pool.get("session_persistence") != &persistence {
+    if render::persistence(&view) != persistence {
         set_persistence(call, &lb_id, &pool_id, persistence).await?;
     }
     let mut listener = json!({"loadbalancer_id": lb_id, "default_pool_id": pool_id,
@@ -187,8 +186,8 @@ pub async fn create(call: &Call<'_>, bytes: &[u8]) -> Answer {
             Some(json!({ "listener": listener })),
         )
         .await?;
-    let (view, l) = find(call, &id_of(&made, "listener")).await?;
-    created("vip", render::vip(&view, &l))
+    let view = find(call, &id_of(&made, "listener")).await?;
+    created("vip", view_of(&view).unwrap_or_default())
 }
 
 /// v1 keeps session persistence on the VIP; the model keeps it on the pool.
@@ -210,7 +209,7 @@ async fn set_persistence(
 
 pub async fn update(call: &Call<'_>, bytes: &[u8], id: &str) -> Answer {
     let mut body = envelope(bytes, "vip")?;
-    let (view, _) = find(call, id).await?;
+    let view = find(call, id).await?;
     if let Some(pool) = body.remove("pool_id") {
         if pool.as_str() != Some(&view.v1.pool_id) {
             return Err(bad(format!(
@@ -242,12 +241,12 @@ pub async fn update(call: &Call<'_>, bytes: &[u8], id: &str) -> Answer {
         )
         .await?;
     }
-    let (view, l) = find(call, id).await?;
-    shown("vip", render::vip(&view, &l))
+    let view = find(call, id).await?;
+    shown("vip", view_of(&view).unwrap_or_default())
 }
 
 pub async fn delete(call: &Call<'_>, id: &str) -> Answer {
-    let (view, _) = find(call, id).await?;
+    let view = find(call, id).await?;
     call.settle(&view.v1.lb_id).await?;
     call.v2(Method::DELETE, &format!("listeners/{id}"), None)
         .await?;
