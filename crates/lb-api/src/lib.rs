@@ -45,48 +45,8 @@ pub struct ApiConfig {
     /// Request bodies above this many bytes get 413.
     pub body_limit: usize,
     /// `[quotas] default_*_quota`: the limit of a project without its own (-1: unlimited).
-    pub quota_defaults: QuotaDefaults,
-}
-
-/// Default quota per object kind, keyed as Octavia's quota records are.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct QuotaDefaults {
-    pub loadbalancer: i64,
-    pub listener: i64,
-    pub pool: i64,
-    pub member: i64,
-    pub healthmonitor: i64,
-    pub l7policy: i64,
-    pub l7rule: i64,
-}
-
-impl Default for QuotaDefaults {
-    fn default() -> QuotaDefaults {
-        QuotaDefaults {
-            loadbalancer: -1,
-            listener: -1,
-            pool: -1,
-            member: -1,
-            healthmonitor: -1,
-            l7policy: -1,
-            l7rule: -1,
-        }
-    }
-}
-
-impl QuotaDefaults {
-    /// The default for a canonical quota key (`loadbalancer`, `healthmonitor`, …).
-    pub fn get(&self, key: &str) -> i64 {
-        match key {
-            "loadbalancer" => self.loadbalancer,
-            "listener" => self.listener,
-            "pool" => self.pool,
-            "member" => self.member,
-            "healthmonitor" => self.healthmonitor,
-            "l7policy" => self.l7policy,
-            _ => self.l7rule,
-        }
-    }
+    /// Every limit set (-1: unlimited).
+    pub quota_defaults: model::Quota,
 }
 
 impl Default for ApiConfig {
@@ -95,7 +55,20 @@ impl Default for ApiConfig {
             network_driver: NetworkDriver::Local,
             max_limit: 1000,
             body_limit: 114_688,
-            quota_defaults: QuotaDefaults::default(),
+            quota_defaults: unlimited(),
         }
+    }
+}
+
+/// Octavia's default quotas: no limit.
+pub fn unlimited() -> model::Quota {
+    model::Quota {
+        loadbalancer: Some(-1),
+        listener: Some(-1),
+        member: Some(-1),
+        pool: Some(-1),
+        healthmonitor: Some(-1),
+        l7policy: Some(-1),
+        l7rule: Some(-1),
     }
 }

@@ -14,6 +14,7 @@ pub mod job;
 pub mod kind;
 pub mod patch;
 pub mod protocol;
+pub mod quota;
 pub mod resource;
 pub mod status;
 pub mod tree;
@@ -33,6 +34,7 @@ pub use protocol::{
     ClientAuthentication, CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol,
     MonitorType, PersistenceType, PoolProtocol, Provider, Topology, Transport, X_SSL_HEADERS,
 };
+pub use quota::{Quota, QuotaPatch};
 pub use resource::{
     now, AdditionalVip, AvailabilityZone, AvailabilityZoneProfile, Body, Flavor, FlavorProfile,
     HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, Object, Pool, Resource,

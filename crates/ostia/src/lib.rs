@@ -14,7 +14,7 @@ use controller::health::Counters;
 use controller::housekeeping::Housekeeping;
 use controller::{Amphorae, HealthConfig, HealthManager, Worker};
 use front::{Core, PolicyModel};
-use lb_api::{ApiConfig, AppState, NetworkDriver, QuotaDefaults};
+use lb_api::{ApiConfig, AppState, NetworkDriver};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -70,7 +70,8 @@ pub struct Options {
     /// The key manager (Barbican subset).
     pub key_manager_bind: SocketAddr,
     pub token_ttl: Duration,
-    pub quota_defaults: QuotaDefaults,
+    /// Limits of projects without their own (-1: unlimited).
+    pub quota_defaults: model::Quota,
     pub policy: PolicyModel,
     /// Put VIPs and floating IPs outside 127.0.0.0/8 on the `ostia0` interface of this network
     /// namespace (needs CAP_NET_ADMIN; without it, or when false, they bind with IP_FREEBIND).
@@ -102,7 +103,7 @@ impl Default for Options {
             identity_bind: "127.0.0.1:5000".parse().expect("literal"),
             key_manager_bind: "127.0.0.1:9311".parse().expect("literal"),
             token_ttl: Duration::from_secs(3600),
-            quota_defaults: QuotaDefaults::default(),
+            quota_defaults: lb_api::unlimited(),
             policy: PolicyModel::default(),
             vip_interface: true,
         }
@@ -407,7 +408,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         core: core.clone(),
         config: Arc::new(ApiConfig {
             network_driver: opts.network_driver,
-            quota_defaults: opts.quota_defaults.clone(),
+            quota_defaults: opts.quota_defaults,
             ..ApiConfig::default()
         }),
     };

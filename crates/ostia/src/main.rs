@@ -403,14 +403,14 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     PolicyKind::Default => front::PolicyModel::KeystoneDefaultRoles,
                     PolicyKind::Advanced => front::PolicyModel::Advanced,
                 },
-                quota_defaults: lb_api::QuotaDefaults {
-                    loadbalancer: auth.default_load_balancer_quota,
-                    listener: auth.default_listener_quota,
-                    pool: auth.default_pool_quota,
-                    member: auth.default_member_quota,
-                    healthmonitor: auth.default_health_monitor_quota,
-                    l7policy: auth.default_l7policy_quota,
-                    l7rule: auth.default_l7rule_quota,
+                quota_defaults: model::Quota {
+                    loadbalancer: Some(auth.default_load_balancer_quota),
+                    listener: Some(auth.default_listener_quota),
+                    pool: Some(auth.default_pool_quota),
+                    member: Some(auth.default_member_quota),
+                    healthmonitor: Some(auth.default_health_monitor_quota),
+                    l7policy: Some(auth.default_l7policy_quota),
+                    l7rule: Some(auth.default_l7rule_quota),
                 },
                 ..health_options(&health)
             };

@@ -29,7 +29,7 @@ async fn live_lbs(env: &Env) -> Vec<Value> {
 async fn a_pool_refused_by_the_quota_leaves_no_load_balancer() {
     let dir = tempfile::tempdir().unwrap();
     let mut opts = options(dir.path());
-    opts.quota_defaults.pool = 0;
+    opts.quota_defaults.pool = Some(0);
     let env = start_with(dir, opts).await;
     let (s, b) = net(
         &env,

@@ -1,18 +1,15 @@
 //! Per-project quota records (unset limits are null and fall back to defaults).
 
 use crate::{Result, Store, StoreError, WriteTx};
-use serde_json::{Map, Value};
+use model::Quota;
 use sqlx::Row;
 
-fn parse(attrs: &str) -> Result<Map<String, Value>> {
-    match serde_json::from_str(attrs) {
-        Ok(Value::Object(map)) => Ok(map),
-        _ => Err(StoreError::Corrupt("quota attrs".into())),
-    }
+fn parse(attrs: &str) -> Result<Quota> {
+    serde_json::from_str(attrs).map_err(|_| StoreError::Corrupt("quota attrs".into()))
 }
 
 impl Store {
-    pub async fn quotas(&self) -> Result<Vec<(String, Map<String, Value>)>> {
+    pub async fn quotas(&self) -> Result<Vec<(String, Quota)>> {
         let rows = sqlx::query("SELECT project_id, attrs FROM quotas ORDER BY project_id")
             .fetch_all(&self.read)
             .await?;
@@ -26,7 +23,7 @@ impl Store {
             .collect()
     }
 
-    pub async fn quota(&self, project_id: &str) -> Result<Option<Map<String, Value>>> {
+    pub async fn quota(&self, project_id: &str) -> Result<Option<Quota>> {
         let attrs: Option<String> =
             sqlx::query_scalar("SELECT attrs FROM quotas WHERE project_id = $1")
                 .bind(project_id)
@@ -37,7 +34,7 @@ impl Store {
 }
 
 impl WriteTx {
-    pub async fn quota(&mut self, project_id: &str) -> Result<Option<Map<String, Value>>> {
+    pub async fn quota(&mut self, project_id: &str) -> Result<Option<Quota>> {
         let attrs: Option<String> =
             sqlx::query_scalar("SELECT attrs FROM quotas WHERE project_id = $1")
                 .bind(project_id)
@@ -46,13 +43,13 @@ impl WriteTx {
         attrs.as_deref().map(parse).transpose()
     }
 
-    pub async fn put_quota(&mut self, project_id: &str, attrs: &Map<String, Value>) -> Result<()> {
+    pub async fn put_quota(&mut self, project_id: &str, quota: &Quota) -> Result<()> {
         sqlx::query(
             "INSERT INTO quotas (project_id, attrs) VALUES ($1, $2) \
              ON CONFLICT (project_id) DO UPDATE SET attrs = excluded.attrs",
         )
         .bind(project_id)
-        .bind(Value::Object(attrs.clone()).to_string())
+        .bind(serde_json::to_string(quota).expect("a quota serialises"))
         .execute(&mut *self.tx)
         .await?;
         Ok(())

@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-/// A path inside the crate, from its root: `["handlers", "admin", "quota_key"]`.
+/// A path inside the crate, from its root: `["handlers", "admin", "quotas"]`.
 pub type CratePath = Vec<String>;
 
 pub struct Module {

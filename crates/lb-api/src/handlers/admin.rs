@@ -3,44 +3,20 @@
 
 use super::*;
 use crate::specs;
-use front::schema::decode;
-use model::{Amphora, AmphoraStatus};
-
-const QUOTA_KEYS: [&str; 9] = [
-    "loadbalancer",
-    "load_balancer",
-    "listener",
-    "member",
-    "pool",
-    "healthmonitor",
-    "health_monitor",
-    "l7policy",
-    "l7rule",
-];
+use front::schema::decode_as;
+use model::{Amphora, AmphoraStatus, Quota, QuotaPatch};
 
 /// A quota record on the wire; unset limits show `defaults` when given, null otherwise.
-fn quota_body(
-    stored: Option<&Map<String, Value>>,
-    defaults: Option<&crate::QuotaDefaults>,
-) -> Map<String, Value> {
-    let mut out = Map::new();
-    for key in QUOTA_KEYS {
-        let canonical = match key {
-            "load_balancer" => "loadbalancer",
-            "health_monitor" => "healthmonitor",
-            k => k,
-        };
-        let v = stored
-            .and_then(|s| s.get(canonical))
-            .cloned()
-            .unwrap_or(Value::Null);
-        let v = match defaults {
-            Some(d) if v.is_null() => json!(d.get(canonical)),
-            _ => v,
-        };
-        out.insert(key.to_string(), v);
-    }
-    out
+fn quota_body(stored: Quota, defaults: Option<&Quota>) -> Map<String, Value> {
+    let shown = match defaults {
+        Some(d) => stored.or(d),
+        None => stored,
+    };
+    shown
+        .wire()
+        .into_iter()
+        .map(|(key, limit)| (key.to_string(), json!(limit)))
+        .collect()
 }
 
 pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
@@ -56,7 +32,7 @@ pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Res
                 if scope.as_deref().is_some_and(|p| p != project) {
                     continue;
                 }
-                let mut q = quota_body(Some(&stored), None);
+                let mut q = quota_body(stored, None);
                 q.insert("project_id".into(), json!(project));
                 items.push(q);
             }
@@ -73,41 +49,28 @@ pub async fn quotas(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Res
         }
         (&Method::GET, [project]) => {
             check_project(req, project)?;
-            let stored = state.core.store.quota(project).await?;
-            Ok(axum::Json(
-                json!({"quota": quota_body(stored.as_ref(), Some(&state.config.quota_defaults))}),
-            )
-            .into_response())
+            let stored = state.core.store.quota(project).await?.unwrap_or_default();
+            let defaults = state.config.quota_defaults;
+            Ok(axum::Json(json!({"quota": quota_body(stored, Some(&defaults))})).into_response())
         }
         (&Method::GET, [project, "default" | "defaults"]) => {
             check_project(req, project)?;
+            let defaults = state.config.quota_defaults;
             Ok(
-                axum::Json(json!({"quota": quota_body(None, Some(&state.config.quota_defaults))}))
+                axum::Json(json!({"quota": quota_body(Quota::default(), Some(&defaults))}))
                     .into_response(),
             )
         }
         (&Method::PUT, [project]) => {
             req.ctx.authorize(Rule::WriteQuota, Some(project))?;
-            let attrs = decode(&req.body, "quotas", "quota", &specs::QUOTA_PUT)?;
+            let patch: QuotaPatch = decode_as(&req.body, "quotas", "quota", &specs::QUOTA_PUT)?;
             let mut tx = state.core.store.begin().await?;
             let mut stored = tx.quota(project).await?.unwrap_or_default();
-            for (key, value) in attrs {
-                let canonical = match key.as_str() {
-                    "load_balancer" => "loadbalancer",
-                    "health_monitor" => "healthmonitor",
-                    k => k,
-                };
-                stored.insert(canonical.to_string(), value);
-            }
+            stored.update(patch);
             tx.put_quota(project, &stored).await?;
             tx.commit().await?;
-            Ok((
-                StatusCode::ACCEPTED,
-                axum::Json(
-                    json!({"quota": quota_body(Some(&stored), Some(&state.config.quota_defaults))}),
-                ),
-            )
-                .into_response())
+            let body = quota_body(stored, Some(&state.config.quota_defaults));
+            Ok((StatusCode::ACCEPTED, axum::Json(json!({ "quota": body }))).into_response())
         }
         (&Method::DELETE, [project]) => {
             req.ctx.authorize(Rule::WriteQuota, Some(project))?;

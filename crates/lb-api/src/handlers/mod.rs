@@ -237,19 +237,6 @@ pub fn new_child(
     r
 }
 
-/// The quota record key that limits a kind.
-pub fn quota_key(kind: Kind) -> &'static str {
-    match kind {
-        Kind::LoadBalancer => "loadbalancer",
-        Kind::Listener => "listener",
-        Kind::Pool => "pool",
-        Kind::Member => "member",
-        Kind::HealthMonitor => "healthmonitor",
-        Kind::L7Policy => "l7policy",
-        _ => "l7rule",
-    }
-}
-
 /// Quota check for creating `count` objects of `kind` in a project: the project's own limit,
 /// else the default; -1 is unlimited (Octavia's QuotaException).
 pub async fn check_quota(
@@ -259,12 +246,11 @@ pub async fn check_quota(
     project: &str,
     count: i64,
 ) -> ApiResult<()> {
-    let key = quota_key(kind);
-    let limit = tx
-        .quota(project)
-        .await?
-        .and_then(|q| q.get(key).and_then(Value::as_i64))
-        .unwrap_or_else(|| state.config.quota_defaults.get(key));
+    let stored = tx.quota(project).await?.unwrap_or_default();
+    let limit = stored
+        .or(&state.config.quota_defaults)
+        .limit(kind)
+        .unwrap_or(-1);
     if limit < 0 {
         return Ok(());
     }
