@@ -520,7 +520,7 @@ mod tests {
         attrs: Value,
     ) -> Resource {
         let body: T = serde_json::from_value(attrs).expect("test attributes");
-        let mut r = Resource::new(id.into(), body.into_body(), status, Offline);
+        let mut r = Resource::new(id.into(), body, status, Offline);
         r.lb_id = Some("lb".into());
         r.parent_id = parent.map(str::to_string);
         r

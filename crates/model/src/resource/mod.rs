@@ -75,11 +75,10 @@ pub enum Body {
 }
 
 /// A kind's attributes, reached from a `Resource` by type: `r.get::<Listener>()`.
-pub trait Object: Sized {
+pub trait Object: Sized + Into<Body> {
     const KIND: Kind;
     fn of(body: &Body) -> Option<&Self>;
     fn of_mut(body: &mut Body) -> Option<&mut Self>;
-    fn into_body(self) -> Body;
 }
 
 macro_rules! objects {
@@ -103,9 +102,6 @@ macro_rules! objects {
                     Body::$variant(x) => Some(x),
                     _ => None,
                 }
-            }
-            fn into_body(self) -> Body {
-                Body::$variant(self)
             }
         })+
 

@@ -8,6 +8,7 @@
 use super::process::{local_subnet, percentile, spawn_logged};
 use anyhow::{bail, Context};
 use engine::testing::Backend;
+use model::{OperatingStatus, ProvisioningStatus};
 use ostia::{AmphoraDriver, Options};
 use serde_json::{json, Value};
 use std::net::SocketAddr;
@@ -96,7 +97,11 @@ impl Api {
         Ok((id.to_string(), SocketAddr::new(vip.parse()?, 8080)))
     }
 
-    async fn status(&self, lb: &str) -> anyhow::Result<(String, String)> {
+    /// The load balancer's two statuses (None for a load balancer that is gone).
+    async fn status(
+        &self,
+        lb: &str,
+    ) -> anyhow::Result<(Option<ProvisioningStatus>, Option<OperatingStatus>)> {
         let body: Value = self
             .client
             .get(format!("{}/v2/lbaas/loadbalancers/{lb}", self.base))
@@ -106,14 +111,8 @@ impl Api {
             .await?;
         let lb = &body["loadbalancer"];
         Ok((
-            lb["provisioning_status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
-            lb["operating_status"]
-                .as_str()
-                .unwrap_or_default()
-                .to_string(),
+            parsed(&lb["provisioning_status"]),
+            parsed(&lb["operating_status"]),
         ))
     }
 
@@ -121,9 +120,9 @@ impl Api {
     async fn wait_active(&self, lb: &str, limit: Duration, poll: Duration) -> anyhow::Result<()> {
         let started = Instant::now();
         loop {
-            match self.status(lb).await?.0.as_str() {
-                "ACTIVE" => return Ok(()),
-                "ERROR" => bail!("load balancer {lb} went ERROR"),
+            match self.status(lb).await?.0 {
+                Some(ProvisioningStatus::Active) => return Ok(()),
+                Some(ProvisioningStatus::Error) => bail!("load balancer {lb} went ERROR"),
                 _ if started.elapsed() > limit => {
                     bail!("load balancer {lb} not ACTIVE in {limit:?}")
                 }
@@ -149,6 +148,11 @@ impl Api {
         let pid = amp.details.pid.context("the amphora has no process")?;
         Ok((amp.id.clone(), pid as i32))
     }
+}
+
+/// A wire value of an answer as its enum.
+fn parsed<T: std::str::FromStr>(v: &Value) -> Option<T> {
+    v.as_str().and_then(|s| s.parse().ok())
 }
 
 /// `GET /` on a fresh connection: answered 200 by one of this run's backends?
@@ -234,12 +238,7 @@ pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()
     }
     for lb in &lbs {
         let started = Instant::now();
-        while api
-            .status(lb)
-            .await
-            .map(|s| !s.0.is_empty())
-            .unwrap_or(false)
-        {
+        while api.status(lb).await.map(|s| s.0.is_some()).unwrap_or(false) {
             if started.elapsed() > Duration::from_secs(30) {
                 break;
             }
@@ -433,7 +432,7 @@ pub async fn density(count: usize, concurrency: usize, sample: usize) -> anyhow:
         if answers(*vip).await {
             answered += 1;
         }
-        if api.status(lb).await?.1 == "ONLINE" {
+        if api.status(lb).await?.1 == Some(OperatingStatus::Online) {
             online += 1;
         }
     }

@@ -135,7 +135,8 @@ async fn wait_active(
             .await?
             .json()
             .await?;
-        if lb["loadbalancer"]["provisioning_status"] == "ACTIVE" {
+        let status = lb["loadbalancer"]["provisioning_status"].as_str();
+        if status.and_then(|s| s.parse().ok()) == Some(model::ProvisioningStatus::Active) {
             return Ok(());
         }
         if Instant::now() > deadline {
