@@ -128,7 +128,8 @@ def nothing_left(served):
 
 
 def start_ostia(tmp):
-    """`ostia up --auth noauth` on free loopback ports; returns (server, log, api port, network endpoint)."""
+    """`ostia up --auth noauth` on free loopback ports; returns (server, log, health manager port,
+    network endpoint)."""
     api, net, idp, hm = free_port(), free_port(), free_port(), free_port()
     log = open(os.path.join(tmp, "ostia.log"), "w")
     server = subprocess.Popen(
@@ -137,7 +138,7 @@ def start_ostia(tmp):
          "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
          "--key-manager-bind", "127.0.0.1:0"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return server, log, api, "http://127.0.0.1:%d" % net
+    return server, log, hm, "http://127.0.0.1:%d" % net
 
 
 def finish(server, log, tmp, processes, after_stop=None):
@@ -161,6 +162,47 @@ def finish(server, log, tmp, processes, after_stop=None):
     return 1 if RESULTS["failed"] else 0
 
 
+def agent_checks(n, tmp, hm):
+    """An `ostia agent` with the data dir's key shows in `neutron agent-list`, is switched off by
+    `agent-update`, goes dead when stopped and is then deleted."""
+    agent = subprocess.Popen(
+        [OSTIA_BIN, "agent", "--host", "lbaas-host-1", "--local-ip", "127.0.0.1",
+         "--controller-ip-port-list", "127.0.0.1:%d" % hm, "--data-dir", os.path.join(tmp, "data")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL)
+    try:
+        def listed(alive):
+            r = n("agent-list", "-f", "json")
+            rows = [a for a in (r.json() or []) if a.get("host") == "lbaas-host-1"]
+            return bool(rows) and rows[0].get("alive") == alive, rows or r.detail()
+
+        ok, rows = wait_for(lambda: listed(":-)"))
+        if not check("neutron agent-list: lbaas-host-1 is a live Loadbalancerv2 agent",
+                     ok and rows[0].get("agent_type") == "Loadbalancerv2 agent"
+                     and rows[0].get("binary") == "neutron-lbaasv2-agent", rows):
+            return
+        agent_id = rows[0]["id"]
+        r = n("agent-update", "--admin-state-down", agent_id)
+        shown = n("agent-show", agent_id, "-f", "json").json() or {}
+        check("agent-update --admin-state-down", r.ok and shown.get("admin_state_up") in (False, "False"),
+              r.detail() + str(shown))
+        r = n("lbaas-loadbalancer-list-on-agent", agent_id, "-f", "json")
+        check("lbaas-loadbalancer-list-on-agent: none on it", r.ok and r.json() == [], r.detail())
+        r = n("lbaas-agent-hosting-loadbalancer", "lb1")
+        check("lbaas-agent-hosting-loadbalancer lb1: none (it runs in the control plane)",
+              not r.ok and "No active agent found for loadbalancer" in r.err, r.detail())
+        r = n("agent-delete", agent_id)
+        check("agent-delete of a live agent is refused", not r.ok and "is alive" in r.err, r.detail())
+        agent.terminate()
+        agent.wait(timeout=10)
+        ok, rows = wait_for(lambda: listed("xxx"))
+        check("agent-list: xxx once it stopped reporting", ok, rows)
+        r = n("agent-delete", agent_id)
+        check("agent-delete of the dead agent", r.ok and n("agent-list", "-f", "json").json() == [],
+              r.detail())
+    finally:
+        agent.kill()
+
+
 def main():
     for path, name in ((OSTIA_BIN, "OSTIA_BIN"), (NEUTRON, "NEUTRON")):
         if not os.access(path, os.X_OK):
@@ -170,7 +212,7 @@ def main():
     if not enter_checks([PRIV + "6", PRIV + "3"]):
         return 1
     tmp = tempfile.mkdtemp(prefix="ostia-seed003-")
-    server, log, _, endpoint = start_ostia(tmp)
+    server, log, hm, endpoint = start_ostia(tmp)
     backends = []
     lb, fip = {}, {}
     try:
@@ -208,6 +250,7 @@ def main():
 
         ok, detail = wait_for(lb_active)
         check("lbaas-loadbalancer-show lb1: ACTIVE", ok, detail)
+        agent_checks(n, tmp, hm)
         vip, vip_port = lb.get("vip_address"), lb.get("vip_port_id")
 
         r = n("floatingip-create", "public", "-f", "json")

@@ -5,7 +5,7 @@
 use crate::hex;
 use aws_lc_rs::hmac;
 use engine::Status;
-use model::{ListenerHealth, MemberHealth, PoolHealth};
+use model::{HostReport, ListenerHealth, MemberHealth, PoolHealth};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 
@@ -27,6 +27,10 @@ pub struct Message {
     /// Keyed `<pool_id>:<listener_id>` (LVS listeners report a bare `<pool_id>`).
     #[serde(default)]
     pub pools: BTreeMap<String, PoolReport>,
+    /// Set by an `ostia agent` reporting on its host (then `id` is the host's name and the
+    /// listeners and pools are empty); amphorae never send it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host: Option<HostReport>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -121,6 +125,7 @@ pub fn render(
         ver: 3,
         listeners,
         pools,
+        host: None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! The amphora: what runs one load balancer's data plane and reports on it. An `Amphora`
 //! (engine plus heartbeat sender), the heartbeat codec shared with the health manager, the
-//! agent that serves an amphora process over mutual TLS, its client, and the certificate
-//! authority both ends trust.
+//! agent that serves an amphora process over mutual TLS, its client, the certificate
+//! authority both ends trust, and the reports of a host's `ostia agent`.
 //!
 //! Knows the engine and `model`; must not know the database.
 
@@ -9,6 +9,7 @@ pub mod agent;
 pub mod client;
 pub mod haproxy;
 pub mod heartbeat;
+pub mod host;
 pub mod host_addresses;
 mod instance;
 pub mod pki;

@@ -108,6 +108,20 @@ pub fn subnet_not_found(id: &str) -> Fault {
     )
 }
 
+/// A boolean attribute as Neutron's `convert_to_boolean` takes it: JSON booleans and the
+/// strings `true`/`false` in any case.
+pub fn flag(v: Option<&Value>) -> Result<Option<bool>, Fault> {
+    match v {
+        None => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
+        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
+        Some(other) => Err(bad(format!(
+            "Invalid input for operation: '{other}' is not a valid boolean value."
+        ))),
+    }
+}
+
 /// The `{"<singular>": {...}}` object of a request body.
 pub fn envelope(bytes: &[u8], singular: &str) -> Result<Map<String, Value>, Fault> {
     let Ok(body) = serde_json::from_slice::<Value>(bytes) else {

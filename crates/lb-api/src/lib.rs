@@ -47,6 +47,9 @@ pub struct ApiConfig {
     /// `[quotas] default_*_quota`: the limit of a project without its own (-1: unlimited).
     /// Every limit set (-1: unlimited).
     pub quota_defaults: model::Quota,
+    /// A host whose agent has not reported for this long is dead (`--host-down-time`,
+    /// Neutron's `agent_down_time`).
+    pub host_down_time: std::time::Duration,
 }
 
 impl Default for ApiConfig {
@@ -56,6 +59,7 @@ impl Default for ApiConfig {
             max_limit: 1000,
             body_limit: 114_688,
             quota_defaults: unlimited(),
+            host_down_time: std::time::Duration::from_secs(3),
         }
     }
 }

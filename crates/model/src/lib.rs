@@ -10,6 +10,7 @@ pub mod address;
 pub mod amphora;
 pub mod config;
 pub mod health;
+pub mod host;
 pub mod job;
 pub mod kind;
 pub mod patch;
@@ -27,6 +28,7 @@ pub use config::{
     MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
+pub use host::{Host, HostReport};
 pub use job::{JobAction, JobState};
 pub use kind::Kind;
 pub use patch::Patch;

@@ -8,7 +8,8 @@ use axum::http::StatusCode;
 use axum::response::IntoResponse;
 use front::listing::Query;
 use front::neutron::{
-    bad, envelope, fault, filter_list, invalid, network_not_found, subnet_not_found, Answer, Fault,
+    bad, envelope, fault, filter_list, flag, invalid, network_not_found, subnet_not_found, Answer,
+    Fault,
 };
 use front::{Core, RequestContext};
 use ipnet::IpNet;
@@ -109,18 +110,6 @@ const NETWORK_ECHOED: [&str; 6] = [
     "provider:physical_network",
     "provider:segmentation_id",
 ];
-
-fn flag(v: Option<&Value>) -> Result<Option<bool>, Fault> {
-    match v {
-        None => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") => Ok(Some(true)),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") => Ok(Some(false)),
-        Some(other) => Err(bad(format!(
-            "Invalid input for operation: '{other}' is not a valid boolean value."
-        ))),
-    }
-}
 
 /// Sets what a create or update body says about a network.
 fn apply_network(

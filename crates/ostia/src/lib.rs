@@ -1,5 +1,5 @@
 //! Assembles Ostia's services into processes (`ostia up`, and `api`, `worker`,
-//! `health-manager`, `housekeeping` alone): the store, the load-balancer API, the network API
+//! `health-manager`, `housekeeping` alone, and `agent` on each amphora host): the store, the load-balancer API, the network API
 //! with Neutron-LBaaS mounted beside it, the key manager, the built-in identity, the worker
 //! with its compute driver, the health manager and housekeeping.
 //!
@@ -7,6 +7,7 @@
 //! binds, wires and stops them.
 
 pub mod auth;
+pub mod host_agent;
 
 pub use auth::AuthMode;
 use controller::compute::{ComputeDriver, InProcess, Noop, Process, ProcessOptions};
@@ -58,6 +59,8 @@ pub struct Options {
     pub heartbeat_interval: Duration,
     pub heartbeat_timeout: Duration,
     pub failover_threshold: Option<usize>,
+    /// A host whose agent is silent this long is dead.
+    pub host_down_time: Duration,
     /// The built-in subnet VIPs come from (set on first start of a data dir).
     pub local_cidr: ipnet::Ipv4Net,
     /// The `ostia` binary amphora processes run (default: this one).
@@ -96,6 +99,7 @@ impl Default for Options {
             heartbeat_interval: Duration::from_secs(1),
             heartbeat_timeout: Duration::from_secs(3),
             failover_threshold: None,
+            host_down_time: Duration::from_secs(3),
             local_cidr: store::network::LOCAL_CIDR.parse().expect("literal"),
             amphora_exe: None,
             drain_timeout: Duration::from_secs(30),
@@ -409,6 +413,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         config: Arc::new(ApiConfig {
             network_driver: opts.network_driver,
             quota_defaults: opts.quota_defaults,
+            host_down_time: opts.host_down_time,
             ..ApiConfig::default()
         }),
     };

@@ -128,6 +128,10 @@ struct HealthArgs {
     /// Stop failing over when this many amphorae are silent at once (FAILOVER_STOPPED).
     #[arg(long)]
     failover_threshold: Option<usize>,
+    /// Seconds of silence after which a host's agent is dead (Neutron's `agent_down_time`,
+    /// 75 there).
+    #[arg(long, default_value = "3", value_parser = seconds)]
+    host_down_time: Duration,
     /// Health managers amphorae send heartbeats to, in turn (Octavia's
     /// `controller_ip_port_list`), comma-separated; default: the one at --health-bind.
     #[arg(long, value_delimiter = ',')]
@@ -176,6 +180,24 @@ enum Command {
         database: Option<String>,
         #[command(flatten)]
         health: HealthArgs,
+    },
+    /// The agent of one amphora host: reports the host to the health managers (signed with
+    /// the control plane's heartbeat.key, copied into its data dir).
+    Agent {
+        /// The host's name, unique among hosts.
+        #[arg(long)]
+        host: String,
+        /// The host's underlay address; reports leave from it.
+        #[arg(long)]
+        local_ip: std::net::IpAddr,
+        /// Health managers to report to, in turn, comma-separated.
+        #[arg(long, value_delimiter = ',', required = true)]
+        controller_ip_port_list: Vec<SocketAddr>,
+        #[arg(long, default_value = "ostia-data")]
+        data_dir: PathBuf,
+        /// Seconds between reports.
+        #[arg(long, default_value = "1", value_parser = seconds)]
+        report_interval: Duration,
     },
     /// Run one amphora (started by the `process` compute driver with its directory).
     Amphora {
@@ -494,6 +516,26 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             ostia::run_housekeeping(opts, stopped()).await?;
         }
+        Command::Agent {
+            host,
+            local_ip,
+            controller_ip_port_list,
+            data_dir,
+            report_interval,
+        } => {
+            let controllers = controller_ip_port_list.clone();
+            let _agent = ostia::host_agent::start(ostia::host_agent::AgentOptions {
+                data_dir,
+                host: host.clone(),
+                local_ip,
+                controllers: controller_ip_port_list,
+                report_interval,
+            })
+            .await?;
+            let list: Vec<String> = controllers.iter().map(|c| c.to_string()).collect();
+            println!("agent of host {host} reporting to {}", list.join(","));
+            stopped().await?;
+        }
         Command::Amphora { dir, .. } => {
             let stop = async {
                 let _ = stopped().await;
@@ -595,6 +637,7 @@ fn health_options(h: &HealthArgs) -> ostia::Options {
         heartbeat_interval: h.heartbeat_interval,
         heartbeat_timeout: h.heartbeat_timeout,
         failover_threshold: h.failover_threshold,
+        host_down_time: h.host_down_time,
         heartbeat_targets: h.controller_ip_port_list.clone(),
         ..ostia::Options::default()
     }

@@ -13,6 +13,7 @@ mod db;
 pub mod floating_ips;
 mod generation;
 pub mod health;
+pub mod hosts;
 pub mod identity;
 pub mod jobs;
 pub mod lbaas_v1;

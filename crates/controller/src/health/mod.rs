@@ -1,6 +1,7 @@
 //! The health manager: receives the amphorae's heartbeats (UDP, signed), keeps when each
 //! last reported, derives operating statuses (the only writer of them) and statistics, and
-//! fails over amphorae that went silent for `heartbeat_timeout`.
+//! fails over amphorae that went silent for `heartbeat_timeout`. Hosts' agents report on
+//! the same port with the same signature: a host's first report registers it.
 //!
 //! One task receives and verifies datagrams; another works through them in batches against
 //! the cached snapshot of the trees and writes only what changed, in one transaction per
@@ -12,7 +13,7 @@ pub use rollup::{expects_listeners, rollup};
 
 use crate::failover;
 use amphora::heartbeat::{Codec, DecodeError, Inflater, Message, MAX_DATAGRAM};
-use model::{AmphoraStatus, OperatingStatus};
+use model::{AmphoraStatus, HostReport, OperatingStatus};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -48,6 +49,8 @@ pub struct Counters {
     pub oversized: AtomicU64,
     pub malformed: AtomicU64,
     pub unknown_amphora: AtomicU64,
+    /// Accepted reports of `ostia agent`s on their hosts.
+    pub host_reports: AtomicU64,
     /// Dropped because processing fell behind.
     pub overloaded: AtomicU64,
     pub failovers: AtomicU64,
@@ -64,6 +67,7 @@ pub struct CountersSnapshot {
     pub oversized: u64,
     pub malformed: u64,
     pub unknown_amphora: u64,
+    pub host_reports: u64,
     pub overloaded: u64,
     pub failovers: u64,
     pub busy_us: u64,
@@ -79,6 +83,7 @@ impl Counters {
             oversized: self.oversized.load(Relaxed),
             malformed: self.malformed.load(Relaxed),
             unknown_amphora: self.unknown_amphora.load(Relaxed),
+            host_reports: self.host_reports.load(Relaxed),
             overloaded: self.overloaded.load(Relaxed),
             failovers: self.failovers.load(Relaxed),
             busy_us: self.busy_us.load(Relaxed),
@@ -215,6 +220,8 @@ struct Processor {
     snapshot: Option<(Arc<store::Snapshot>, Instant)>,
     /// Changes handed to the writer that the snapshot does not show yet.
     sent: HashMap<String, OperatingStatus>,
+    /// Hosts' latest reports since the last flush, by name.
+    hosts: HashMap<String, HostReport>,
 }
 
 /// Reading the snapshot costs a database round trip: heartbeats arriving together share
@@ -233,6 +240,7 @@ impl Processor {
             stats: HashMap::new(),
             snapshot: None,
             sent: HashMap::new(),
+            hosts: HashMap::new(),
         }
     }
 
@@ -324,6 +332,11 @@ impl Processor {
         let now = store::jobs::now_millis();
         let mut changes = Changes::new();
         for message in batch {
+            if let Some(host) = &message.host {
+                self.counters.host_reports.fetch_add(1, Relaxed);
+                self.hosts.insert(host.name.clone(), host.clone());
+                continue;
+            }
             let tree = match self.lb_of(&message.id).await {
                 Some(lb) => snapshot.tree(&lb).cloned(),
                 None => None,
@@ -375,7 +388,8 @@ impl Processor {
                 stats,
             })
             .collect();
-        Write::Reports(seen, stats)
+        let hosts = self.hosts.drain().map(|(_, report)| report).collect();
+        Write::Reports(seen, stats, hosts)
     }
 }
 
@@ -384,7 +398,7 @@ type Changes = HashMap<String, (String, OperatingStatus)>;
 /// What the writer writes.
 enum Write {
     Statuses(Changes),
-    Reports(Vec<(String, i64)>, Vec<StatsDelta>),
+    Reports(Vec<(String, i64)>, Vec<StatsDelta>, Vec<HostReport>),
 }
 
 /// Writes what the processor hands over. Whatever arrives while a write waits for the
@@ -394,13 +408,14 @@ async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counter
     while writes.recv_many(&mut pending, usize::MAX).await > 0 {
         let started = Instant::now();
         let mut statuses = Changes::new();
-        let (mut seen, mut stats) = (Vec::new(), Vec::new());
+        let (mut seen, mut stats, mut hosts) = (Vec::new(), Vec::new(), Vec::new());
         for w in pending.drain(..) {
             match w {
                 Write::Statuses(changes) => statuses.extend(changes),
-                Write::Reports(s, d) => {
+                Write::Reports(s, d, h) => {
                     seen.extend(s);
                     stats.extend(d);
+                    hosts.extend(h);
                 }
             }
         }
@@ -418,6 +433,9 @@ async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counter
         }
         if let Err(e) = store.record_reports(&seen, &stats).await {
             tracing::warn!(error = %e, "amphora health and stats not written");
+        }
+        if let Err(e) = store.report_hosts(&hosts, store::jobs::now_millis()).await {
+            tracing::warn!(error = %e, "host reports not written");
         }
         counters
             .busy_us

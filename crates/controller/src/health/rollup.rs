@@ -158,6 +158,7 @@ mod tests {
             ver: 3,
             listeners,
             pools,
+            host: None,
         }
     }
 

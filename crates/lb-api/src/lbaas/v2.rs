@@ -65,6 +65,16 @@ pub async fn serve(
     parts: axum::http::request::Parts,
     body: bytes::Bytes,
 ) -> Response {
+    let path = parts.uri.path();
+    let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
+    if let ["v2.0", "lbaas", "loadbalancers", lb_id, "loadbalancer-hosting-agent"] = *segments {
+        if parts.method == axum::http::Method::GET {
+            return match front::authenticate(&state.core, &parts.headers).await {
+                Ok(ctx) => super::agents::respond(super::agents::hosting(state, &ctx, lb_id).await),
+                Err(refused) => refused,
+            };
+        }
+    }
     let body = if body.is_empty() {
         body
     } else {
