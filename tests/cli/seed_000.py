@@ -51,7 +51,7 @@ def main():
     if not enter_checks(WEB):
         return 1
     tmp = tempfile.mkdtemp(prefix="ostia-seed000-")
-    server, log, api, endpoint = start_ostia(tmp)
+    server, log, api, endpoint, _ = start_ostia(tmp)
     backends = {}
     vip, fip = {}, {}
 

@@ -128,8 +128,8 @@ def nothing_left(served):
 
 
 def start_ostia(tmp):
-    """`ostia up --auth noauth` on free loopback ports; returns (server, log, health manager port,
-    network endpoint)."""
+    """`ostia up --auth noauth` on free loopback ports; returns (server, log, api port, network
+    endpoint, health manager port)."""
     api, net, idp, hm = free_port(), free_port(), free_port(), free_port()
     log = open(os.path.join(tmp, "ostia.log"), "w")
     server = subprocess.Popen(
@@ -138,7 +138,7 @@ def start_ostia(tmp):
          "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
          "--key-manager-bind", "127.0.0.1:0"],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-    return server, log, hm, "http://127.0.0.1:%d" % net
+    return server, log, api, "http://127.0.0.1:%d" % net, hm
 
 
 def finish(server, log, tmp, processes, after_stop=None):
@@ -212,7 +212,7 @@ def main():
     if not enter_checks([PRIV + "6", PRIV + "3"]):
         return 1
     tmp = tempfile.mkdtemp(prefix="ostia-seed003-")
-    server, log, hm, endpoint = start_ostia(tmp)
+    server, log, _, endpoint, hm = start_ostia(tmp)
     backends = []
     lb, fip = {}, {}
     try:
