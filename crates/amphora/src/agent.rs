@@ -3,25 +3,20 @@
 //! `GET /info`, `GET /status`, `PUT /loadbalancer` (an `AmphoraConfig`; answers the applied
 //! generation) and `PUT /config` (heartbeat settings).
 
+use crate::mtls::{self, invalid, reply, Call, Reply};
 use crate::sender::HeartbeatSettings;
 use crate::Amphora;
-use bytes::Bytes;
-use http_body_util::{BodyExt, Full, Limited};
-use hyper::body::Incoming;
-use hyper::{Method, Request, Response, StatusCode};
-use hyper_util::rt::TokioIo;
+use hyper::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
+use std::future::Future;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-
-/// Largest request body (an `AmphoraConfig` with many thousands of members fits).
-const MAX_BODY: usize = 64 << 20;
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// What the controller writes into an amphora's directory before starting it
 /// (`agent.json`, next to `ca.pem`, `server.pem` and `server.key`).
@@ -36,6 +31,10 @@ pub struct AgentConfig {
     /// Whether it puts the addresses it serves outside 127.0.0.0/8 on the shared interface.
     #[serde(default = "shared")]
     pub host_addresses: crate::Management,
+    /// The network namespace it serves in (`/run/netns/amphora-<id>`), for amphorae of a
+    /// host's agent; None: the namespace it was started in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub netns: Option<PathBuf>,
 }
 
 fn shared() -> crate::Management {
@@ -109,160 +108,139 @@ pub async fn serve(
         files,
         config: tokio::sync::Mutex::new(config),
     });
-    let acceptor = tokio_rustls::TlsAcceptor::from(tls);
-    loop {
-        let (stream, peer) = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(_) => {
-                    tokio::time::sleep(Duration::from_millis(10)).await;
-                    continue;
-                }
-            },
-        };
-        let (agent, acceptor) = (agent.clone(), acceptor.clone());
-        tokio::spawn(async move {
-            if let Err(e) = connection(stream, acceptor, agent).await {
-                tracing::debug!(%peer, error = %e, "agent connection ended");
-            }
-        });
+    mtls::serve(listener, tls, agent, shutdown).await
+}
+
+impl mtls::Routes for Agent {
+    fn who(&self) -> &'static str {
+        "the amphora agent"
+    }
+
+    fn route(&self, call: Call) -> Pin<Box<dyn Future<Output = Reply> + Send + '_>> {
+        Box::pin(self.answer(call))
     }
 }
 
-async fn connection(
-    stream: TcpStream,
-    acceptor: tokio_rustls::TlsAcceptor,
-    agent: Arc<Agent>,
-) -> std::io::Result<()> {
-    // A TLS client starts with a handshake record (0x16); anyone else is told where they are.
-    let mut first = [0u8; 1];
-    let n = tokio::time::timeout(HANDSHAKE_TIMEOUT, stream.peek(&mut first)).await??;
-    if n == 1 && first[0] != 0x16 {
-        return plain_http_refusal(stream).await;
-    }
-    let tls = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await??;
-    let authenticated = tls.get_ref().1.peer_certificates().is_some();
-    let service = hyper::service::service_fn(move |req| {
-        let agent = agent.clone();
-        async move { Ok::<_, std::convert::Infallible>(route(&agent, authenticated, req).await) }
-    });
-    hyper::server::conn::http1::Builder::new()
-        .serve_connection(TokioIo::new(tls), service)
-        .await
-        .map_err(std::io::Error::other)
-}
-
-async fn plain_http_refusal(mut stream: TcpStream) -> std::io::Result<()> {
-    use tokio::io::AsyncWriteExt;
-    let body = r#"{"message": "Bad Request", "details": "This is the amphora agent: speak HTTPS with a client certificate from the controller's CA."}"#;
-    let response = format!(
-        "HTTP/1.1 400 Bad Request\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
-        body.len()
-    );
-    stream.write_all(response.as_bytes()).await?;
-    stream.shutdown().await
-}
-
-fn reply(status: StatusCode, body: serde_json::Value) -> Response<Full<Bytes>> {
-    Response::builder()
-        .status(status)
-        .header("content-type", "application/json")
-        .body(Full::new(Bytes::from(body.to_string())))
-        .expect("a valid response")
-}
-
-fn invalid(details: impl std::fmt::Display) -> Response<Full<Bytes>> {
-    reply(
-        StatusCode::BAD_REQUEST,
-        json!({"message": "Invalid request", "details": details.to_string()}),
-    )
-}
-
-async fn route(
-    agent: &Agent,
-    authenticated: bool,
-    req: Request<Incoming>,
-) -> Response<Full<Bytes>> {
-    if !authenticated {
-        return reply(
-            StatusCode::UNAUTHORIZED,
-            json!({"message": "Unauthorized",
-                   "details": "A client certificate issued by the controller's CA is required."}),
-        );
-    }
-    let (method, path) = (req.method().clone(), req.uri().path().to_string());
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(b) => b.to_bytes(),
-        Err(e) => return invalid(format!("cannot read the request body: {e}")),
-    };
-    match (&method, path.as_str()) {
-        (&Method::GET, "/") => reply(StatusCode::OK, json!({"api_version": "1.0"})),
-        (&Method::GET, "/1.0/info") => {
-            let status = agent.amphora.status().await;
-            reply(
-                StatusCode::OK,
-                json!({"hostname": agent.amphora.id, "amphora_id": agent.amphora.id,
-                       "api_version": "1.0", "engine": "ostia", "engine_version": env!("CARGO_PKG_VERSION"),
-                       "generation": status.generation}),
-            )
-        }
-        (&Method::GET, "/1.0/status") => reply(
-            StatusCode::OK,
-            serde_json::to_value(agent.amphora.status().await).expect("serialisable"),
-        ),
-        (&Method::PUT, "/1.0/loadbalancer") => {
-            let config: model::AmphoraConfig = match serde_json::from_slice(&body) {
-                Ok(c) => c,
-                Err(e) => return invalid(format!("not an AmphoraConfig: {e}")),
-            };
-            match agent.amphora.apply(config).await {
-                Ok(applied) => reply(
+impl Agent {
+    async fn answer(&self, call: Call) -> Reply {
+        match (&call.method, call.path.as_str()) {
+            (&Method::GET, "/") => reply(StatusCode::OK, json!({"api_version": "1.0"})),
+            (&Method::GET, "/1.0/info") => {
+                let status = self.amphora.status().await;
+                reply(
                     StatusCode::OK,
-                    serde_json::to_value(applied).expect("serialisable"),
-                ),
-                Err(refused) => invalid(refused),
+                    json!({"hostname": self.amphora.id, "amphora_id": self.amphora.id,
+                           "api_version": "1.0", "engine": "ostia",
+                           "engine_version": env!("CARGO_PKG_VERSION"),
+                           "generation": status.generation}),
+                )
             }
-        }
-        (&Method::PUT, "/1.0/config") => {
-            let settings: HeartbeatSettings = match serde_json::from_slice(&body) {
-                Ok(s) => s,
-                Err(e) => return invalid(format!("not heartbeat settings: {e}")),
-            };
-            let mut config = agent.config.lock().await;
-            config.heartbeat = settings.clone();
-            if let Err(e) = agent.files.write_config(&config) {
-                tracing::warn!(error = %e, "agent settings not persisted");
+            (&Method::GET, "/1.0/status") => reply(
+                StatusCode::OK,
+                serde_json::to_value(self.amphora.status().await).expect("serialisable"),
+            ),
+            (&Method::PUT, "/1.0/loadbalancer") => {
+                let config: model::AmphoraConfig = match serde_json::from_slice(&call.body) {
+                    Ok(c) => c,
+                    Err(e) => return invalid(format!("not an AmphoraConfig: {e}")),
+                };
+                match self.amphora.apply(config).await {
+                    Ok(applied) => reply(
+                        StatusCode::OK,
+                        serde_json::to_value(applied).expect("serialisable"),
+                    ),
+                    Err(refused) => invalid(refused),
+                }
             }
-            agent.amphora.configure(settings);
-            reply(StatusCode::ACCEPTED, json!({"message": "OK"}))
+            (&Method::PUT, "/1.0/config") => {
+                let settings: HeartbeatSettings = match serde_json::from_slice(&call.body) {
+                    Ok(s) => s,
+                    Err(e) => return invalid(format!("not heartbeat settings: {e}")),
+                };
+                let mut config = self.config.lock().await;
+                config.heartbeat = settings.clone();
+                if let Err(e) = self.files.write_config(&config) {
+                    tracing::warn!(error = %e, "agent settings not persisted");
+                }
+                self.amphora.configure(settings);
+                reply(StatusCode::ACCEPTED, json!({"message": "OK"}))
+            }
+            (_, "/" | "/1.0/info" | "/1.0/status" | "/1.0/loadbalancer" | "/1.0/config") => {
+                mtls::method_not_allowed(&call)
+            }
+            _ => mtls::not_found(&call.path),
         }
-        (_, "/" | "/1.0/info" | "/1.0/status" | "/1.0/loadbalancer" | "/1.0/config") => reply(
-            StatusCode::METHOD_NOT_ALLOWED,
-            json!({"message": "Method Not Allowed", "details": format!("{method} {path}")}),
-        ),
-        _ => reply(
-            StatusCode::NOT_FOUND,
-            json!({"message": "Not Found", "details": path}),
-        ),
     }
 }
 
-/// `ostia amphora --dir DIR`: serves the agent and the data plane of the amphora described
-/// in DIR until `stop` resolves (SIGTERM or SIGINT); then it stops accepting, lets open
-/// connections finish (at most the drain timeout) and returns. `announce` is told the
-/// agent's address.
+/// An amphora process's sockets that stay in the namespace it was started in: its agent's
+/// listener (where its host's agent reaches it) and its heartbeat socket (routed to the health
+/// managers over the host's network). Everything it serves is opened later, inside its own
+/// namespace when its configuration names one.
+pub struct Prepared {
+    files: AgentFiles,
+    config: AgentConfig,
+    listener: std::net::TcpListener,
+    heartbeat: std::net::UdpSocket,
+}
+
+/// Opens the amphora of DIR and enters its namespace. Must run before any other thread
+/// starts: a namespace is a thread's, and threads started later inherit it.
+pub fn prepare(dir: &Path) -> std::io::Result<Prepared> {
+    let files = AgentFiles::new(dir);
+    let config = files.read_config()?;
+    let listener = std::net::TcpListener::bind(config.bind)?;
+    listener.set_nonblocking(true)?;
+    let heartbeat = std::net::UdpSocket::bind(heartbeat_source(&config.heartbeat))?;
+    heartbeat.set_nonblocking(true)?;
+    if let Some(netns) = &config.netns {
+        enter(netns)?;
+    }
+    Ok(Prepared {
+        files,
+        config,
+        listener,
+        heartbeat,
+    })
+}
+
+fn enter(netns: &Path) -> std::io::Result<()> {
+    use std::os::fd::AsRawFd;
+    let file = std::fs::File::open(netns).map_err(|e| {
+        std::io::Error::new(
+            e.kind(),
+            format!("network namespace {}: {e}", netns.display()),
+        )
+    })?;
+    // Safety: a valid descriptor of a namespace file; setns changes only this thread.
+    if unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) } != 0 {
+        let e = std::io::Error::last_os_error();
+        return Err(std::io::Error::new(
+            e.kind(),
+            format!("entering network namespace {}: {e}", netns.display()),
+        ));
+    }
+    Ok(())
+}
+
+/// `ostia amphora --dir DIR`: serves the agent and the data plane of the amphora `prepare`d
+/// until `stop` resolves (SIGTERM or SIGINT); then it stops accepting, lets open connections
+/// finish (at most the drain timeout) and returns. `announce` is told the agent's address.
 pub async fn run(
-    dir: &Path,
+    prepared: Prepared,
     announce: impl FnOnce(SocketAddr),
     stop: impl std::future::Future<Output = ()>,
 ) -> std::io::Result<()> {
-    let files = AgentFiles::new(dir);
-    let config = files.read_config()?;
+    let Prepared {
+        files,
+        config,
+        listener,
+        heartbeat,
+    } = prepared;
     let tls = files.tls().map_err(std::io::Error::other)?;
-    let listener = TcpListener::bind(config.bind).await?;
+    let listener = TcpListener::from_std(listener)?;
     announce(listener.local_addr()?);
-    let socket = Arc::new(tokio::net::UdpSocket::bind(heartbeat_source(&config.heartbeat)).await?);
+    let socket = Arc::new(tokio::net::UdpSocket::from_std(heartbeat)?);
     let amphora = Arc::new(Amphora::start(
         &config.amphora_id,
         config.heartbeat.clone(),

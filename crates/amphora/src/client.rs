@@ -85,7 +85,7 @@ impl AgentClient {
             .map(|_| ())
     }
 
-    async fn json<T: serde::de::DeserializeOwned>(
+    pub async fn json<T: serde::de::DeserializeOwned>(
         &self,
         addr: SocketAddr,
         amphora_id: &str,

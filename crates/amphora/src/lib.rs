@@ -12,6 +12,7 @@ pub mod heartbeat;
 pub mod host;
 pub mod host_addresses;
 mod instance;
+pub mod mtls;
 pub mod pki;
 pub mod sender;
 

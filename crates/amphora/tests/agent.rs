@@ -47,6 +47,7 @@ async fn start_agent() -> Setup {
         },
         drain_timeout_ms: 1000,
         host_addresses: amphora::Management::Off,
+        netns: None,
     };
     files
         .write(
@@ -56,10 +57,10 @@ async fn start_agent() -> Setup {
         )
         .unwrap();
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let amp_dir = files.dir.clone();
+    let prepared = amphora::agent::prepare(&files.dir).unwrap();
     let server = tokio::spawn(async move {
         amphora::agent::run(
-            &amp_dir,
+            prepared,
             |addr| {
                 let _ = tx.send(addr);
             },
@@ -94,6 +95,7 @@ fn config(generation: u64, vip: &str, member: SocketAddr) -> AmphoraConfig {
             Some("pool"),
         )],
         pools: vec![pool],
+        plumbing: None,
     }
 }
 

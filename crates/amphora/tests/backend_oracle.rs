@@ -47,6 +47,7 @@ async fn served(
             vips: vec!["127.0.0.1".parse().unwrap()],
             listeners: vec![l],
             pools: vec![p],
+            plumbing: None,
         }
     };
     (backends, Oracle::start(config).await)

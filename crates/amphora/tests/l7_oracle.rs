@@ -236,6 +236,7 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
             vips: vec!["127.0.0.1".parse().unwrap()],
             listeners: vec![l],
             pools: pools.clone(),
+            plumbing: None,
         }
     };
 
@@ -522,6 +523,7 @@ mod tls_oracle {
                 vips: vec!["127.0.0.1".parse().unwrap()],
                 listeners: vec![l],
                 pools: pools.clone(),
+                plumbing: None,
             }
         };
         let oracle = Oracle::start(config).await;

@@ -43,6 +43,7 @@ pub fn build(tree: &Tree, generation: u64) -> AmphoraConfig {
         vips,
         listeners,
         pools,
+        plumbing: None,
     }
 }
 

@@ -199,7 +199,7 @@ impl Amphorae {
     ) -> Result<(), String> {
         let mut amp = new_record(tree);
         self.save(&amp).await?;
-        let placement = match self.driver.create(&amp.id).await {
+        let placement = match self.driver.create(&amp.id, &amp.lb_id).await {
             Ok(p) => p,
             Err(e) => {
                 amp.set_status(AmphoraStatus::Error);

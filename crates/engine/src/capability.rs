@@ -113,6 +113,7 @@ mod tests {
                 Some("p"),
             )],
             pools: vec![pool],
+            plumbing: None,
         }
     }
 

@@ -21,6 +21,10 @@ pub struct AmphoraConfig {
     pub listeners: Vec<ListenerConfig>,
     #[serde(default)]
     pub pools: Vec<PoolConfig>,
+    /// For an amphora on a host's agent (`--amphora netns`): what it is plugged into. The
+    /// agent plumbs it; the engine ignores it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plumbing: Option<crate::Plumbing>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

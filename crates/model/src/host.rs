@@ -2,6 +2,7 @@
 //! it, as Neutron keeps its LBaaS agents (reference §2.3). It registers itself with its
 //! first signed report and is alive while it keeps reporting.
 
+use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
 use std::net::{IpAddr, SocketAddr};
 
@@ -24,6 +25,8 @@ pub struct Host {
     pub started_at: String,
     /// Its last report, milliseconds since the epoch.
     pub heartbeat_at: i64,
+    /// The networks it carries, as it last reported.
+    pub networks: Vec<String>,
 }
 
 /// What an agent says of its host in each report.
@@ -37,6 +40,9 @@ pub struct HostReport {
     /// The amphorae it runs.
     #[serde(default)]
     pub amphorae: Vec<String>,
+    /// The networks it carries (amphorae, probes or routers have ports on them).
+    #[serde(default)]
+    pub networks: Vec<String>,
 }
 
 impl Host {
@@ -51,4 +57,37 @@ impl Host {
             .map(|t| t.format("%Y-%m-%d %H:%M:%S").to_string())
             .unwrap_or_default()
     }
+}
+
+/// What an amphora is plugged into on its host, handed to the host's agent with each
+/// configuration (the engine ignores it): the networks with their VXLAN ids and the hosts
+/// that carry them, and its ports on them.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Plumbing {
+    pub networks: Vec<NetworkPlumbing>,
+    pub ports: Vec<PortPlumbing>,
+}
+
+/// A network on a host: a bridge, and a VXLAN device flooding to the other hosts that carry
+/// it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NetworkPlumbing {
+    pub network_id: String,
+    pub vni: u32,
+    /// The other hosts that carry this network (their `local_ip`).
+    #[serde(default)]
+    pub peers: Vec<IpAddr>,
+}
+
+/// A port of a network inside a namespace.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PortPlumbing {
+    pub port_id: String,
+    pub network_id: String,
+    pub mac: String,
+    /// Its addresses with their subnets' prefix lengths (a VIP and the amphora's own, say).
+    pub addresses: Vec<IpNet>,
+    /// The namespace's default route, when this port carries it.
+    #[serde(default)]
+    pub gateway: Option<IpAddr>,
 }

@@ -26,11 +26,7 @@ fn not_found(id: &str) -> Fault {
 
 /// A port as Neutron shows it.
 fn port_json(p: &Port) -> Value {
-    let bytes = p.id.as_bytes();
-    let mac = format!(
-        "fa:16:3e:{:02x}:{:02x}:{:02x}",
-        bytes[0], bytes[1], bytes[2]
-    );
+    let mac = p.mac();
     json!({"id": p.id, "name": p.name, "network_id": p.network_id, "tenant_id": p.project_id,
            "project_id": p.project_id, "mac_address": mac, "admin_state_up": true, "status": "ACTIVE",
            "device_id": p.device_id, "device_owner": p.device_owner,

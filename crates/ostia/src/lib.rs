@@ -7,10 +7,9 @@
 //! binds, wires and stops them.
 
 pub mod auth;
-pub mod host_agent;
 
 pub use auth::AuthMode;
-use controller::compute::{ComputeDriver, InProcess, Noop, Process, ProcessOptions};
+use controller::compute::{ComputeDriver, Hosts, InProcess, Noop, Process, ProcessOptions};
 use controller::health::Counters;
 use controller::housekeeping::Housekeeping;
 use controller::{Amphorae, HealthConfig, HealthManager, Worker};
@@ -34,6 +33,18 @@ pub enum AmphoraDriver {
     Process,
     /// Records only, no data plane (Octavia's noop drivers).
     Noop,
+    /// Amphorae placed on hosts' agents (`ostia agent`), each in a network namespace.
+    Netns,
+}
+
+/// The agent of this process's own host, run beside the control plane (`ostia up --amphora
+/// netns --host NAME --local-ip IP`), so that one machine works alone.
+#[derive(Clone, Debug)]
+pub struct LocalHost {
+    pub name: String,
+    pub local_ip: std::net::IpAddr,
+    /// Where workers reach it.
+    pub bind: SocketAddr,
 }
 
 #[derive(Clone, Debug)]
@@ -79,6 +90,8 @@ pub struct Options {
     /// Put VIPs and floating IPs outside 127.0.0.0/8 on the `ostia0` interface of this network
     /// namespace (needs CAP_NET_ADMIN; without it, or when false, they bind with IP_FREEBIND).
     pub vip_interface: bool,
+    /// With `AmphoraDriver::Netns`: run this host's agent here too.
+    pub local_host: Option<LocalHost>,
 }
 
 impl Default for Options {
@@ -110,6 +123,7 @@ impl Default for Options {
             quota_defaults: lb_api::unlimited(),
             policy: PolicyModel::default(),
             vip_interface: true,
+            local_host: None,
         }
     }
 }
@@ -128,6 +142,8 @@ pub struct Running {
     /// The health manager's datagram counters, when it runs here.
     pub heartbeats: Option<Arc<Counters>>,
     inprocess: Option<Arc<InProcess>>,
+    /// This host's agent (`--amphora netns` with `--host`); its amphorae outlive it.
+    pub local_host: Option<host_agent::HostAgent>,
     stop: watch::Sender<bool>,
     tasks: Vec<JoinHandle<()>>,
 }
@@ -158,15 +174,37 @@ async fn bind(addr: SocketAddr, service: &str, flag: &str) -> anyhow::Result<Tcp
 /// The compute driver `opts` asks for; `exits` hears of amphora processes that end.
 pub async fn compute_driver(
     opts: &Options,
+    store: &Store,
     heartbeat: amphora::HeartbeatSettings,
     exits: tokio::sync::mpsc::UnboundedSender<String>,
-) -> anyhow::Result<(Arc<dyn ComputeDriver>, Option<Arc<InProcess>>)> {
+) -> anyhow::Result<Compute> {
+    let only = |driver: Arc<dyn ComputeDriver>| Compute {
+        driver,
+        inprocess: None,
+        hosts: None,
+    };
     Ok(match opts.amphora {
-        AmphoraDriver::Noop => (Arc::new(Noop), None),
+        AmphoraDriver::Noop => only(Arc::new(Noop)),
         AmphoraDriver::InProcess => {
             let driver =
                 Arc::new(InProcess::new(heartbeat, opts.drain_timeout, opts.vip_interface).await?);
-            (driver.clone(), Some(driver))
+            Compute {
+                driver: driver.clone(),
+                inprocess: Some(driver),
+                hosts: None,
+            }
+        }
+        AmphoraDriver::Netns => {
+            let hosts = Arc::new(Hosts::new(
+                store.clone(),
+                &opts.data_dir.join("pki"),
+                opts.host_down_time,
+            )?);
+            Compute {
+                driver: hosts.clone(),
+                inprocess: None,
+                hosts: Some(hosts),
+            }
         }
         AmphoraDriver::Process => {
             let exe = match &opts.amphora_exe {
@@ -185,12 +223,20 @@ pub async fn compute_driver(
                         amphora::Management::Off
                     },
                     exits,
+                    namespaces: false,
                 },
                 &opts.data_dir.join("pki"),
             )?;
-            (Arc::new(driver), None)
+            only(Arc::new(driver))
         }
     })
+}
+
+/// A compute driver, with its in-process amphorae or its hosts when it has them.
+pub struct Compute {
+    pub driver: Arc<dyn ComputeDriver>,
+    pub inprocess: Option<Arc<InProcess>>,
+    pub hosts: Option<Arc<Hosts>>,
 }
 
 /// The worker with its compute driver: amphorae recorded in the store come back first
@@ -204,7 +250,11 @@ async fn spawn_worker(
     stopped: &watch::Receiver<bool>,
 ) -> anyhow::Result<(Vec<JoinHandle<()>>, Option<Arc<InProcess>>)> {
     let (exits_tx, mut exits) = tokio::sync::mpsc::unbounded_channel();
-    let (driver, inprocess) = compute_driver(opts, heartbeat, exits_tx).await?;
+    let Compute {
+        driver,
+        inprocess,
+        hosts,
+    } = compute_driver(opts, store, heartbeat, exits_tx).await?;
     let sealer = Arc::new(store::Sealer::load_or_create(&opts.data_dir)?);
     let amphorae = Arc::new(Amphorae::new(store.clone(), driver, sealer));
     let lost = amphorae
@@ -214,6 +264,9 @@ async fn spawn_worker(
     store.refresh_watched(store::jobs::now_millis()).await?;
     let worker = Worker::new(store.clone(), wake.clone(), amphorae);
     let mut tasks = vec![tokio::spawn(worker.run(stopped.clone()))];
+    if let Some(hosts) = hosts {
+        tasks.push(tokio::spawn(sync_hosts(hosts, stopped.clone())));
+    }
     tasks.extend(store.forward_new_jobs(wake.clone(), stopped.clone()));
     let (s, w, mut stop) = (store.clone(), wake.clone(), stopped.clone());
     tasks.push(tokio::spawn(async move {
@@ -294,6 +347,75 @@ pub async fn run_worker(opts: Options, stop: impl std::future::Future) -> anyhow
     if let Some(inprocess) = inprocess {
         inprocess.stop_all().await;
     }
+    Ok(())
+}
+
+/// Keeps hosts' agents in step with the store every second (VXLAN peers, amphorae they no
+/// longer own).
+async fn sync_hosts(hosts: Arc<Hosts>, mut stopped: watch::Receiver<bool>) {
+    let mut pushed = controller::compute::hosts::Pushed::new();
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            _ = tick.tick() => {}
+            _ = stopped.changed() => {}
+        }
+        if *stopped.borrow() {
+            return;
+        }
+        if let Err(e) = hosts.sync(&mut pushed).await {
+            tracing::warn!(error = %e, "hosts not synced");
+        }
+    }
+}
+
+/// The agent of this process's host, reporting to the health managers amphorae report to.
+pub async fn start_local_host(
+    opts: &Options,
+    controllers: Vec<SocketAddr>,
+) -> anyhow::Result<Option<host_agent::HostAgent>> {
+    let Some(local) = &opts.local_host else {
+        return Ok(None);
+    };
+    let exe = match &opts.amphora_exe {
+        Some(exe) => exe.clone(),
+        None => std::env::current_exe()?,
+    };
+    // The CA workers and the agent share: made here on a new data dir.
+    amphora::pki::Authority::load_or_create(&opts.data_dir.join("pki"))?;
+    let agent = host_agent::start(host_agent::HostOptions {
+        data_dir: opts.data_dir.clone(),
+        host: local.name.clone(),
+        local_ip: local.local_ip,
+        bind: local.bind,
+        controllers,
+        report_interval: opts.heartbeat_interval,
+        exe,
+        drain: opts.drain_timeout,
+    })
+    .await?;
+    Ok(Some(agent))
+}
+
+/// The hosts of the options' store, for `ostia probe-*`.
+pub async fn hosts(opts: &Options) -> anyhow::Result<Hosts> {
+    let store = open_store(opts).await?;
+    Ok(Hosts::new(
+        store,
+        &opts.data_dir.join("pki"),
+        opts.host_down_time,
+    )?)
+}
+
+/// `--amphora netns` makes network namespaces: without root it fails at start, saying so.
+pub fn check_netns_privileges() -> anyhow::Result<()> {
+    // Safety: geteuid has no preconditions.
+    anyhow::ensure!(
+        unsafe { libc::geteuid() } == 0,
+        "--amphora netns and `ostia agent` need root (CAP_SYS_ADMIN and CAP_NET_ADMIN): they \
+         make network namespaces, bridges and VXLAN devices"
+    );
     Ok(())
 }
 
@@ -389,6 +511,10 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         interval_ms: opts.heartbeat_interval.as_millis() as u64,
         key,
     };
+    if opts.amphora == AmphoraDriver::Netns {
+        check_netns_privileges()?;
+    }
+    let local_host = start_local_host(&opts, heartbeat.targets.clone()).await?;
     let (stop, stopped) = watch::channel(false);
     let (mut tasks, inprocess) = if opts.worker {
         spawn_worker(&opts, &store, &wake, heartbeat, &stopped).await?
@@ -451,6 +577,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
         store,
         heartbeats,
         inprocess,
+        local_host,
         stop,
         tasks,
     })

@@ -85,7 +85,7 @@ enum PolicyKind {
     Advanced,
 }
 
-#[derive(Clone, Copy, ValueEnum)]
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
 enum AmphoraKind {
     /// One engine per amphora inside the Ostia process (fast start).
     Inprocess,
@@ -94,6 +94,9 @@ enum AmphoraKind {
     Process,
     /// Amphora records only, no data plane (Octavia's noop drivers).
     Noop,
+    /// Amphorae on hosts' agents (`ostia agent`; with --host, this host's too), each in a
+    /// network namespace `amphora-<id>` (needs root).
+    Netns,
 }
 
 impl From<AmphoraKind> for ostia::AmphoraDriver {
@@ -102,6 +105,7 @@ impl From<AmphoraKind> for ostia::AmphoraDriver {
             AmphoraKind::Inprocess => ostia::AmphoraDriver::InProcess,
             AmphoraKind::Process => ostia::AmphoraDriver::Process,
             AmphoraKind::Noop => ostia::AmphoraDriver::Noop,
+            AmphoraKind::Netns => ostia::AmphoraDriver::Netns,
         }
     }
 }
@@ -181,23 +185,42 @@ enum Command {
         #[command(flatten)]
         health: HealthArgs,
     },
-    /// The agent of one amphora host: reports the host to the health managers (signed with
-    /// the control plane's heartbeat.key, copied into its data dir).
+    /// The agent of one amphora host: builds the amphorae workers place on it (each in a
+    /// network namespace) and reports the host to the health managers. Its data dir holds
+    /// heartbeat.key and pki/, copied from the control plane's. Needs root.
     Agent {
-        /// The host's name, unique among hosts.
-        #[arg(long)]
-        host: String,
-        /// The host's underlay address; reports leave from it.
-        #[arg(long)]
-        local_ip: std::net::IpAddr,
+        #[command(flatten)]
+        host: HostArgs,
         /// Health managers to report to, in turn, comma-separated.
         #[arg(long, value_delimiter = ',', required = true)]
         controller_ip_port_list: Vec<SocketAddr>,
         #[arg(long, default_value = "ostia-data")]
         data_dir: PathBuf,
-        /// Seconds between reports.
+        /// Seconds between reports (and between its amphorae's heartbeats).
         #[arg(long, default_value = "1", value_parser = seconds)]
         report_interval: Duration,
+    },
+    /// Put a "machine" on a network, as `neutron-debug probe-create`: a port of NETWORK (id or
+    /// name) and a namespace `qprobe-<port id>` holding it on a host; prints
+    /// {"port_id", "namespace", "ip_address", …} as JSON.
+    ProbeCreate {
+        network: String,
+        /// The host (default: the only live one).
+        #[arg(long)]
+        host: Option<String>,
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// The probes, as JSON.
+    ProbeList {
+        #[command(flatten)]
+        store: StoreArgs,
+    },
+    /// Delete a probe: its namespace and its port.
+    ProbeDelete {
+        port: String,
+        #[command(flatten)]
+        store: StoreArgs,
     },
     /// Run one amphora (started by the `process` compute driver with its directory).
     Amphora {
@@ -277,6 +300,61 @@ struct UpArgs {
     health: HealthArgs,
     #[command(flatten)]
     auth: AuthArgs,
+    /// With --amphora netns: this host's agent runs here too, so one machine works alone.
+    #[command(flatten)]
+    local_host: HostArgs,
+}
+
+/// The data dir and store a command works on.
+#[derive(clap::Args, Clone)]
+struct StoreArgs {
+    #[arg(long, default_value = "ostia-data")]
+    data_dir: PathBuf,
+    /// sqlite://PATH (default: <data-dir>/ostia.db) or postgres://….
+    #[arg(long)]
+    database: Option<String>,
+    /// Seconds of silence after which a host is dead.
+    #[arg(long, default_value = "3", value_parser = seconds)]
+    host_down_time: Duration,
+}
+
+impl StoreArgs {
+    fn options(self) -> ostia::Options {
+        ostia::Options {
+            data_dir: self.data_dir,
+            database: self.database,
+            host_down_time: self.host_down_time,
+            ..ostia::Options::default()
+        }
+    }
+}
+
+/// Which host an agent serves.
+#[derive(clap::Args, Clone)]
+struct HostArgs {
+    /// The host's name, unique among hosts.
+    #[arg(long)]
+    host: Option<String>,
+    /// The host's underlay address: VXLAN's endpoint; reports leave from it.
+    #[arg(long)]
+    local_ip: Option<std::net::IpAddr>,
+    /// Where workers reach the host's agent (default: <local-ip>:9443).
+    #[arg(long)]
+    bind: Option<SocketAddr>,
+}
+
+impl HostArgs {
+    fn local(&self) -> anyhow::Result<Option<ostia::LocalHost>> {
+        match (&self.host, self.local_ip) {
+            (None, None) => Ok(None),
+            (Some(name), Some(local_ip)) => Ok(Some(ostia::LocalHost {
+                name: name.clone(),
+                local_ip,
+                bind: self.bind.unwrap_or(SocketAddr::new(local_ip, 9443)),
+            })),
+            _ => anyhow::bail!("--host and --local-ip go together"),
+        }
+    }
 }
 
 #[derive(Subcommand)]
@@ -352,10 +430,16 @@ fn main() -> anyhow::Result<()> {
     if threads > 1 {
         runtime.worker_threads(threads);
     }
-    runtime.enable_all().build()?.block_on(run(cli))
+    // An amphora opens its host-side sockets and enters its namespace while this is the only
+    // thread: the runtime's threads inherit the namespace.
+    let prepared = match &cli.command {
+        Command::Amphora { dir, .. } => Some(amphora::agent::prepare(dir)?),
+        _ => None,
+    };
+    runtime.enable_all().build()?.block_on(run(cli, prepared))
 }
 
-async fn run(cli: Cli) -> anyhow::Result<()> {
+async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Result<()> {
     // Benchmarks print their figures; their logs stay quiet unless RUST_LOG asks.
     let default = match cli.command {
         Command::Bench { .. } => "warn",
@@ -394,7 +478,12 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 no_vip_interface,
                 health,
                 auth,
+                local_host,
             } = up;
+            let local_host = local_host.local()?;
+            if local_host.is_some() && amphora != AmphoraKind::Netns {
+                anyhow::bail!("--host runs a host agent, which only --amphora netns uses");
+            }
             let opts = ostia::Options {
                 data_dir,
                 database,
@@ -412,6 +501,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 housekeeping: !no_housekeeping,
                 local_cidr: vip_cidr,
                 vip_interface: !no_vip_interface,
+                local_host,
                 auth: match auth.auth {
                     AuthKind::Builtin => ostia::AuthMode::Builtin,
                     AuthKind::Keystone => ostia::AuthMode::Keystone {
@@ -518,25 +608,58 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Agent {
             host,
-            local_ip,
             controller_ip_port_list,
             data_dir,
             report_interval,
         } => {
-            let controllers = controller_ip_port_list.clone();
-            let _agent = ostia::host_agent::start(ostia::host_agent::AgentOptions {
+            let Some(local) = host.local()? else {
+                anyhow::bail!("--host and --local-ip name the host this agent serves");
+            };
+            ostia::check_netns_privileges()?;
+            let agent = host_agent::start(host_agent::HostOptions {
                 data_dir,
-                host: host.clone(),
-                local_ip,
-                controllers: controller_ip_port_list,
+                host: local.name.clone(),
+                local_ip: local.local_ip,
+                bind: local.bind,
+                controllers: controller_ip_port_list.clone(),
                 report_interval,
+                exe: std::env::current_exe()?,
+                drain: Duration::from_secs(30),
             })
             .await?;
-            let list: Vec<String> = controllers.iter().map(|c| c.to_string()).collect();
-            println!("agent of host {host} reporting to {}", list.join(","));
+            let list: Vec<String> = controller_ip_port_list
+                .iter()
+                .map(|c| c.to_string())
+                .collect();
+            println!(
+                "agent of host {} on {} reporting to {}",
+                local.name,
+                agent.addr,
+                list.join(",")
+            );
             stopped().await?;
         }
-        Command::Amphora { dir, .. } => {
+        Command::ProbeCreate {
+            network,
+            host,
+            store,
+        } => {
+            let hosts = ostia::hosts(&store.options()).await?;
+            let probe = hosts.create_probe(&network, host.as_deref()).await?;
+            println!("{}", serde_json::to_string(&probe)?);
+        }
+        Command::ProbeList { store } => {
+            let hosts = ostia::hosts(&store.options()).await?;
+            println!("{}", serde_json::to_string(&hosts.probes().await?)?);
+        }
+        Command::ProbeDelete { port, store } => {
+            let hosts = ostia::hosts(&store.options()).await?;
+            hosts.delete_probe(&port).await?;
+        }
+        Command::Amphora { .. } => {
+            let Some(prepared) = prepared else {
+                anyhow::bail!("the amphora was not opened before the runtime started");
+            };
             let stop = async {
                 let _ = stopped().await;
             };
@@ -546,7 +669,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 println!("agent listening on {addr}");
                 silence_stdout();
             };
-            amphora::agent::run(&dir, announce, stop).await?;
+            amphora::agent::run(prepared, announce, stop).await?;
         }
         Command::Engine { config, .. } => {
             let config: model::AmphoraConfig = serde_json::from_slice(&std::fs::read(&config)?)?;

@@ -7,22 +7,25 @@ mod cloud;
 mod common;
 
 use common::*;
-use ostia::host_agent::{AgentOptions, RunningAgent};
+use host_agent::Reports;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-async fn agent(data_dir: &Path, host: &str, health: SocketAddr) -> RunningAgent {
-    ostia::host_agent::start(AgentOptions {
-        data_dir: data_dir.to_path_buf(),
-        host: host.into(),
-        local_ip: "127.0.0.1".parse().unwrap(),
-        controllers: vec![health],
-        report_interval: Duration::from_millis(200),
-    })
+/// A host agent's reports, signed with the key of `data_dir`.
+async fn agent(data_dir: &Path, host: &str, health: SocketAddr) -> Reports {
+    let key = std::fs::read_to_string(data_dir.join("heartbeat.key")).unwrap();
+    host_agent::start_reports(
+        host,
+        "127.0.0.1".parse().unwrap(),
+        Some("127.0.0.1:9443".parse().unwrap()),
+        vec![health],
+        Duration::from_millis(200),
+        key.trim().to_string(),
+    )
     .await
-    .expect("the agent starts")
+    .expect("reports start")
 }
 
 /// Waits (bounded) until the agent of `host` is listed and `done` holds for it.
@@ -110,16 +113,19 @@ async fn an_agent_registers_is_switched_off_goes_dead_and_is_deleted() {
     assert_eq!(b, json!({"agents": []}));
     // A data dir without the key is refused at start, saying what to copy.
     let empty = tempfile::tempdir().unwrap();
-    let refused = ostia::host_agent::start(AgentOptions {
+    let refused = host_agent::start(host_agent::HostOptions {
         data_dir: empty.path().to_path_buf(),
         host: "host-y".into(),
         local_ip: "127.0.0.1".parse().unwrap(),
+        bind: "127.0.0.1:0".parse().unwrap(),
         controllers: vec![health],
         report_interval: Duration::from_millis(200),
+        exe: env!("CARGO_BIN_EXE_ostia").into(),
+        drain: Duration::from_secs(1),
     })
     .await;
     let message = refused.err().expect("refused").to_string();
-    assert!(message.contains("copy heartbeat.key"), "{message}");
+    assert!(message.contains("copy heartbeat.key and pki/"), "{message}");
 
     // An administrator switches the host off, and writes why.
     let (s, b) = env

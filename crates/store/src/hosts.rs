@@ -22,6 +22,8 @@ fn host_from(row: &DbRow) -> Result<Host> {
         created_at: row.try_get("created_at")?,
         started_at: row.try_get("started_at")?,
         heartbeat_at: row.try_get("heartbeat_at")?,
+        networks: serde_json::from_str(&row.try_get::<String, _>("networks")?)
+            .map_err(|_| corrupt("networks"))?,
     })
 }
 
@@ -37,10 +39,10 @@ impl Store {
         for r in reports {
             sqlx::query(
                 "INSERT INTO hosts (id, name, local_ip, agent, admin_state_up, created_at, \
-                 started_at, heartbeat_at) VALUES ($1, $2, $3, $4, 1, $5, $6, $7) \
+                 started_at, heartbeat_at, networks) VALUES ($1, $2, $3, $4, 1, $5, $6, $7, $8) \
                  ON CONFLICT (name) DO UPDATE SET local_ip = excluded.local_ip, \
                  agent = excluded.agent, started_at = excluded.started_at, \
-                 heartbeat_at = excluded.heartbeat_at",
+                 heartbeat_at = excluded.heartbeat_at, networks = excluded.networks",
             )
             .bind(uuid::Uuid::new_v4().to_string())
             .bind(&r.name)
@@ -49,6 +51,7 @@ impl Store {
             .bind(model::now())
             .bind(&r.started_at)
             .bind(at)
+            .bind(serde_json::to_string(&r.networks).expect("serialisable"))
             .execute(&mut *tx)
             .await?;
         }
@@ -103,5 +106,34 @@ impl Store {
             .await?;
         tx.commit().await?;
         Ok(done.rows_affected() == 1)
+    }
+}
+
+impl Store {
+    /// The VXLAN id of a network, given it the first time it is asked for (the lowest unused).
+    pub async fn network_vni(&self, network_id: &str) -> Result<u32> {
+        let mut tx = self.writer().await?;
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT vni FROM network_vnis WHERE network_id = $1")
+                .bind(network_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let vni = match found {
+            Some(v) => v,
+            None => {
+                let next: i64 =
+                    sqlx::query_scalar("SELECT COALESCE(MAX(vni), 0) + 1 FROM network_vnis")
+                        .fetch_one(&mut *tx)
+                        .await?;
+                sqlx::query("INSERT INTO network_vnis (network_id, vni) VALUES ($1, $2)")
+                    .bind(network_id)
+                    .bind(next)
+                    .execute(&mut *tx)
+                    .await?;
+                next
+            }
+        };
+        tx.commit().await?;
+        u32::try_from(vni).map_err(|_| StoreError::Corrupt(format!("network {network_id} VNI")))
     }
 }

@@ -68,6 +68,33 @@ pub struct Port {
     pub created_at: String,
 }
 
+impl Port {
+    /// Its MAC address: Neutron's `fa:16:3e` prefix and 24 bits of the port's id (its first
+    /// six hex digits; an id that has fewer is hashed).
+    pub fn mac(&self) -> String {
+        let digits: String = self
+            .id
+            .chars()
+            .filter(char::is_ascii_hexdigit)
+            .take(6)
+            .collect();
+        let tail = if digits.len() == 6 {
+            u32::from_str_radix(&digits, 16).unwrap_or_default()
+        } else {
+            // FNV-1a: stable across runs and releases, unlike the standard hasher.
+            self.id.bytes().fold(0x811c_9dc5u32, |h, b| {
+                (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
+            }) & 0xff_ffff
+        };
+        format!(
+            "fa:16:3e:{:02x}:{:02x}:{:02x}",
+            (tail >> 16) & 0xff,
+            (tail >> 8) & 0xff,
+            tail & 0xff
+        )
+    }
+}
+
 fn subnet_from(row: &DbRow) -> Result<Subnet> {
     Ok(Subnet {
         id: row.try_get("id")?,

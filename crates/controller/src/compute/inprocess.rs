@@ -101,7 +101,11 @@ impl ComputeDriver for InProcess {
         true
     }
 
-    fn create<'a>(&'a self, amphora_id: &'a str) -> BoxFuture<'a, Result<Placement, ComputeError>> {
+    fn create<'a>(
+        &'a self,
+        amphora_id: &'a str,
+        _lb_id: &'a str,
+    ) -> BoxFuture<'a, Result<Placement, ComputeError>> {
         Box::pin(async move {
             self.start(amphora_id);
             Ok(Placement {

@@ -1,11 +1,14 @@
-//! Compute drivers: where amphorae run. One trait, three implementations: `inprocess` (an
+//! Compute drivers: where amphorae run. One trait, four implementations: `inprocess` (an
 //! engine per amphora inside this process), `process` (an `ostia amphora` process per
-//! amphora, reached over mutual TLS) and `noop` (records only, as Octavia's noop drivers).
+//! amphora, reached over mutual TLS), `hosts` (`--amphora netns`: amphorae placed on hosts'
+//! agents, each in a network namespace) and `noop` (records only, as Octavia's noop drivers).
 
+pub mod hosts;
 mod inprocess;
 mod noop;
 mod process;
 
+pub use hosts::Hosts;
 pub use inprocess::InProcess;
 pub use noop::Noop;
 pub use process::{Process, ProcessOptions};
@@ -94,8 +97,12 @@ pub trait ComputeDriver: Send + Sync {
     /// Whether its amphorae send heartbeats (a noop amphora never does).
     fn heartbeats(&self) -> bool;
 
-    /// Builds an amphora and returns once its agent answers.
-    fn create<'a>(&'a self, amphora_id: &'a str) -> BoxFuture<'a, Result<Placement, ComputeError>>;
+    /// Builds an amphora of load balancer `lb_id` and returns once its agent answers.
+    fn create<'a>(
+        &'a self,
+        amphora_id: &'a str,
+        lb_id: &'a str,
+    ) -> BoxFuture<'a, Result<Placement, ComputeError>>;
 
     /// Hands the amphora a configuration; Ok once it serves that generation.
     fn apply<'a>(

@@ -15,6 +15,7 @@ impl ComputeDriver for Noop {
     fn create<'a>(
         &'a self,
         _amphora_id: &'a str,
+        _lb_id: &'a str,
     ) -> BoxFuture<'a, Result<Placement, ComputeError>> {
         Box::pin(async move {
             Ok(Placement {

@@ -38,6 +38,9 @@ pub struct ProcessOptions {
     pub host_addresses: amphora::Management,
     /// Told the id of every amphora process that exits without being asked to.
     pub exits: mpsc::UnboundedSender<String>,
+    /// Each amphora in a network namespace of its own, `amphora-<id>` (a host's agent); its
+    /// addresses are the host agent's to plumb.
+    pub namespaces: bool,
 }
 
 pub struct Process {
@@ -70,6 +73,13 @@ impl Process {
         AgentFiles::new(&self.opts.dir.join(amphora_id))
     }
 
+    /// The amphora's network namespace, when amphorae have their own.
+    pub fn namespace(&self, amphora_id: &str) -> Option<String> {
+        self.opts
+            .namespaces
+            .then(|| format!("{}{amphora_id}", host_net::namespace::AMPHORA))
+    }
+
     /// Starts the process and reads the agent's address from its first line of output;
     /// (pid, agent address, certificate expiry).
     async fn spawn(&self, amphora_id: &str) -> Result<(u32, SocketAddr, String), ComputeError> {
@@ -77,6 +87,15 @@ impl Process {
             ComputeError::Failed(format!("amphora {amphora_id}: {what}: {e}"))
         };
         let files = self.files(amphora_id);
+        let netns = match self.namespace(amphora_id) {
+            Some(name) => {
+                host_net::namespace::ensure(&name)
+                    .await
+                    .map_err(|e| failed("its network namespace", &e))?;
+                Some(host_net::namespace::path(&name))
+            }
+            None => None,
+        };
         let server = self
             .authority
             .issue(amphora_id, true)
@@ -86,7 +105,12 @@ impl Process {
             bind: "127.0.0.1:0".parse().expect("literal"),
             heartbeat: self.opts.settings.clone(),
             drain_timeout_ms: self.opts.drain.as_millis() as u64,
-            host_addresses: self.opts.host_addresses,
+            host_addresses: if netns.is_some() {
+                amphora::Management::Off
+            } else {
+                self.opts.host_addresses
+            },
+            netns,
         };
         files
             .write(&config, self.authority.ca_pem(), &server)
@@ -182,11 +206,13 @@ impl Process {
             self.opts.exits.clone(),
         );
         let dir = self.files(amphora_id).dir;
+        let namespace = self.namespace(amphora_id);
         tokio::spawn(async move {
             exited(pid).await;
             reap(pid);
             if stopping.lock().expect("not poisoned").remove(&id) {
                 let _ = std::fs::remove_dir_all(dir);
+                remove_namespace(namespace).await;
             } else {
                 tracing::warn!(amphora = %id, pid, "amphora process exited");
                 let _ = exits.send(id);
@@ -215,6 +241,15 @@ impl Process {
                 .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
                 .find(ours)
         })
+    }
+}
+
+/// Deletes a stopped amphora's namespace (its ports' veth pairs go with it).
+async fn remove_namespace(namespace: Option<String>) {
+    if let Some(name) = namespace {
+        if let Err(e) = host_net::namespace::delete(&name).await {
+            tracing::warn!(namespace = %name, error = %e, "namespace not deleted");
+        }
     }
 }
 
@@ -261,7 +296,11 @@ impl ComputeDriver for Process {
         true
     }
 
-    fn create<'a>(&'a self, amphora_id: &'a str) -> BoxFuture<'a, Result<Placement, ComputeError>> {
+    fn create<'a>(
+        &'a self,
+        amphora_id: &'a str,
+        _lb_id: &'a str,
+    ) -> BoxFuture<'a, Result<Placement, ComputeError>> {
         Box::pin(async move {
             let (pid, agent, cert_expiration) = self.spawn(amphora_id).await?;
             self.watch(amphora_id, pid);
@@ -315,9 +354,12 @@ impl ComputeDriver for Process {
                     libc::kill(pid as libc::pid_t, signal);
                 }
                 if how == Stop::Kill {
-                    // Its sockets are closed once it is gone: the replacement can bind.
+                    // Its sockets are closed once it is gone: the replacement can bind. Its
+                    // namespace goes now too, so that its addresses are gone before the
+                    // replacement (on this host, maybe) takes them.
                     let _ = tokio::time::timeout(Duration::from_secs(5), exited(pid)).await;
                     reap(pid);
+                    remove_namespace(self.namespace(&amphora.id)).await;
                 }
             } else {
                 self.stopping
@@ -325,6 +367,7 @@ impl ComputeDriver for Process {
                     .expect("not poisoned")
                     .remove(&amphora.id);
                 let _ = std::fs::remove_dir_all(self.files(&amphora.id).dir);
+                remove_namespace(self.namespace(&amphora.id)).await;
             }
         })
     }

@@ -29,6 +29,7 @@ pub fn config(vip: &str, listener: ListenerConfig, pool: PoolConfig) -> AmphoraC
         vips: vec![ip(vip)],
         listeners: vec![listener],
         pools: vec![pool],
+        plumbing: None,
     }
 }
 

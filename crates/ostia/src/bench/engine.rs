@@ -431,6 +431,7 @@ fn engine_config() -> AmphoraConfig {
             ListenerConfig::new("tcp", ListenerProtocol::Tcp, 9000, Some("tcp-pool")),
         ],
         pools: vec![http, tcp],
+        plumbing: None,
     }
 }
 

@@ -1,0 +1,344 @@
+//! `--amphora netns`: amphorae on hosts' agents. The scheduler places each new amphora on a
+//! live, admin-up host with the fewest amphorae (ties at random), as neutron-lbaas's
+//! `ChanceScheduler` picks among live LBaaS agents; the host's agent builds it as an `ostia
+//! amphora` process in a namespace of its own. Each configuration carries its plumbing: the
+//! VIP's network with its VXLAN id and the hosts that carry it, and the VIP port (its MAC,
+//! the VIP with its subnet's prefix, the subnet's gateway).
+
+mod probes;
+mod sync;
+
+pub use probes::Probe;
+pub use sync::Pushed;
+
+use super::{BoxFuture, ComputeDriver, ComputeError, Placed, Placement, Stop};
+use amphora::client::{AgentClient, AgentError};
+use amphora::pki::Authority;
+use engine::Applied;
+use hyper::Method;
+use model::{AmphoraConfig, Host, NetworkPlumbing, Plumbing, PortPlumbing};
+use std::net::SocketAddr;
+use std::time::Duration;
+use store::Store;
+
+pub struct Hosts {
+    store: Store,
+    /// For what answers at once: a host that does not answer within a second is taken for
+    /// dead (a host that just died is still reported alive for a few seconds).
+    quick: AgentClient,
+    /// For the rest.
+    client: AgentClient,
+    /// For building an amphora (a process to start, ports to plumb).
+    builder: AgentClient,
+    /// A host silent this long is dead (`--host-down-time`).
+    down_after: Duration,
+}
+
+impl Hosts {
+    /// `pki_dir` holds the CA the hosts' agents trust.
+    pub fn new(
+        store: Store,
+        pki_dir: &std::path::Path,
+        down_after: Duration,
+    ) -> Result<Hosts, ComputeError> {
+        let authority =
+            Authority::load_or_create(pki_dir).map_err(|e| ComputeError::Failed(e.to_string()))?;
+        let tls = authority
+            .client_config()
+            .map_err(|e| ComputeError::Failed(e.to_string()))?;
+        Ok(Hosts {
+            store,
+            quick: AgentClient::new(tls.clone(), Duration::from_secs(1)),
+            client: AgentClient::new(tls.clone(), Duration::from_secs(5)),
+            builder: AgentClient::new(tls, Duration::from_secs(20)),
+            down_after,
+        })
+    }
+
+    fn failed(e: impl std::fmt::Display) -> ComputeError {
+        ComputeError::Failed(e.to_string())
+    }
+
+    /// The hosts that reported within the down time.
+    async fn live(&self) -> Result<Vec<Host>, ComputeError> {
+        let now = store::jobs::now_millis();
+        let down_after = self.down_after.as_millis() as i64;
+        Ok(self
+            .store
+            .hosts()
+            .await
+            .map_err(Self::failed)?
+            .into_iter()
+            .filter(|h| h.alive(now, down_after))
+            .collect())
+    }
+
+    /// Live, admin-up hosts with an agent, the least loaded first (ties in random order).
+    async fn candidates(&self) -> Result<Vec<Host>, ComputeError> {
+        let amphorae = self.store.amphorae(None).await.map_err(Self::failed)?;
+        let mut hosts: Vec<(usize, f64, Host)> = self
+            .live()
+            .await?
+            .into_iter()
+            .filter(|h| h.admin_state_up && h.agent.is_some())
+            .map(|h| {
+                let load = amphorae
+                    .iter()
+                    .filter(|a| !a.status.is_gone())
+                    .filter(|a| a.details.compute_id.as_deref() == Some(h.id.as_str()))
+                    .count();
+                (load, amphora::random_fraction(), h)
+            })
+            .collect();
+        hosts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        Ok(hosts.into_iter().map(|(_, _, h)| h).collect())
+    }
+
+    /// The host an amphora was placed on, and its agent's address.
+    async fn host_of(&self, placed: &Placed) -> Result<(Host, SocketAddr), ComputeError> {
+        let unreachable =
+            |why: &str| ComputeError::Unreachable(format!("amphora {}: {why}", placed.id));
+        let host = self
+            .store
+            .host(&placed.placement.compute_id)
+            .await
+            .map_err(Self::failed)?
+            .ok_or_else(|| unreachable("its host is gone"))?;
+        let agent = host
+            .agent
+            .ok_or_else(|| unreachable("its host has no agent"))?;
+        Ok((host, agent))
+    }
+
+    async fn call<T: serde::de::DeserializeOwned>(
+        &self,
+        placed: &Placed,
+        method: Method,
+        path: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<T, ComputeError> {
+        let (host, agent) = self.host_of(placed).await?;
+        let client = if method == Method::PUT {
+            &self.builder
+        } else {
+            &self.client
+        };
+        client
+            .json(agent, &host.name, method, path, body)
+            .await
+            .map_err(compute_error)
+    }
+
+    /// Whether the host an amphora was placed on reports.
+    async fn host_alive(&self, placed: &Placed) -> bool {
+        let now = store::jobs::now_millis();
+        match self.host_of(placed).await {
+            Ok((host, _)) => host.alive(now, self.down_after.as_millis() as i64),
+            Err(_) => false,
+        }
+    }
+
+    /// What the amphora of `config`'s load balancer is plugged into, and its configuration
+    /// with only the load balancer's own VIPs (floating IPs are the routers').
+    async fn plumbed(&self, config: &AmphoraConfig) -> Result<AmphoraConfig, ComputeError> {
+        let tree = self
+            .store
+            .tree(&config.lb_id)
+            .await
+            .map_err(Self::failed)?
+            .ok_or_else(|| Self::failed(format!("load balancer {} is gone", config.lb_id)))?;
+        let lb = tree.load_balancer();
+        let vips: Vec<std::net::IpAddr> = lb.vips().map(|v| v.ip()).collect();
+        let subnets = self.store.subnets().await.map_err(Self::failed)?;
+        let subnet = subnets
+            .iter()
+            .find(|s| s.id == lb.vip_subnet_id)
+            .ok_or_else(|| Self::failed(format!("VIP subnet {} is gone", lb.vip_subnet_id)))?;
+        let cidr: ipnet::IpNet = subnet
+            .cidr
+            .parse()
+            .map_err(|_| Self::failed(format!("subnet {} has no CIDR", subnet.id)))?;
+        if cidr.addr().is_loopback() {
+            return Err(ComputeError::Refused(format!(
+                "--amphora netns serves VIPs on networks; subnet {} ({}) is the loopback \
+                 subnet of in-process amphorae",
+                subnet.id, subnet.cidr
+            )));
+        }
+        let port = self
+            .store
+            .port(&lb.vip_port_id)
+            .await
+            .map_err(Self::failed)?
+            .ok_or_else(|| Self::failed(format!("VIP port {} is gone", lb.vip_port_id)))?;
+        let vni = self
+            .store
+            .network_vni(&subnet.network_id)
+            .await
+            .map_err(Self::failed)?;
+        let addresses = vips
+            .iter()
+            .filter(|ip| cidr.contains(*ip))
+            .filter_map(|ip| ipnet::IpNet::new(*ip, cidr.prefix_len()).ok())
+            .collect();
+        let gateway = subnet.gateway_ip.as_deref().and_then(|g| g.parse().ok());
+        let plumbing = Plumbing {
+            networks: vec![NetworkPlumbing {
+                network_id: subnet.network_id.clone(),
+                vni,
+                peers: self.carriers(&subnet.network_id).await?,
+            }],
+            ports: vec![PortPlumbing {
+                port_id: port.id.clone(),
+                network_id: subnet.network_id.clone(),
+                mac: port.mac(),
+                addresses,
+                gateway,
+            }],
+        };
+        let mut config = config.clone();
+        config.vips = vips;
+        config.plumbing = Some(plumbing);
+        Ok(config)
+    }
+
+    /// The underlay addresses of the live hosts that carry a network.
+    pub async fn carriers(&self, network_id: &str) -> Result<Vec<std::net::IpAddr>, ComputeError> {
+        Ok(self
+            .live()
+            .await?
+            .into_iter()
+            .filter(|h| h.networks.iter().any(|n| n == network_id))
+            .map(|h| h.local_ip)
+            .collect())
+    }
+}
+
+fn compute_error(e: AgentError) -> ComputeError {
+    match e {
+        AgentError::Refused(reason) => ComputeError::Refused(reason),
+        AgentError::Unreachable { .. } => ComputeError::Unreachable(e.to_string()),
+        AgentError::Failed { .. } => ComputeError::Failed(e.to_string()),
+    }
+}
+
+impl ComputeDriver for Hosts {
+    fn heartbeats(&self) -> bool {
+        true
+    }
+
+    fn create<'a>(
+        &'a self,
+        amphora_id: &'a str,
+        lb_id: &'a str,
+    ) -> BoxFuture<'a, Result<Placement, ComputeError>> {
+        Box::pin(async move {
+            let mut last = None;
+            for host in self.candidates().await? {
+                let Some(agent) = host.agent else { continue };
+                let answers: Result<serde_json::Value, _> = self
+                    .quick
+                    .json(agent, &host.name, Method::GET, "/1.0/info", None)
+                    .await;
+                if let Err(e) = answers {
+                    tracing::info!(host = %host.name, error = %e, "host passed over: no answer");
+                    last = Some(e);
+                    continue;
+                }
+                let path = format!("/1.0/amphorae/{amphora_id}?lb={lb_id}");
+                let created: Result<serde_json::Value, _> = self
+                    .builder
+                    .json(agent, &host.name, Method::POST, &path, None)
+                    .await;
+                match created {
+                    Ok(_) => {
+                        return Ok(Placement {
+                            compute_id: host.id.clone(),
+                            lb_network_ip: host.local_ip.to_string(),
+                            agent_port: Some(agent.port()),
+                            pid: None,
+                            cert_expiration: None,
+                        })
+                    }
+                    // A host that just died, or cannot build: the next one is tried.
+                    Err(e) => {
+                        tracing::warn!(host = %host.name, amphora = %amphora_id, error = %e,
+                            "host could not build the amphora");
+                        last = Some(e);
+                    }
+                }
+            }
+            Err(match last {
+                Some(e) => compute_error(e),
+                // neutron-lbaas's NoEligibleLbaasAgent.
+                None => ComputeError::Failed(format!(
+                    "No eligible agent found for loadbalancer {lb_id}."
+                )),
+            })
+        })
+    }
+
+    fn apply<'a>(
+        &'a self,
+        amphora: &'a Placed,
+        config: &'a AmphoraConfig,
+    ) -> BoxFuture<'a, Result<Applied, ComputeError>> {
+        Box::pin(async move {
+            let config = self.plumbed(config).await?;
+            let body = serde_json::to_vec(&config).expect("serialisable");
+            let path = format!("/1.0/amphorae/{}/loadbalancer", amphora.id);
+            self.call(amphora, Method::PUT, &path, Some(body)).await
+        })
+    }
+
+    fn delete<'a>(&'a self, amphora: &'a Placed, how: Stop) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let stop = match how {
+                Stop::Graceful => "graceful",
+                Stop::Kill => "kill",
+            };
+            let path = format!("/1.0/amphorae/{}?stop={stop}", amphora.id);
+            // A host that is down is not waited for: its amphorae are deleted when it comes
+            // back (the sync finds it runs amphorae it no longer owns).
+            if !self.host_alive(amphora).await {
+                return;
+            }
+            // One second: the amphora being replaced is often on a host that just died.
+            let deleted = match self.host_of(amphora).await {
+                Ok((host, agent)) => self
+                    .quick
+                    .json::<serde_json::Value>(agent, &host.name, Method::DELETE, &path, None)
+                    .await
+                    .map_err(compute_error),
+                Err(e) => Err(e),
+            };
+            if let Err(e) = deleted {
+                tracing::info!(amphora = %amphora.id, error = %e, "amphora not deleted on its host");
+            }
+        })
+    }
+
+    fn attach<'a>(
+        &'a self,
+        amphora: &'a Placed,
+        config: &'a AmphoraConfig,
+    ) -> BoxFuture<'a, Result<(), ComputeError>> {
+        Box::pin(async move {
+            let config = self.plumbed(config).await?;
+            let body = serde_json::to_vec(&config).expect("serialisable");
+            let path = format!("/1.0/amphorae/{}/attach", amphora.id);
+            self.call::<serde_json::Value>(amphora, Method::PUT, &path, Some(body))
+                .await
+                .map(|_| ())
+        })
+    }
+
+    fn configure<'a>(&'a self, amphora: &'a Placed) -> BoxFuture<'a, Result<(), ComputeError>> {
+        Box::pin(async move {
+            let path = format!("/1.0/amphorae/{}/config", amphora.id);
+            self.call::<serde_json::Value>(amphora, Method::PUT, &path, None)
+                .await
+                .map(|_| ())
+        })
+    }
+}

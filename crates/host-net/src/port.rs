@@ -1,0 +1,130 @@
+//! A port of a network inside a namespace: a veth pair, `tap…` on the network's bridge and
+//! `ns-<port>` inside, with the port's MAC, its addresses and a default route.
+
+use crate::command::{already, ip, ip_in, Result};
+use crate::network::{bridge, MTU};
+use ipnet::IpNet;
+use model::PortPlumbing;
+use std::collections::BTreeSet;
+
+/// The host's end of a port's veth pair. Named after the namespace and the port together:
+/// while an amphora is replaced on the same host, the old and the new one both have the
+/// VIP's port for a moment.
+pub fn tap(namespace: &str, port_id: &str) -> String {
+    // FNV-1a, 64 bits: stable across runs and releases.
+    let hash = namespace
+        .bytes()
+        .chain([0u8])
+        .chain(port_id.bytes())
+        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("tap{:011x}", hash & 0xfff_ffff_ffff)
+}
+
+pub fn inner(port_id: &str) -> String {
+    format!("ns-{}", crate::short(port_id, 11))
+}
+
+/// Plugs the port into `namespace` (which must exist) and its network's bridge (which must
+/// exist), then makes its addresses and route what `port` says.
+pub async fn attach(namespace: &str, port: &PortPlumbing) -> Result<()> {
+    let (tap, inner) = (tap(namespace, &port.port_id), inner(&port.port_id));
+    let mtu = MTU.to_string();
+    if !crate::command::link_exists(&tap).await {
+        let made = ip(&[
+            "link", "add", &tap, "mtu", &mtu, "type", "veth", "peer", "name", &inner, "mtu", &mtu,
+            "netns", namespace,
+        ])
+        .await;
+        if let Err(e) = made {
+            if !already(&e) {
+                return Err(e);
+            }
+        }
+    }
+    ip(&[
+        "link",
+        "set",
+        &tap,
+        "master",
+        &bridge(&port.network_id),
+        "up",
+    ])
+    .await?;
+    ip_in(namespace, &["link", "set", &inner, "address", &port.mac]).await?;
+    ip_in(namespace, &["link", "set", &inner, "up"]).await?;
+    set_addresses(namespace, &inner, &port.addresses).await?;
+    if let Some(gateway) = port.gateway {
+        let family = if gateway.is_ipv6() { "-6" } else { "-4" };
+        ip_in(
+            namespace,
+            &[
+                family,
+                "route",
+                "replace",
+                "default",
+                "via",
+                &gateway.to_string(),
+                "dev",
+                &inner,
+            ],
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The interface's global addresses become exactly `want`.
+pub async fn set_addresses(namespace: &str, dev: &str, want: &[IpNet]) -> Result<()> {
+    let have = addresses(namespace, dev).await?;
+    let want: BTreeSet<IpNet> = want.iter().copied().collect();
+    for gone in have.difference(&want) {
+        let cidr = gone.to_string();
+        if let Err(e) = ip_in(namespace, &["addr", "del", &cidr, "dev", dev]).await {
+            if !already(&e) {
+                return Err(e);
+            }
+        }
+    }
+    for new in want.difference(&have) {
+        let cidr = new.to_string();
+        let mut args = vec!["addr", "replace", cidr.as_str(), "dev", dev];
+        if new.addr().is_ipv6() {
+            // Addresses the control plane allocated are unique: no duplicate detection delay.
+            args.push("nodad");
+        }
+        ip_in(namespace, &args).await?;
+    }
+    Ok(())
+}
+
+/// The interface's global (not link-local) addresses.
+pub async fn addresses(namespace: &str, dev: &str) -> Result<BTreeSet<IpNet>> {
+    let out = ip_in(
+        namespace,
+        &["-o", "addr", "show", "dev", dev, "scope", "global"],
+    )
+    .await?;
+    Ok(out
+        .lines()
+        .filter_map(|l| {
+            let mut words = l.split_whitespace();
+            words.find(|w| *w == "inet" || *w == "inet6")?;
+            words.next()?.parse().ok()
+        })
+        .collect())
+}
+
+/// Unplugs the port from the namespace (deleting one end of a veth pair deletes both).
+pub async fn detach(namespace: &str, port_id: &str) -> Result<()> {
+    let tap = tap(namespace, port_id);
+    if crate::command::link_exists(&tap).await {
+        if let Err(e) = ip(&["link", "del", &tap]).await {
+            if !already(&e) {
+                return Err(e);
+            }
+        }
+    }
+    Ok(())
+}
