@@ -382,8 +382,6 @@ pub async fn start_local_host(
         Some(exe) => exe.clone(),
         None => std::env::current_exe()?,
     };
-    // The CA workers and the agent share: made here on a new data dir.
-    amphora::pki::Authority::load_or_create(&opts.data_dir.join("pki"))?;
     let agent = host_agent::start(host_agent::HostOptions {
         data_dir: opts.data_dir.clone(),
         host: local.name.clone(),
@@ -478,6 +476,9 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
     let store = open_store(&opts).await?;
     store.seed_network(opts.local_cidr).await?;
     let key = heartbeat_key(&opts.data_dir)?;
+    // The CA that workers and `ostia agent`s share: made on a new data dir whatever the
+    // amphora driver, so hosts can join by copying heartbeat.key and pki/.
+    amphora::pki::Authority::load_or_create(&opts.data_dir.join("pki"))?;
     let api_listener = bind(opts.api_bind, "load-balancer API", "--api-bind").await?;
     let net_listener = bind(opts.network_bind, "network API", "--network-bind").await?;
     let km_listener = bind(opts.key_manager_bind, "key manager", "--key-manager-bind").await?;
