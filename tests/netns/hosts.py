@@ -86,8 +86,9 @@ class Lab:
         self.tmp = tmp
         self.procs = []
         self.agents = {}
+        self.router, self.fip = None, None
         self.made = [LAB]
-        self.before = namespaces("amphora-") | namespaces("qprobe-")
+        self.before = namespaces("amphora-") | namespaces("qprobe-") | namespaces("qrouter-")
         sh("ip", "netns", "add", LAB)
         in_ns(LAB, "ip", "link", "set", "lo", "up")
         in_ns(LAB, "ip", "link", "add", "underlay", "type", "bridge")
@@ -120,7 +121,8 @@ class Lab:
                 p.kill()
         # Amphora processes outlive their agents: stop them, then their namespaces.
         sh("pkill", "-f", "--", "amphora --dir %s" % self.tmp, check_rc=False)
-        for ns in sorted((namespaces("amphora-") | namespaces("qprobe-")) - self.before):
+        made = namespaces("amphora-") | namespaces("qprobe-") | namespaces("qrouter-")
+        for ns in sorted(made - self.before):
             sh("ip", "netns", "pids", ns, check_rc=False)
             for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
                 sh("kill", "-9", pid, check_rc=False)
@@ -182,10 +184,10 @@ def main():
             print("# KEEP: the lab is left running (tag %s)" % TAG)
             return 1
         lab.close()
-        left = sorted((namespaces("amphora-") | namespaces("qprobe-")) - lab.before) + \
+        left = sorted((namespaces("amphora-") | namespaces("qprobe-") | namespaces("qrouter-")) - lab.before) + \
             sorted(namespaces("ostia-lab-" + TAG) | namespaces("ostia-h"))
         check("nothing the lab made is left (namespaces)", not [n for n in left if TAG in n or
-                                                                 n.startswith(("amphora-", "qprobe-"))],
+                                                                 n.startswith(("amphora-", "qprobe-", "qrouter-"))],
               left)
     if RESULTS["failed"]:
         print("# logs in %s" % tmp)
@@ -313,9 +315,55 @@ def run(lab, tmp):
         check("curl from the client probe to %s (%s) alternates between web1 and web2"
               % (url, hosting.get(lb.get("id"))), ok, seen)
 
+    outside = floating_ip(lab, lbs[0], probes)
     if HOSTS >= 3 and client:
         kill_host(lab, tmp, lbs, hosting, client)
+        if outside:
+            fip, ns = outside
+            seen = {curl(ns, "http://%s/" % fip) for _ in range(6)}
+            check("after the move the floating IP %s still alternates" % fip, len(seen - {None}) == 2, seen)
     delete_everything(lab, lbs, probes)
+
+
+def floating_ip(lab, lb, probes):
+    """Seed 003's floating-IP flow on hosts: an external network, a router (a `qrouter-<id>`
+    namespace on host-0 with NAT), a floating IP on the first VIP, answering a probe on the
+    external network. Returns (floating IP, that probe's namespace)."""
+    r = neutron("net-create", "public", "--router:external", "--provider:network_type", "flat",
+                "--provider:physical_network", "public")
+    check("net-create public --router:external", r.returncode == 0, r.stderr)
+    r = neutron("subnet-create", "--name", "public-subnet", "--gateway", "172.24.4.1", "--allocation-pool",
+                "start=172.24.4.200,end=172.24.4.254", "--disable-dhcp", "public", "172.24.4.0/24")
+    check("subnet-create public-subnet 172.24.4.0/24", r.returncode == 0, r.stderr)
+    router = njson("router-create", "router1") or {}
+    r = neutron("router-gateway-set", "router1", "public")
+    check("router-gateway-set router1 public", r.returncode == 0, r.stderr)
+    r = neutron("router-interface-add", "router1", "subnet=private-subnet")
+    check("router-interface-add router1 private-subnet", r.returncode == 0, r.stderr)
+    p = ostia_cli("probe-create", "public", "--host", "host-%d" % (1 % HOSTS))
+    try:
+        probes["outside"] = json.loads(p.stdout)
+    except ValueError:
+        probes["outside"] = {}
+    outside = probes["outside"].get("namespace")
+    check("ostia probe-create public (a client outside)", p.returncode == 0 and outside, p.stdout + p.stderr)
+    fip = njson("floatingip-create", "public") or {}
+    r = neutron("floatingip-associate", fip.get("id", "-"), lb.get("vip_port_id", "-"))
+    check("floatingip-associate %s to %s's VIP port" % (fip.get("floating_ip_address"), lb.get("name")),
+          r.returncode == 0, r.stderr)
+    check("ip netns shows qrouter-<router id>",
+          wait_for(lambda: ("qrouter-" + router.get("id", "-") in namespaces("qrouter-"), None), timeout=15)[0])
+    url = "http://%s/" % fip.get("floating_ip_address")
+
+    def both():
+        seen = {curl(outside, url) for _ in range(6)} if outside else set()
+        return len(seen - {None}) == 2, seen
+
+    ok, seen = wait_for(both, timeout=30)
+    check("curl from the outside probe to the floating IP %s alternates between web1 and web2"
+          % fip.get("floating_ip_address"), ok, seen)
+    lab.router, lab.fip = router.get("id"), fip
+    return (fip.get("floating_ip_address"), outside) if ok else None
 
 
 LOOPER = r"""
@@ -437,6 +485,22 @@ def delete_everything(lab, lbs, probes):
     first = lbs[0]
     code, _ = api("DELETE", "/v2/lbaas/loadbalancers/%s?cascade=true" % first.get("id"))
     check("DELETE the first load balancer with cascade: 204", code == "204", code)
+    if lab.router:
+        qrouter = "qrouter-" + lab.router
+
+        def no_nat():
+            rules = sh("ip", "netns", "exec", qrouter, "nft", "list", "ruleset", check_rc=False).stdout
+            return "dnat to %s" % first.get("vip_address") not in rules and "ostia-router" in rules, rules
+
+        ok, rules = wait_for(no_nat, timeout=20)
+        check("its floating IP's NAT rules left the router with it", ok, rules)
+        for step in (("floatingip-delete", (lab.fip or {}).get("id", "-")),
+                     ("router-interface-delete", "router1", "subnet=private-subnet"),
+                     ("router-gateway-clear", "router1"), ("router-delete", "router1")):
+            r = neutron(*step)
+            check(" ".join(step[:1] + (step[1][:9],)), r.returncode == 0, r.stderr)
+        ok, _ = wait_for(lambda: (qrouter not in namespaces("qrouter-"), None), timeout=20)
+        check("the router's namespace is gone with it", ok)
     for lb in lbs[1:]:
         api("DELETE", "/v2/lbaas/loadbalancers/%s?cascade=true" % lb.get("id"))
 

@@ -3,17 +3,19 @@
 //! `PUT /amphorae/{id}/loadbalancer` (an `AmphoraConfig` with its plumbing),
 //! `PUT /amphorae/{id}/attach`, `PUT /amphorae/{id}/config`,
 //! `DELETE /amphorae/{id}?stop=graceful|kill`; `PUT /networks/{id}` (new VXLAN peers);
-//! `GET /probes`, `POST /probes`, `DELETE /probes/{port id}`.
+//! `GET /routers`, `PUT /routers/{id}`, `DELETE /routers/{id}`; `GET /probes`,
+//! `POST /probes`, `DELETE /probes/{port id}`.
 
 use crate::amphorae::Amphorae;
 use crate::networks::Networks;
 use crate::probes::{self, ProbeRequest};
 use crate::report::{start_reports, Reports};
+use crate::routers::Routers;
 use amphora::mtls::{self, invalid, reply, Call, Reply};
 use amphora::pki::Authority;
 use controller::compute::{ComputeError, Process, ProcessOptions, Stop};
 use hyper::{Method, StatusCode};
-use model::{AmphoraConfig, NetworkPlumbing};
+use model::{AmphoraConfig, NetworkPlumbing, RouterPlumbing};
 use serde_json::json;
 use std::future::Future;
 use std::net::{IpAddr, SocketAddr};
@@ -59,6 +61,7 @@ impl Drop for HostAgent {
 struct Routes {
     amphorae: Amphorae,
     networks: Arc<Networks>,
+    routers: Routers,
     report: tokio::sync::watch::Sender<model::HostReport>,
 }
 
@@ -115,9 +118,11 @@ pub async fn start(opts: HostOptions) -> anyhow::Result<HostAgent> {
     let routes = Arc::new(Routes {
         amphorae: Amphorae::new(driver, dir, networks.clone()),
         networks,
+        routers: Routers::open(root.join("routers.json")),
         report: reports.report.clone(),
     });
     routes.amphorae.restore().await;
+    routes.routers.restore(&routes.networks).await;
     routes.refresh_report().await;
     let shutdown = CancellationToken::new();
     tokio::spawn(mtls::serve(listener, tls, routes.clone(), shutdown.clone()));
@@ -249,6 +254,26 @@ impl Routes {
                     Err(e) => plumbing_error(e),
                 }
             }
+            (&Method::GET, ["1.0", "routers"]) => {
+                reply(StatusCode::OK, json!({"routers": self.routers.ids().await}))
+            }
+            (&Method::PUT, ["1.0", "routers", id]) => {
+                let router: RouterPlumbing = match serde_json::from_slice(&call.body) {
+                    Ok(r) => r,
+                    Err(e) => return invalid(format!("not a router: {e}")),
+                };
+                if router.router_id != *id {
+                    return invalid("the body names another router");
+                }
+                match self.routers.apply(&self.networks, &router).await {
+                    Ok(()) => reply(StatusCode::OK, json!({})),
+                    Err(e) => plumbing_error(e),
+                }
+            }
+            (&Method::DELETE, ["1.0", "routers", id]) => match self.routers.delete(id).await {
+                Ok(()) => reply(StatusCode::OK, json!({})),
+                Err(e) => plumbing_error(e),
+            },
             (&Method::GET, ["1.0", "probes"]) => {
                 reply(StatusCode::OK, json!({"probes": probes::list()}))
             }
@@ -266,8 +291,8 @@ impl Routes {
                 Ok(()) => reply(StatusCode::OK, json!({})),
                 Err(e) => plumbing_error(e),
             },
-            (_, ["1.0", "info" | "amphorae" | "probes"])
-            | (_, ["1.0", "amphorae" | "networks" | "probes", _])
+            (_, ["1.0", "info" | "amphorae" | "probes" | "routers"])
+            | (_, ["1.0", "amphorae" | "networks" | "probes" | "routers", _])
             | (_, ["1.0", "amphorae", _, _]) => mtls::method_not_allowed(call),
             _ => mtls::not_found(&call.path),
         }

@@ -40,6 +40,36 @@ pub async fn run(program: &str, args: &[&str]) -> Result<String> {
     }
 }
 
+/// Runs `program args…` with `input` on its standard input.
+pub async fn run_with_input(program: &str, args: &[&str], input: &str) -> Result<String> {
+    use tokio::io::AsyncWriteExt;
+    let command = format!("{program} {}", args.join(" "));
+    let missing = |e: std::io::Error| PlumbingError::Missing {
+        command: command.clone(),
+        error: e.to_string(),
+    };
+    let mut child = Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(missing)?;
+    if let Some(mut stdin) = child.stdin.take() {
+        stdin.write_all(input.as_bytes()).await.map_err(missing)?;
+    }
+    let output = child.wait_with_output().await.map_err(missing)?;
+    if output.status.success() {
+        Ok(String::from_utf8_lossy(&output.stdout).into_owned())
+    } else {
+        Err(PlumbingError::Failed {
+            command,
+            output: String::from_utf8_lossy(&output.stderr).trim().to_string(),
+        })
+    }
+}
+
 /// `ip args…` in this process's network namespace.
 pub async fn ip(args: &[&str]) -> Result<String> {
     run("ip", args).await

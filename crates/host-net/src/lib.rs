@@ -12,6 +12,7 @@ pub mod command;
 pub mod namespace;
 pub mod network;
 pub mod port;
+pub mod router;
 
 pub use command::PlumbingError;
 pub use model::{NetworkPlumbing, PortPlumbing};

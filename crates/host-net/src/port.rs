@@ -54,7 +54,8 @@ pub async fn attach(namespace: &str, port: &PortPlumbing) -> Result<()> {
     .await?;
     ip_in(namespace, &["link", "set", &inner, "address", &port.mac]).await?;
     ip_in(namespace, &["link", "set", &inner, "up"]).await?;
-    set_addresses(namespace, &inner, &port.addresses).await?;
+    let added = set_addresses(namespace, &inner, &port.addresses).await?;
+    announce(namespace, &inner, &added).await;
     if let Some(gateway) = port.gateway {
         let family = if gateway.is_ipv6() { "-6" } else { "-4" };
         ip_in(
@@ -75,8 +76,27 @@ pub async fn attach(namespace: &str, port: &PortPlumbing) -> Result<()> {
     Ok(())
 }
 
-/// The interface's global addresses become exactly `want`.
-pub async fn set_addresses(namespace: &str, dev: &str, want: &[IpNet]) -> Result<()> {
+/// Gratuitous ARP for IPv4 addresses just added (iputils' `arping -U`), as keepalived and
+/// Neutron's L3 agent send them: an address that moved to another host is found there at
+/// once, not when neighbours' caches and bridges' learned entries expire. Without `arping`
+/// the address is found when the namespace next speaks.
+async fn announce(namespace: &str, dev: &str, added: &[IpNet]) {
+    let ns = format!("--net={}", crate::namespace::path(namespace).display());
+    for address in added.iter().filter(|a| a.addr().is_ipv4()) {
+        let ip = address.addr().to_string();
+        let sent = crate::command::run(
+            "nsenter",
+            &[&ns, "--", "arping", "-U", "-c", "1", "-I", dev, &ip],
+        )
+        .await;
+        if let Err(e) = sent {
+            tracing::debug!(%namespace, address = %ip, error = %e, "no gratuitous ARP");
+        }
+    }
+}
+
+/// The interface's global addresses become exactly `want`; returns those it added.
+pub async fn set_addresses(namespace: &str, dev: &str, want: &[IpNet]) -> Result<Vec<IpNet>> {
     let have = addresses(namespace, dev).await?;
     let want: BTreeSet<IpNet> = want.iter().copied().collect();
     for gone in have.difference(&want) {
@@ -87,7 +107,8 @@ pub async fn set_addresses(namespace: &str, dev: &str, want: &[IpNet]) -> Result
             }
         }
     }
-    for new in want.difference(&have) {
+    let added: Vec<IpNet> = want.difference(&have).copied().collect();
+    for new in &added {
         let cidr = new.to_string();
         let mut args = vec!["addr", "replace", cidr.as_str(), "dev", dev];
         if new.addr().is_ipv6() {
@@ -96,7 +117,7 @@ pub async fn set_addresses(namespace: &str, dev: &str, want: &[IpNet]) -> Result
         }
         ip_in(namespace, &args).await?;
     }
-    Ok(())
+    Ok(added)
 }
 
 /// The interface's global (not link-local) addresses.

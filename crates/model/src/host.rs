@@ -91,3 +91,35 @@ pub struct PortPlumbing {
     #[serde(default)]
     pub gateway: Option<IpAddr>,
 }
+
+/// A router on a host: a namespace `qrouter-<id>` with a port on each of its subnets (their
+/// gateway addresses), one on the external network (its gateway address and its floating
+/// IPs), and NAT between them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RouterPlumbing {
+    pub router_id: String,
+    pub networks: Vec<NetworkPlumbing>,
+    pub interfaces: Vec<PortPlumbing>,
+    #[serde(default)]
+    pub gateway: Option<PortPlumbing>,
+    /// Source NAT of the subnets' traffic to the gateway address (`enable_snat`).
+    #[serde(default)]
+    pub snat: bool,
+    #[serde(default)]
+    pub floating: Vec<FloatingPlumbing>,
+}
+
+/// A floating IP: traffic to `floating_ip` goes to `fixed_ip`, and `fixed_ip`'s traffic out
+/// through the gateway leaves as `floating_ip`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FloatingPlumbing {
+    pub floating_ip: IpAddr,
+    pub fixed_ip: IpAddr,
+}
+
+impl RouterPlumbing {
+    /// Every port it has.
+    pub fn ports(&self) -> impl Iterator<Item = &PortPlumbing> {
+        self.interfaces.iter().chain(self.gateway.iter())
+    }
+}

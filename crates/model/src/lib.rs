@@ -28,7 +28,9 @@ pub use config::{
     MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
-pub use host::{Host, HostReport, NetworkPlumbing, Plumbing, PortPlumbing};
+pub use host::{
+    FloatingPlumbing, Host, HostReport, NetworkPlumbing, Plumbing, PortPlumbing, RouterPlumbing,
+};
 pub use job::{JobAction, JobState};
 pub use kind::Kind;
 pub use patch::Patch;

@@ -199,6 +199,7 @@ pub async fn compute_driver(
                 store.clone(),
                 &opts.data_dir.join("pki"),
                 opts.host_down_time,
+                opts.local_host.as_ref().map(|h| h.name.clone()),
             )?);
             Compute {
                 driver: hosts.clone(),
@@ -403,6 +404,7 @@ pub async fn hosts(opts: &Options) -> anyhow::Result<Hosts> {
         store,
         &opts.data_dir.join("pki"),
         opts.host_down_time,
+        None,
     )?)
 }
 

@@ -6,6 +6,7 @@
 //! the VIP with its subnet's prefix, the subnet's gateway).
 
 mod probes;
+mod routers;
 mod sync;
 
 pub use probes::Probe;
@@ -32,6 +33,8 @@ pub struct Hosts {
     builder: AgentClient,
     /// A host silent this long is dead (`--host-down-time`).
     down_after: Duration,
+    /// The host that holds the routers (the control plane's own).
+    router_host: Option<String>,
 }
 
 impl Hosts {
@@ -40,6 +43,7 @@ impl Hosts {
         store: Store,
         pki_dir: &std::path::Path,
         down_after: Duration,
+        router_host: Option<String>,
     ) -> Result<Hosts, ComputeError> {
         let authority =
             Authority::load_or_create(pki_dir).map_err(|e| ComputeError::Failed(e.to_string()))?;
@@ -52,6 +56,7 @@ impl Hosts {
             client: AgentClient::new(tls.clone(), Duration::from_secs(5)),
             builder: AgentClient::new(tls, Duration::from_secs(20)),
             down_after,
+            router_host,
         })
     }
 

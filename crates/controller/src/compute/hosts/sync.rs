@@ -5,9 +5,9 @@ use crate::compute::ComputeError;
 use hyper::Method;
 use model::Host;
 
-/// What the sync last told each host of each network: (host id, its agent's start, network
-/// id) → peers.
-pub type Pushed = std::collections::HashMap<(String, String, String), Vec<std::net::IpAddr>>;
+/// What the sync last told each host: (host id, its agent's start, what) → a fingerprint of
+/// it (a network's peers, a router's plumbing).
+pub type Pushed = std::collections::HashMap<(String, String, String), String>;
 
 impl Hosts {
     /// Brings live hosts' agents in step with the store, as l2population and neutron-lbaas's
@@ -37,7 +37,8 @@ impl Hosts {
                     .collect();
                 peers.sort();
                 let key = (host.id.clone(), host.started_at.clone(), network_id.clone());
-                if pushed.get(&key) == Some(&peers) {
+                let fingerprint = format!("{peers:?}");
+                if pushed.get(&key) == Some(&fingerprint) {
                     continue;
                 }
                 let net = NetworkPlumbing {
@@ -47,7 +48,7 @@ impl Hosts {
                         .network_vni(network_id)
                         .await
                         .map_err(Self::failed)?,
-                    peers: peers.clone(),
+                    peers,
                 };
                 let body = serde_json::to_vec(&net).expect("serialisable");
                 let path = format!("/1.0/networks/{network_id}");
@@ -57,10 +58,15 @@ impl Hosts {
                     .await
                 {
                     Ok(_) => {
-                        pushed.insert(key, peers);
+                        pushed.insert(key, fingerprint);
                     }
                     Err(e) => tracing::warn!(host = %host.name, network = %network_id,
                         error = %e, "VXLAN peers not pushed"),
+                }
+            }
+            if self.router_host.as_deref() == Some(host.name.as_str()) {
+                if let Err(e) = self.sync_routers(host, pushed).await {
+                    tracing::warn!(host = %host.name, error = %e, "routers not synced");
                 }
             }
             let listed: serde_json::Value = match self
