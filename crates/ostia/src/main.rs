@@ -86,7 +86,7 @@ enum PolicyKind {
 }
 
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
-enum AmphoraKind {
+pub enum AmphoraKind {
     /// One engine per amphora inside the Ostia process (fast start).
     Inprocess,
     /// One `ostia amphora` process per amphora, reached over mutual TLS; they outlive the
@@ -252,7 +252,7 @@ enum Command {
     /// Benchmarks.
     Bench {
         #[command(subcommand)]
-        what: BenchCommand,
+        what: bench::BenchCommand,
     },
 }
 
@@ -355,59 +355,6 @@ impl HostArgs {
             _ => anyhow::bail!("--host and --local-ip go together"),
         }
     }
-}
-
-#[derive(Subcommand)]
-enum BenchCommand {
-    /// Create→ACTIVE latency and list latency over many load balancers (noop provider).
-    Api {
-        #[arg(long, default_value_t = 1000)]
-        count: usize,
-        /// The store to measure (default: SQLite in a temp dir); postgres://… for PostgreSQL,
-        /// which also measures separate API and worker processes (1-3 and 1-2), each
-        /// configuration on a database of its own made on that server (needs CREATEDB).
-        #[arg(long)]
-        database: Option<String>,
-        /// Creates per process configuration (PostgreSQL; 0 skips them).
-        #[arg(long, default_value_t = 1000)]
-        scale_count: usize,
-        /// Clients creating at once in the process configurations.
-        #[arg(long, default_value_t = 24)]
-        concurrency: usize,
-    },
-    /// POST of a full load balancer graph → ACTIVE → first 200 through the VIP.
-    Provision {
-        #[arg(long, default_value_t = 100)]
-        count: usize,
-        #[arg(long, value_enum, default_value = "inprocess")]
-        amphora: AmphoraKind,
-    },
-    /// The outage a looping client sees when an amphora process is killed (process driver).
-    Failover {
-        #[arg(long, default_value_t = 10)]
-        kills: usize,
-    },
-    /// Many load balancers in one `ostia up`: creation time, RSS, health manager CPU, VIPs.
-    Density {
-        #[arg(long, default_value_t = 10_000)]
-        count: usize,
-        /// Creates in flight at once.
-        #[arg(long, default_value_t = 16)]
-        concurrency: usize,
-        /// VIPs tried at the end.
-        #[arg(long, default_value_t = 200)]
-        sample: usize,
-    },
-    /// Direct vs HAProxy vs the engine: HTTP keep-alive, HTTP close, TCP bulk (needs wrk, haproxy).
-    Engine {
-        #[arg(long, default_value_t = 3)]
-        rounds: usize,
-        #[arg(long, default_value_t = 4)]
-        seconds: u64,
-        /// Proxy threads (the engine's workers, HAProxy's nbthread).
-        #[arg(long, default_value_t = 1)]
-        threads: usize,
-    },
 }
 
 fn main() -> anyhow::Result<()> {
@@ -694,37 +641,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
             println!("backend {name} on {}", backend.addr);
             stopped().await?;
         }
-        Command::Bench {
-            what:
-                BenchCommand::Api {
-                    count,
-                    database,
-                    scale_count,
-                    concurrency,
-                },
-        } => bench::api::run(count, database, scale_count, concurrency).await?,
-        Command::Bench {
-            what: BenchCommand::Provision { count, amphora },
-        } => bench::amphora::provision(count, amphora.into()).await?,
-        Command::Bench {
-            what: BenchCommand::Failover { kills },
-        } => bench::amphora::failover(kills).await?,
-        Command::Bench {
-            what:
-                BenchCommand::Density {
-                    count,
-                    concurrency,
-                    sample,
-                },
-        } => bench::amphora::density(count, concurrency, sample).await?,
-        Command::Bench {
-            what:
-                BenchCommand::Engine {
-                    rounds,
-                    seconds,
-                    threads,
-                },
-        } => bench::engine::run(rounds, seconds, threads).await?,
+        Command::Bench { what } => bench::run(what).await?,
     }
     Ok(())
 }

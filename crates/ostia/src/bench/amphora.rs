@@ -25,7 +25,7 @@ const FAILOVER_CIDR: &str = "127.52.0.0/16";
 const DENSITY_CIDR: &str = "127.53.0.0/16";
 
 /// Names this run's backends, so that an answer is known to come through this run's VIP.
-fn tag() -> String {
+pub(super) fn tag() -> String {
     format!("bench{}", std::process::id())
 }
 
@@ -49,26 +49,35 @@ fn options(dir: &Path, driver: AmphoraDriver, cidr: &str) -> anyhow::Result<Opti
 }
 
 /// A client of the load-balancer API.
-struct Api {
+pub(super) struct Api {
     client: reqwest::Client,
     base: String,
     subnet: String,
 }
 
 impl Api {
-    async fn connect(api: SocketAddr, network: SocketAddr) -> anyhow::Result<Api> {
-        let client = reqwest::Client::new();
-        let subnet = local_subnet(&client, &format!("http://{network}")).await?;
-        Ok(Api {
+    /// A client of the API at `api`, making load balancers on `subnet`.
+    pub(super) fn new(client: reqwest::Client, api: SocketAddr, subnet: String) -> Api {
+        Api {
             client,
             base: format!("http://{api}"),
             subnet,
-        })
+        }
+    }
+
+    pub(super) fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+
+    async fn connect(api: SocketAddr, network: SocketAddr) -> anyhow::Result<Api> {
+        let client = reqwest::Client::new();
+        let subnet = local_subnet(&client, &format!("http://{network}")).await?;
+        Ok(Api::new(client, api, subnet))
     }
 
     /// A full graph in one POST: LB, HTTP listener on 8080, ROUND_ROBIN pool, the members,
     /// and a monitor. (lb id, VIP:8080)
-    async fn create_graph(
+    pub(super) async fn create_graph(
         &self,
         name: &str,
         members: &[SocketAddr],
@@ -98,7 +107,7 @@ impl Api {
     }
 
     /// The load balancer's two statuses (None for a load balancer that is gone).
-    async fn status(
+    pub(super) async fn status(
         &self,
         lb: &str,
     ) -> anyhow::Result<(Option<ProvisioningStatus>, Option<OperatingStatus>)> {
@@ -117,7 +126,12 @@ impl Api {
     }
 
     /// Polls every `poll` until ACTIVE (at most `limit`).
-    async fn wait_active(&self, lb: &str, limit: Duration, poll: Duration) -> anyhow::Result<()> {
+    pub(super) async fn wait_active(
+        &self,
+        lb: &str,
+        limit: Duration,
+        poll: Duration,
+    ) -> anyhow::Result<()> {
         let started = Instant::now();
         loop {
             match self.status(lb).await?.0 {
@@ -131,7 +145,7 @@ impl Api {
         }
     }
 
-    async fn delete(&self, lb: &str) -> anyhow::Result<()> {
+    pub(super) async fn delete(&self, lb: &str) -> anyhow::Result<()> {
         self.client
             .delete(format!(
                 "{}/v2/lbaas/loadbalancers/{lb}?cascade=true",
@@ -156,10 +170,18 @@ fn parsed<T: std::str::FromStr>(v: &Value) -> Option<T> {
 }
 
 /// `GET /` on a fresh connection: answered 200 by one of this run's backends?
-async fn answers(vip: SocketAddr) -> bool {
+pub(super) async fn answers(vip: SocketAddr) -> bool {
+    answers_over(tokio::net::TcpSocket::new_v4(), vip).await
+}
+
+/// As [`answers`], over a socket made beforehand (in another network namespace, say).
+pub(super) async fn answers_over(
+    socket: std::io::Result<tokio::net::TcpSocket>,
+    vip: SocketAddr,
+) -> bool {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let exchange = async {
-        let mut c = tokio::net::TcpStream::connect(vip).await.ok()?;
+        let mut c = socket.ok()?.connect(vip).await.ok()?;
         c.write_all(b"GET / HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n")
             .await
             .ok()?;
@@ -184,7 +206,7 @@ fn driver_name(driver: AmphoraDriver) -> &'static str {
     }
 }
 
-fn summary(name: &str, mut ms: Vec<f64>) -> String {
+pub(super) fn summary(name: &str, mut ms: Vec<f64>) -> String {
     ms.sort_by(f64::total_cmp);
     format!(
         "{name}: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
@@ -195,10 +217,9 @@ fn summary(name: &str, mut ms: Vec<f64>) -> String {
 }
 
 pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()> {
-    anyhow::ensure!(
-        driver != AmphoraDriver::Netns,
-        "`bench provision --amphora netns` is not measured yet (it needs a lab of namespaces)"
-    );
+    if driver == AmphoraDriver::Netns {
+        return super::hosts::provision(count).await;
+    }
     let dir = bench_dir("provision");
     let running = ostia::start(options(&dir, driver, PROVISION_CIDR)?).await?;
     let api = Api::connect(running.api_addr, running.network_addr).await?;
