@@ -217,9 +217,6 @@ pub(super) fn summary(name: &str, mut ms: Vec<f64>) -> String {
 }
 
 pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()> {
-    if driver == AmphoraDriver::Netns {
-        return super::hosts::provision(count).await;
-    }
     let dir = bench_dir("provision");
     let running = ostia::start(options(&dir, driver, PROVISION_CIDR)?).await?;
     let api = Api::connect(running.api_addr, running.network_addr).await?;

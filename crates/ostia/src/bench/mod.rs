@@ -86,9 +86,11 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
             scale_count,
             concurrency,
         } => api::run(count, database, scale_count, concurrency).await,
-        BenchCommand::Provision { count, amphora } => {
-            amphora::provision(count, amphora.into()).await
-        }
+        BenchCommand::Provision { count, amphora } => match amphora.into() {
+            // Amphorae on hosts need a lab of namespaces around them.
+            ostia::AmphoraDriver::Netns => hosts::provision(count).await,
+            driver => amphora::provision(count, driver).await,
+        },
         BenchCommand::Failover { kills } => amphora::failover(kills).await,
         BenchCommand::Density {
             count,
