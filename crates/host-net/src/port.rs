@@ -79,19 +79,29 @@ pub async fn attach(namespace: &str, port: &PortPlumbing) -> Result<()> {
 /// Gratuitous ARP for IPv4 addresses just added (iputils' `arping -U`), as keepalived and
 /// Neutron's L3 agent send them: an address that moved to another host is found there at
 /// once, not when neighbours' caches and bridges' learned entries expire. Without `arping`
-/// the address is found when the namespace next speaks.
+/// the address is found when the namespace next speaks. Not waited for: arping sends at
+/// once, then lingers a second for answers that never come to an unsolicited ARP.
 async fn announce(namespace: &str, dev: &str, added: &[IpNet]) {
     let ns = format!("--net={}", crate::namespace::path(namespace).display());
     for address in added.iter().filter(|a| a.addr().is_ipv4()) {
-        let ip = address.addr().to_string();
-        let sent = crate::command::run(
-            "nsenter",
-            &[&ns, "--", "arping", "-U", "-c", "1", "-I", dev, &ip],
-        )
-        .await;
-        if let Err(e) = sent {
-            tracing::debug!(%namespace, address = %ip, error = %e, "no gratuitous ARP");
-        }
+        let (ns, dev, ip) = (ns.clone(), dev.to_string(), address.addr().to_string());
+        let namespace = namespace.to_string();
+        tokio::spawn(async move {
+            let args = [
+                ns.as_str(),
+                "--",
+                "arping",
+                "-U",
+                "-c",
+                "1",
+                "-I",
+                &dev,
+                &ip,
+            ];
+            if let Err(e) = crate::command::run("nsenter", &args).await {
+                tracing::debug!(%namespace, address = %ip, error = %e, "no gratuitous ARP");
+            }
+        });
     }
 }
 

@@ -301,7 +301,11 @@ impl Drop for Lab {
             kill_inside(ns);
             let _ = sh("ip", &["netns", "del", ns]);
         }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        if std::env::var_os("OSTIA_BENCH_KEEP_LOGS").is_some() {
+            eprintln!("logs kept in {}", self.dir.display());
+        } else {
+            let _ = std::fs::remove_dir_all(&self.dir);
+        }
     }
 }
 

@@ -35,6 +35,10 @@ pub struct Hosts {
     down_after: Duration,
     /// The host that holds the routers (the control plane's own).
     router_host: Option<String>,
+    /// Hosts that did not answer a quick question, and when (ms): passed over without
+    /// asking again until they report after that. When a host dies, the failovers of its
+    /// amphorae then pay the quick timeout once, not once each.
+    unanswered: std::sync::Mutex<std::collections::HashMap<String, i64>>,
 }
 
 impl Hosts {
@@ -57,6 +61,7 @@ impl Hosts {
             builder: AgentClient::new(tls, Duration::from_secs(20)),
             down_after,
             router_host,
+            unanswered: Default::default(),
         })
     }
 
@@ -64,7 +69,7 @@ impl Hosts {
         ComputeError::Failed(e.to_string())
     }
 
-    /// The hosts that reported within the down time.
+    /// The hosts that reported within the down time, and answered since they last did not.
     async fn live(&self) -> Result<Vec<Host>, ComputeError> {
         let now = store::jobs::now_millis();
         let down_after = self.down_after.as_millis() as i64;
@@ -74,8 +79,20 @@ impl Hosts {
             .await
             .map_err(Self::failed)?
             .into_iter()
-            .filter(|h| h.alive(now, down_after))
+            .filter(|h| h.alive(now, down_after) && !self.is_unanswering(h))
             .collect())
+    }
+
+    fn is_unanswering(&self, host: &Host) -> bool {
+        let unanswered = self.unanswered.lock().expect("not poisoned");
+        unanswered
+            .get(&host.id)
+            .is_some_and(|at| *at >= host.heartbeat_at)
+    }
+
+    fn did_not_answer(&self, host: &Host) {
+        let mut unanswered = self.unanswered.lock().expect("not poisoned");
+        unanswered.insert(host.id.clone(), store::jobs::now_millis());
     }
 
     /// Live, admin-up hosts with an agent, the least loaded first (ties in random order).
@@ -138,7 +155,9 @@ impl Hosts {
     async fn host_alive(&self, placed: &Placed) -> bool {
         let now = store::jobs::now_millis();
         match self.host_of(placed).await {
-            Ok((host, _)) => host.alive(now, self.down_after.as_millis() as i64),
+            Ok((host, _)) => {
+                host.alive(now, self.down_after.as_millis() as i64) && !self.is_unanswering(&host)
+            }
             Err(_) => false,
         }
     }
@@ -247,6 +266,9 @@ impl ComputeDriver for Hosts {
                     .await;
                 if let Err(e) = answers {
                     tracing::info!(host = %host.name, error = %e, "host passed over: no answer");
+                    if matches!(e, AgentError::Unreachable { .. }) {
+                        self.did_not_answer(&host);
+                    }
                     last = Some(e);
                     continue;
                 }
@@ -310,11 +332,16 @@ impl ComputeDriver for Hosts {
             }
             // One second: the amphora being replaced is often on a host that just died.
             let deleted = match self.host_of(amphora).await {
-                Ok((host, agent)) => self
-                    .quick
-                    .json::<serde_json::Value>(agent, &host.name, Method::DELETE, &path, None)
-                    .await
-                    .map_err(compute_error),
+                Ok((host, agent)) => {
+                    let answer = self
+                        .quick
+                        .json::<serde_json::Value>(agent, &host.name, Method::DELETE, &path, None)
+                        .await;
+                    if matches!(answer, Err(AgentError::Unreachable { .. })) {
+                        self.did_not_answer(&host);
+                    }
+                    answer.map_err(compute_error)
+                }
                 Err(e) => Err(e),
             };
             if let Err(e) = deleted {
