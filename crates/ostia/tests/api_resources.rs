@@ -578,6 +578,38 @@ async fn quotas_providers_flavors_zones() {
         (s, fault(&b)),
         (400, "not json is not a valid option for flavor_data")
     );
+    // The amphora driver's JSON schema, with jsonschema's messages (Python reprs).
+    let refused = [
+        (
+            r#"{"loadbalancer_topology": "ACTIVE_PASSIVE"}"#,
+            "loadbalancer_topology 'ACTIVE_PASSIVE' is not one of ['ACTIVE_STANDBY', 'SINGLE']",
+        ),
+        (
+            r#"{"loadbalancer_topology": 1}"#,
+            "loadbalancer_topology 1 is not of type 'string'",
+        ),
+        (
+            r#"{"sriov_vip": "yes"}"#,
+            "sriov_vip 'yes' is not of type 'boolean'",
+        ),
+        (
+            r#"{"topology": "SINGLE", "size": null}"#,
+            "Additional properties are not allowed ('topology', 'size' were unexpected)",
+        ),
+    ];
+    for (data, message) in refused {
+        let body = json!({"flavorprofile": {"name": "bad", "provider_name": "amphora", "flavor_data": data}});
+        let (s, b) = env.post("/v2/lbaas/flavorprofiles", body).await;
+        let want = format!("Provider 'amphora' does not support a requested option: {message}");
+        assert_eq!((s, fault(&b)), (501, want.as_str()), "{data}");
+    }
+    let zone = json!({"availability_zone_profile": {"name": "z", "provider_name": "amphora",
+        "availability_zone_data": r#"{"valid_vip_networks": "net-1"}"#}});
+    let (s, b) = env.post("/v2/lbaas/availabilityzoneprofiles", zone).await;
+    assert_eq!(
+        (s, fault(&b)),
+        (501, "Provider 'amphora' does not support a requested option: valid_vip_networks 'net-1' is not of type 'array'")
+    );
     let (s, f) = env
         .post(
             "/v2/lbaas/flavors",

@@ -2,7 +2,7 @@
 //! their provider profiles. Administrators write them; any project reads flavors and zones.
 
 use super::admin::authorize_own;
-use super::providers::{self, az_capabilities, flavor_capabilities};
+use super::providers::{self, az_capabilities, flavor_capabilities, Capability};
 use super::*;
 use crate::specs;
 use front::schema::{decode_as, Spec};
@@ -38,25 +38,17 @@ fn profile_data(
     provider_name: &str,
     field: &str,
     data: &str,
-    capabilities: fn(Provider) -> Vec<(&'static str, &'static str)>,
+    capabilities: fn(Provider) -> Vec<Capability>,
 ) -> ApiResult<()> {
     let provider = providers::enabled(provider_name)?;
     let Ok(Value::Object(document)) = serde_json::from_str::<Value>(data) else {
         return Err(ApiError::invalid_option(data, field));
     };
-    if provider != Provider::NoopDriver {
-        let allowed = capabilities(provider);
-        if let Some(key) = document
-            .keys()
-            .find(|k| !allowed.iter().any(|(a, _)| a == k))
-        {
-            return Err(ApiError::unsupported_option(
-                provider_name,
-                &format!("Additional properties are not allowed ('{key}' was unexpected)"),
-            ));
-        }
+    if provider == Provider::NoopDriver {
+        return Ok(());
     }
-    Ok(())
+    super::validate::profile_document(&document, &capabilities(provider))
+        .map_err(|message| ApiError::unsupported_option(provider_name, &message))
 }
 
 fn check_profile(body: &Body) -> ApiResult<()> {

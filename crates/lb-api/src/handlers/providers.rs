@@ -10,33 +10,64 @@ pub fn enabled(name: &str) -> ApiResult<Provider> {
         .map_err(|_| ApiError::bad_request(format!("Provider '{name}' is not enabled.")))
 }
 
+/// What a profile key holds: the JSON-schema type Octavia's amphora driver checks it against
+/// (`flavor_schema.py`, `availability_zone_schema.py`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Holds {
+    Text,
+    Flag,
+    List,
+    /// A string, one of these (in the schema's order, which its error message shows).
+    OneOf(&'static [&'static str]),
+}
+
+/// A key a provider's flavor or availability-zone profiles may name.
+pub struct Capability {
+    pub name: &'static str,
+    pub description: &'static str,
+    pub holds: Holds,
+}
+
+const fn cap(name: &'static str, description: &'static str, holds: Holds) -> Capability {
+    Capability {
+        name,
+        description,
+        holds,
+    }
+}
+
 /// The flavor capabilities a provider's profiles may name.
-pub fn flavor_capabilities(provider: Provider) -> Vec<(&'static str, &'static str)> {
+pub fn flavor_capabilities(provider: Provider) -> Vec<Capability> {
     if provider == Provider::NoopDriver {
-        return vec![("some_topology", "OCTAVIA_NOOP_DRIVER topology")];
+        return vec![cap(
+            "some_topology",
+            "OCTAVIA_NOOP_DRIVER topology",
+            Holds::Text,
+        )];
     }
     vec![
-        ("loadbalancer_topology", "The load balancer topology. One of: SINGLE - One amphora per load balancer. ACTIVE_STANDBY - Two amphora per load balancer."),
-        ("compute_flavor", "The compute driver flavor ID."),
-        ("amp_image_tag", "The amphora image tag."),
-        ("sriov_vip", "When true, the VIP port will be created using an SR-IOV VF port."),
-        ("allow_member_sriov", "When true, users can request SR-IOV ports for members."),
+        cap("loadbalancer_topology", "The load balancer topology. One of: SINGLE - One amphora per load balancer. ACTIVE_STANDBY - Two amphora per load balancer.", Holds::OneOf(&["ACTIVE_STANDBY", "SINGLE"])),
+        cap("compute_flavor", "The compute driver flavor ID.", Holds::Text),
+        cap("amp_image_tag", "The amphora image tag.", Holds::Text),
+        cap("sriov_vip", "When true, the VIP port will be created using an SR-IOV VF port.", Holds::Flag),
+        cap("allow_member_sriov", "When true, users can request a member port be SR-IOV enabled at member creation time.", Holds::Flag),
     ]
 }
 
 /// The availability-zone capabilities a provider's profiles may name.
-pub fn az_capabilities(provider: Provider) -> Vec<(&'static str, &'static str)> {
+pub fn az_capabilities(provider: Provider) -> Vec<Capability> {
     if provider == Provider::NoopDriver {
-        return vec![(
+        return vec![cap(
             "compute_zone",
             "compute availability zone to use for this loadbalancer.",
+            Holds::Text,
         )];
     }
     vec![
-        ("compute_zone", "The compute availability zone."),
-        ("volume_zone", "The volume availability zone."),
-        ("management_network", "The management network ID for the amphora."),
-        ("valid_vip_networks", "List of network IDs that are allowed for VIP use. This overrides/replaces the list of allowed networks configured in `octavia.conf`."),
+        cap("compute_zone", "The compute availability zone.", Holds::Text),
+        cap("volume_zone", "The volume availability zone.", Holds::Text),
+        cap("management_network", "The management network ID for the amphora.", Holds::Text),
+        cap("valid_vip_networks", "List of network IDs that are allowed for VIP use. This overrides/replaces the list of allowed networks configured in `octavia.conf`.", Holds::List),
     ]
 }
 
@@ -59,9 +90,10 @@ pub async fn route(req: &Req, rest: &[&str]) -> ApiResult<Response> {
             })
             .collect()
     };
-    let filter = |items: Vec<(&'static str, &'static str)>| -> Vec<(&'static str, &'static str)> {
+    let filter = |items: Vec<Capability>| -> Vec<(&'static str, &'static str)> {
         items
             .into_iter()
+            .map(|c| (c.name, c.description))
             .filter(|(n, d)| {
                 req.query.get("name").is_none_or(|w| w == *n)
                     && req.query.get("description").is_none_or(|w| w == *d)

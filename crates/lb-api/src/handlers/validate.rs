@@ -605,3 +605,100 @@ pub fn l7rule_type_given(kind: &Patch<L7RuleType>) -> ApiResult<()> {
     }
     Ok(())
 }
+
+/// A profile's data document against the provider's schema, as the amphora driver's
+/// JSON-schema check reports the first fault: keys it does not know, then each known key's
+/// type, then its allowed values. The message is jsonschema's, values in Python's repr.
+pub fn profile_document(
+    document: &serde_json::Map<String, Value>,
+    capabilities: &[super::providers::Capability],
+) -> Result<(), String> {
+    use super::providers::Holds;
+    let unknown: Vec<String> = document
+        .keys()
+        .filter(|k| !capabilities.iter().any(|c| c.name == k.as_str()))
+        .map(|k| python_repr(&Value::String(k.clone())))
+        .collect();
+    if !unknown.is_empty() {
+        let verb = if unknown.len() == 1 { "was" } else { "were" };
+        return Err(format!(
+            "Additional properties are not allowed ({} {verb} unexpected)",
+            unknown.join(", ")
+        ));
+    }
+    for c in capabilities {
+        let Some(value) = document.get(c.name) else {
+            continue;
+        };
+        let (fits, type_name) = match c.holds {
+            Holds::Text | Holds::OneOf(_) => (value.is_string(), "string"),
+            Holds::Flag => (value.is_boolean(), "boolean"),
+            Holds::List => (value.is_array(), "array"),
+        };
+        let shown = python_repr(value);
+        if !fits {
+            return Err(format!("{} {shown} is not of type '{type_name}'", c.name));
+        }
+        if let Holds::OneOf(allowed) = c.holds {
+            if !allowed.iter().any(|a| value.as_str() == Some(*a)) {
+                let listed: Vec<String> = allowed.iter().map(|a| format!("'{a}'")).collect();
+                return Err(format!(
+                    "{} {shown} is not one of [{}]",
+                    c.name,
+                    listed.join(", ")
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A JSON value as Python's `repr` shows it once decoded (jsonschema's messages use it).
+fn python_repr(value: &Value) -> String {
+    match value {
+        Value::Null => "None".into(),
+        Value::Bool(true) => "True".into(),
+        Value::Bool(false) => "False".into(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => {
+            let quote = if s.contains('\'') && !s.contains('"') {
+                '"'
+            } else {
+                '\''
+            };
+            let mut out = String::from(quote);
+            for ch in s.chars() {
+                match ch {
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c == quote => {
+                        out.push('\\');
+                        out.push(c);
+                    }
+                    c => out.push(c),
+                }
+            }
+            out.push(quote);
+            out
+        }
+        Value::Array(items) => {
+            let shown: Vec<String> = items.iter().map(python_repr).collect();
+            format!("[{}]", shown.join(", "))
+        }
+        Value::Object(map) => {
+            let shown: Vec<String> = map
+                .iter()
+                .map(|(k, v)| {
+                    format!(
+                        "{}: {}",
+                        python_repr(&Value::String(k.clone())),
+                        python_repr(v)
+                    )
+                })
+                .collect();
+            format!("{{{}}}", shown.join(", "))
+        }
+    }
+}
