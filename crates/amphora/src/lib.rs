@@ -1,7 +1,8 @@
 //! The amphora: what runs one load balancer's data plane and reports on it. An `Amphora`
 //! (engine plus heartbeat sender), the heartbeat codec shared with the health manager, the
 //! agent that serves an amphora process over mutual TLS, its client, the certificate
-//! authority both ends trust, and the reports of a host's `ostia agent`.
+//! authority both ends trust, the reports of a host's `ostia agent`, and the VRRP (keepalived)
+//! configuration of an ACTIVE_STANDBY pair.
 //!
 //! Knows the engine and `model`; must not know the database.
 
@@ -12,6 +13,7 @@ pub mod heartbeat;
 pub mod host;
 pub mod host_addresses;
 mod instance;
+pub mod keepalived;
 pub mod mtls;
 pub mod pki;
 pub mod sender;
