@@ -163,16 +163,23 @@ class LabRun:
     tmp = None
 
 
-def main():
-    for path, name in ((OSTIA_BIN, "OSTIA_BIN"), (NEUTRON, "NEUTRON")):
+def lab_main(run, tools, what, prefix, programs=()):
+    """Runs `run(lab, tmp)` in a new lab and removes the lab after, whatever happened. `tools`:
+    (path, variable) pairs that must be executable; `programs`: (program, Debian package)."""
+    for path, name in tools:
         if not os.access(path, os.X_OK):
             print("not ok - %s=%s is executable" % (name, path))
             print("0 passed, 1 failed")
             return 1
     if os.geteuid() != 0:
-        print("skip - amphora hosts in network namespaces: needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)")
+        print("skip - %s: needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)" % what)
         return 0
-    tmp = tempfile.mkdtemp(prefix="ostia-hosts-")
+    for program, package in programs:
+        if shutil.which(program) is None:
+            print("not ok - %s is installed (Debian package %s)" % (program, package))
+            print("0 passed, 1 failed")
+            return 1
+    tmp = tempfile.mkdtemp(prefix=prefix)
     LabRun.tmp = tmp
     lab = Lab(tmp)
     try:
@@ -181,7 +188,7 @@ def main():
         check("the lab runs to the end", False, repr(e))
     finally:
         if os.environ.get("KEEP"):
-            print("# KEEP: the lab is left running (tag %s)" % TAG)
+            print("# KEEP: the lab is left running (tag %s, logs %s)" % (TAG, tmp))
             return 1
         lab.close()
         left = sorted((namespaces("amphora-") | namespaces("qprobe-") | namespaces("qrouter-")) - lab.before) + \
@@ -195,6 +202,11 @@ def main():
         shutil.rmtree(tmp, ignore_errors=True)
     print("%d passed, %d failed" % (RESULTS["passed"], RESULTS["failed"]))
     return 1 if RESULTS["failed"] else 0
+
+
+def main():
+    return lab_main(run, ((OSTIA_BIN, "OSTIA_BIN"), (NEUTRON, "NEUTRON")), "amphora hosts in network namespaces",
+                    "ostia-hosts-")
 
 
 def run(lab, tmp):

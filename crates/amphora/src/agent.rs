@@ -247,6 +247,7 @@ pub async fn run(
         socket,
         Duration::from_millis(config.drain_timeout_ms),
         Arc::new(crate::HostAddresses::new(config.host_addresses)),
+        Some(files.dir.clone()),
     ));
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(

@@ -31,6 +31,10 @@ pub struct Message {
     /// listeners and pools are empty); amphorae never send it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<HostReport>,
+    /// An amphora of an ACTIVE_STANDBY pair: what its keepalived says it is (Octavia's
+    /// heartbeat has no such field, so its recorded roles drift from the truth).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp: Option<model::VrrpState>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -126,6 +130,7 @@ pub fn render(
         listeners,
         pools,
         host: None,
+        vrrp: None,
     }
 }
 

@@ -20,6 +20,7 @@ pub fn message(report: &HostReport, seq: u64) -> Message {
         listeners: BTreeMap::new(),
         pools: BTreeMap::new(),
         host: Some(report.clone()),
+        vrrp: None,
     }
 }
 

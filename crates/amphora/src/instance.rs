@@ -3,6 +3,7 @@
 //! `ostia amphora` process holds one behind its agent.
 
 use crate::sender::{self, HeartbeatSettings};
+use crate::vrrp::Vrrp;
 use crate::HostAddresses;
 use engine::{Applied, ApplyError, Engine, Status};
 use model::AmphoraConfig;
@@ -19,27 +20,33 @@ pub struct Amphora {
     /// Makes the addresses it serves local; `serving` is what it holds there.
     addresses: Arc<HostAddresses>,
     serving: tokio::sync::Mutex<Vec<IpAddr>>,
+    /// Its keepalived, when it is one of a pair.
+    vrrp: Arc<Vrrp>,
     settings: watch::Sender<HeartbeatSettings>,
     sender: JoinHandle<()>,
 }
 
 impl Amphora {
     /// Starts with no load balancer configured (heartbeats report no listeners). `socket`
-    /// sends the heartbeats; in-process amphorae share one.
+    /// sends the heartbeats; in-process amphorae share one. `dir`: a directory of its own,
+    /// which an amphora needs to be one of an ACTIVE_STANDBY pair (its keepalived's files).
     pub fn start(
         id: &str,
         settings: HeartbeatSettings,
         socket: Arc<UdpSocket>,
         drain: Duration,
         addresses: Arc<HostAddresses>,
+        dir: Option<std::path::PathBuf>,
     ) -> Amphora {
         let engine = Arc::new(Engine::new(drain));
+        let vrrp = Arc::new(Vrrp::new(dir));
         let (tx, rx) = watch::channel(settings);
-        let sender = sender::spawn(id.to_string(), engine.clone(), rx, socket);
+        let sender = sender::spawn(id.to_string(), engine.clone(), vrrp.clone(), rx, socket);
         Amphora {
             id: id.to_string(),
             engine,
             addresses,
+            vrrp,
             serving: Default::default(),
             settings: tx,
             sender,
@@ -56,6 +63,11 @@ impl Amphora {
             .filter(|a| !serving.contains(a))
             .copied()
             .collect();
+        // keepalived first: the engine binds VIPs this amphora may not hold (IP_FREEBIND).
+        self.vrrp
+            .apply(&self.id, config.vrrp.as_ref(), &config.vips)
+            .await
+            .map_err(ApplyError::Refused)?;
         self.addresses.acquire(&added).await;
         let result = self.engine.apply(config).await;
         if result.is_ok() {
@@ -89,6 +101,7 @@ impl Amphora {
     /// replacement can bind the VIP), open connections get the drain timeout.
     pub async fn stop(&self) -> engine::Drain {
         self.sender.abort();
+        self.vrrp.stop().await;
         let drain = self.engine.shutdown().await;
         let serving = std::mem::take(&mut *self.serving.lock().await);
         self.addresses.release(&serving).await;

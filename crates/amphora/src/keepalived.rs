@@ -5,33 +5,15 @@
 //! - an advertisement interval under a second is VRRPv3's (centiseconds), so a BACKUP takes
 //!   over after 3 × interval + skew instead of Octavia's ≈3.65 s; VRRPv3 has no
 //!   authentication, so PASS is only rendered for VRRPv2;
-//! - a notify script writes the instance's state to a file, which the heartbeat reads: the
-//!   recorded role follows who holds the VIP. Scripts run as root with keepalived's script
+//! - a notify script writes the instance's state to a file (`vrrp` reads FAULT from it; who
+//!   is MASTER it reads from the VIP itself). Scripts run as root with keepalived's script
 //!   security on: their directories must not be writable by other users.
 
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-/// The state keepalived reports for an instance (its notify script's third argument).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VrrpState {
-    Master,
-    Backup,
-    Fault,
-}
-
-impl std::str::FromStr for VrrpState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s.trim() {
-            "MASTER" => Ok(VrrpState::Master),
-            "BACKUP" => Ok(VrrpState::Backup),
-            "FAULT" => Ok(VrrpState::Fault),
-            other => Err(format!("'{other}' is not a VRRP state")),
-        }
-    }
-}
+pub use model::VrrpState;
 
 /// One amphora's VRRP instance.
 #[derive(Clone, Debug)]
@@ -160,7 +142,11 @@ pub fn notify_script(state_file: &Path) -> String {
 
 /// The state the notify script last wrote (None before keepalived reported one).
 pub fn read_state(state_file: &Path) -> Option<VrrpState> {
-    std::fs::read_to_string(state_file).ok()?.parse().ok()
+    std::fs::read_to_string(state_file)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
 }
 
 #[cfg(test)]
@@ -231,7 +217,7 @@ mod tests {
 
     #[test]
     fn states_are_keepalived_words() {
-        assert_eq!("MASTER\n".parse::<VrrpState>(), Ok(VrrpState::Master));
+        assert_eq!("MASTER".parse::<VrrpState>(), Ok(VrrpState::Master));
         assert_eq!("BACKUP".parse::<VrrpState>(), Ok(VrrpState::Backup));
         assert_eq!("FAULT".parse::<VrrpState>(), Ok(VrrpState::Fault));
         assert!("STOP".parse::<VrrpState>().is_err());

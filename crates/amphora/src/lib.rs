@@ -17,6 +17,7 @@ pub mod keepalived;
 pub mod mtls;
 pub mod pki;
 pub mod sender;
+pub mod vrrp;
 
 pub use host_addresses::{HostAddresses, Management};
 pub use instance::Amphora;

@@ -96,6 +96,7 @@ fn config(generation: u64, vip: &str, member: SocketAddr) -> AmphoraConfig {
         )],
         pools: vec![pool],
         plumbing: None,
+        vrrp: None,
     }
 }
 

@@ -48,6 +48,7 @@ async fn served(
             listeners: vec![l],
             pools: vec![p],
             plumbing: None,
+            vrrp: None,
         }
     };
     (backends, Oracle::start(config).await)

@@ -237,6 +237,7 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
             listeners: vec![l],
             pools: pools.clone(),
             plumbing: None,
+            vrrp: None,
         }
     };
 
@@ -524,6 +525,7 @@ mod tls_oracle {
                 listeners: vec![l],
                 pools: pools.clone(),
                 plumbing: None,
+                vrrp: None,
             }
         };
         let oracle = Oracle::start(config).await;

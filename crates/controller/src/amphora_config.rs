@@ -44,6 +44,7 @@ pub fn build(tree: &Tree, generation: u64) -> AmphoraConfig {
         listeners,
         pools,
         plumbing: None,
+        vrrp: None,
     }
 }
 

@@ -4,12 +4,12 @@
 //! with the tree in one transaction; the ones the API must see at once (BOOTING,
 //! PENDING_DELETE) are written as they happen.
 
-use crate::amphora_config;
 use crate::compute::{ComputeDriver, ComputeError, Placed, Stop};
+use crate::{amphora_config, pair};
 use engine::ListenerFailure;
 use model::{
-    Amphora, AmphoraConfig, AmphoraDetails, AmphoraRole, AmphoraStatus, JobAction, Kind,
-    ProvisioningStatus, Tree,
+    Amphora, AmphoraConfig, AmphoraRole, AmphoraStatus, JobAction, Kind, ProvisioningStatus,
+    Topology, Tree,
 };
 use std::sync::Arc;
 use store::{Job, Store};
@@ -30,6 +30,8 @@ pub struct Amphorae {
     driver: Arc<dyn ComputeDriver>,
     /// Opens the key manager's payloads (TLS listeners' certificates).
     sealer: Arc<store::Sealer>,
+    /// For load balancers whose flavor does not say (`--loadbalancer-topology`).
+    topology: Topology,
 }
 
 /// Records of amphorae that belong to their load balancer (not being or been deleted).
@@ -50,14 +52,31 @@ impl Amphorae {
             store,
             driver,
             sealer,
+            topology: Topology::Single,
         }
     }
 
-    /// The configuration of `tree` at `generation`: its floating addresses served too, its
-    /// TLS listeners' certificates loaded.
-    async fn config(&self, tree: &Tree, generation: u64) -> Result<AmphoraConfig, String> {
+    /// The topology of load balancers whose flavor does not name one.
+    pub fn with_topology(mut self, topology: Topology) -> Amphorae {
+        self.topology = topology;
+        self
+    }
+
+    fn topology(&self, tree: &Tree) -> Topology {
+        tree.load_balancer().topology.unwrap_or(self.topology)
+    }
+
+    /// The configuration of `tree` at `generation` for the amphorae `records`: its floating
+    /// addresses served too, its TLS listeners' certificates loaded, the pair's VRRP group.
+    async fn config(
+        &self,
+        tree: &Tree,
+        generation: u64,
+        records: &[Amphora],
+    ) -> Result<AmphoraConfig, String> {
         let floating = self.floating_addresses(tree).await?;
         let mut config = config_with(tree, generation, &floating);
+        config.vrrp = pair::group(tree, records);
         // Noop amphorae serve nothing, so (as Octavia's noop drivers) they take any ref.
         if self.driver.heartbeats() {
             crate::certificates::load(&self.store, &self.sealer, &mut config).await?;
@@ -123,25 +142,57 @@ impl Amphorae {
             }
             // A create run again after a crash finds what the first run booted.
             (Kind::LoadBalancer, JobAction::Create | JobAction::Failover) => {
-                let config = self.config(tree, generation).await?;
+                // Checked first: a refused topology must not cost the running amphorae.
+                let roles = pair::roles(self.topology(tree));
+                self.check_topology(&roles)?;
                 for amp in records {
                     self.retire(amp, Stop::Kill, out).await?;
                 }
-                self.boot(tree, &config, out).await
+                self.boot(tree, generation, roles, &[], out).await
             }
             // Run again after a crash, the old amphora may be retired already, and what the
-            // first run booted is retired too.
+            // first run booted is retired too. One of a pair is rebuilt as the BACKUP, on a
+            // VRRP port of its own (as Octavia): a MAC that moved to another host would be
+            // sent to the old one until the network learns it again, and the new BACKUP,
+            // hearing no MASTER, would claim the VIP.
             (Kind::Amphora, JobAction::Failover) => {
-                let config = self.config(tree, generation).await?;
                 let replaced =
                     |a: &Amphora| a.id == job.object_id || a.status == AmphoraStatus::Booting;
-                for amp in records.into_iter().filter(replaced) {
+                let (gone, kept): (Vec<Amphora>, Vec<Amphora>) =
+                    records.into_iter().partition(replaced);
+                let failed = gone.iter().find(|a| a.id == job.object_id).cloned();
+                let failed = match failed {
+                    Some(a) => Some(a),
+                    None => self
+                        .store
+                        .amphora(&job.object_id)
+                        .await
+                        .map_err(|e| e.to_string())?,
+                };
+                let role = match failed.filter(pair::paired) {
+                    Some(_) if kept.iter().any(pair::paired) => AmphoraRole::Backup,
+                    Some(_) => AmphoraRole::Master,
+                    None => pair::roles(self.topology(tree))[0],
+                };
+                for amp in gone {
                     self.retire(amp, Stop::Kill, out).await?;
                 }
-                self.boot(tree, &config, out).await
+                // Its peer is dead: the survivor holds the VIP (or will within a
+                // master-down interval), and gets the MASTER's priority before the new
+                // BACKUP starts, so that the two never tie.
+                let kept: Vec<Amphora> = kept
+                    .into_iter()
+                    .map(|mut a| {
+                        if role == AmphoraRole::Backup && pair::paired(&a) {
+                            pair::set_role(&mut a, AmphoraRole::Master);
+                        }
+                        a
+                    })
+                    .collect();
+                self.boot(tree, generation, vec![role], &kept, out).await
             }
             _ => {
-                let config = self.config(tree, generation).await?;
+                let config = self.config(tree, generation, &records).await?;
                 if records.is_empty() {
                     return Err(format!(
                         "load balancer {} has no amphora in service; fail it over to build one",
@@ -190,35 +241,88 @@ impl Amphorae {
         Ok(())
     }
 
-    /// Builds a new amphora for the load balancer and hands it `config`.
+    /// A pair needs a driver whose amphorae can run keepalived.
+    fn check_topology(&self, roles: &[AmphoraRole]) -> Result<(), String> {
+        if roles.len() > 1 && !self.driver.pairs() {
+            return Err(
+                "ACTIVE_STANDBY needs amphorae that run VRRP, each in a network \
+                        namespace of its own (--amphora netns, or noop): this amphora driver \
+                        runs them in one address space"
+                    .into(),
+            );
+        }
+        Ok(())
+    }
+
+    /// Builds a new amphora for each role (one of a pair with a VRRP port of its own),
+    /// places them one after the other (so a host can keep a pair's two apart),
+    /// and hands each the configuration of the load balancer's amphorae: `kept` and these.
     async fn boot(
         &self,
         tree: &Tree,
-        config: &AmphoraConfig,
+        generation: u64,
+        roles: Vec<AmphoraRole>,
+        kept: &[Amphora],
         out: &mut Outcome,
     ) -> Result<(), String> {
-        let mut amp = new_record(tree);
-        self.save(&amp).await?;
-        let placement = match self.driver.create(&amp.id, &amp.lb_id).await {
-            Ok(p) => p,
+        let mut built = Vec::new();
+        for role in roles {
+            let id = uuid::Uuid::new_v4().to_string();
+            let port = match role {
+                AmphoraRole::Standalone => None,
+                _ => Some(pair::allocate_port(&self.store, tree, &id).await?),
+            };
+            let mut amp = pair::new_record(tree, id, role, port);
+            self.save(&amp).await?;
+            match self.driver.create(&amp.id, &amp.lb_id).await {
+                Ok(placement) => placement.write_to(&mut amp),
+                Err(e) => {
+                    amp.set_status(AmphoraStatus::Error);
+                    out.records.extend(built);
+                    out.records.push(amp.clone());
+                    return Err(describe(&amp.id, e));
+                }
+            }
+            amp.set_status(AmphoraStatus::Allocated);
+            // Saved placed: the next of the pair is placed knowing where this one is.
+            self.save(&amp).await?;
+            built.push(amp);
+        }
+        let all: Vec<Amphora> = kept.iter().chain(&built).cloned().collect();
+        let config = match self.config(tree, generation, &all).await {
+            Ok(config) => config,
             Err(e) => {
-                amp.set_status(AmphoraStatus::Error);
-                out.records.push(amp.clone());
-                return Err(describe(&amp.id, e));
+                out.records.extend(built);
+                return Err(e);
             }
         };
-        placement.write_to(&mut amp);
-        amp.set_status(AmphoraStatus::Allocated);
-        let applied = self.driver.apply(&Placed::of(&amp), config).await;
-        let result = match applied {
-            Ok(applied) => {
-                amp.details.generation = applied.generation;
-                out.failed_listeners.extend(applied.failed_listeners);
-                Ok(())
+        // The serving one first: it learns its new peer (and gets the MASTER's priority)
+        // before the new one starts listening for it. One that cannot be reached is left
+        // to its own failover.
+        for amp in kept.iter().filter(|a| pair::paired(a)) {
+            match self.driver.apply(&Placed::of(amp), &config).await {
+                Ok(applied) => {
+                    let mut amp = amp.clone();
+                    amp.details.generation = applied.generation;
+                    out.records.push(amp);
+                }
+                Err(e) => tracing::warn!(amphora = %amp.id, error = %e,
+                    "the other amphora of the pair did not take the new configuration"),
             }
-            Err(e) => Err(describe(&amp.id, e)),
-        };
-        out.records.push(amp);
+        }
+        let mut result = Ok(());
+        for mut amp in built {
+            if result.is_ok() {
+                match self.driver.apply(&Placed::of(&amp), &config).await {
+                    Ok(applied) => {
+                        amp.details.generation = applied.generation;
+                        out.failed_listeners.extend(applied.failed_listeners);
+                    }
+                    Err(e) => result = Err(describe(&amp.id, e)),
+                }
+            }
+            out.records.push(amp);
+        }
         result
     }
 
@@ -237,7 +341,8 @@ impl Amphorae {
                 continue;
             }
             let generation = amp.details.generation;
-            let result = match self.config(&tree, generation).await {
+            let records = in_service(self.records(&lb_id).await?);
+            let result = match self.config(&tree, generation, &records).await {
                 Ok(config) => self
                     .driver
                     .attach(&Placed::of(&amp), &config)
@@ -282,32 +387,4 @@ fn config_with(tree: &Tree, generation: u64, floating: &[std::net::IpAddr]) -> A
         }
     }
     config
-}
-
-/// The record of a new STANDALONE amphora (SINGLE topology), BOOTING.
-fn new_record(tree: &Tree) -> Amphora {
-    let lb = tree.lb();
-    let vip = tree.load_balancer();
-    let expiry = (chrono::Utc::now() + chrono::Duration::days(30))
-        .format("%Y-%m-%dT%H:%M:%S")
-        .to_string();
-    Amphora {
-        id: uuid::Uuid::new_v4().to_string(),
-        lb_id: lb.id.clone(),
-        project_id: lb.project_id.clone(),
-        status: AmphoraStatus::Booting,
-        created_at: model::now(),
-        updated_at: Some(model::now()),
-        // The amphora binds the VIP itself: its own port is the VIP's port.
-        details: AmphoraDetails {
-            vrrp_ip: Some(vip.vip_address.clone()),
-            ha_ip: Some(vip.vip_address.clone()),
-            vrrp_port_id: Some(vip.vip_port_id.clone()),
-            ha_port_id: Some(vip.vip_port_id.clone()),
-            cert_expiration: Some(expiry),
-            role: Some(AmphoraRole::Standalone),
-            vrrp_id: Some(1),
-            ..AmphoraDetails::default()
-        },
-    }
 }

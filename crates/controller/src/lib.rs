@@ -12,6 +12,7 @@ pub mod compute;
 pub mod failover;
 pub mod health;
 pub mod housekeeping;
+mod pair;
 pub mod worker;
 
 pub use amphorae::Amphorae;

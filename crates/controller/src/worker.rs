@@ -136,6 +136,18 @@ impl Worker {
                 _ => tx.unwatch_amphora(&amp.id).await?,
             }
         }
+        let retired: Vec<_> = outcome
+            .records
+            .iter()
+            .filter(|a| a.status == AmphoraStatus::Deleted)
+            .cloned()
+            .collect();
+        if !retired.is_empty() {
+            let serving = crate::amphorae::in_service(tx.amphorae(&job.lb_id).await?);
+            for port in crate::pair::freed_ports(&retired, &serving) {
+                tx.delete_port(port).await?;
+            }
+        }
         let error = outcome.error.as_deref();
         // Pushing agent settings changes no object of the tree.
         if job.action != JobAction::Configure {

@@ -114,6 +114,7 @@ mod tests {
             )],
             pools: vec![pool],
             plumbing: None,
+            vrrp: None,
         }
     }
 

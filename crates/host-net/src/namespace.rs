@@ -80,11 +80,14 @@ pub async fn ensure(name: &str) -> Result<()> {
     Ok(())
 }
 
-/// Deletes the namespace and what is inside (its ends of veth pairs take their peers along).
+/// Deletes the namespace and what is inside: its processes first (one left running would
+/// keep the namespace, its links and its addresses alive, unnamed), then its ends of veth
+/// pairs, which take their peers along.
 pub async fn delete(name: &str) -> Result<()> {
     if !exists(name) {
         return Ok(());
     }
+    stop_processes(name).await;
     match ip_netns(&["del", name]).await {
         Err(e) if !already(&e) => Err(e),
         _ => Ok(()),

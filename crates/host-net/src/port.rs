@@ -54,7 +54,7 @@ pub async fn attach(namespace: &str, port: &PortPlumbing) -> Result<()> {
     .await?;
     ip_in(namespace, &["link", "set", &inner, "address", &port.mac]).await?;
     ip_in(namespace, &["link", "set", &inner, "up"]).await?;
-    let added = set_addresses(namespace, &inner, &port.addresses).await?;
+    let added = set_addresses(namespace, &inner, &port.addresses, &port.floating).await?;
     announce(namespace, &inner, &added).await;
     if let Some(gateway) = port.gateway {
         let family = if gateway.is_ipv6() { "-6" } else { "-4" };
@@ -105,9 +105,16 @@ async fn announce(namespace: &str, dev: &str, added: &[IpNet]) {
     }
 }
 
-/// The interface's global addresses become exactly `want`; returns those it added.
-pub async fn set_addresses(namespace: &str, dev: &str, want: &[IpNet]) -> Result<Vec<IpNet>> {
-    let have = addresses(namespace, dev).await?;
+/// The interface's global addresses become exactly `want`, leaving `floating` ones alone
+/// (keepalived's); returns those it added.
+pub async fn set_addresses(
+    namespace: &str,
+    dev: &str,
+    want: &[IpNet],
+    floating: &[std::net::IpAddr],
+) -> Result<Vec<IpNet>> {
+    let mut have = addresses(namespace, dev).await?;
+    have.retain(|a| !floating.contains(&a.addr()));
     let want: BTreeSet<IpNet> = want.iter().copied().collect();
     for gone in have.difference(&want) {
         let cidr = gone.to_string();

@@ -79,6 +79,7 @@ mod tests {
                 mac: "fa:16:3e:00:00:01".into(),
                 addresses: vec!["172.24.4.10/24".parse().unwrap()],
                 gateway: None,
+                floating: vec![],
             }),
             snat: true,
             floating: vec![FloatingPlumbing {

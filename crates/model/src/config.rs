@@ -25,6 +25,43 @@ pub struct AmphoraConfig {
     /// agent plumbs it; the engine ignores it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub plumbing: Option<crate::Plumbing>,
+    /// For the amphorae of an ACTIVE_STANDBY load balancer: the VRRP group they form. Each
+    /// amphora finds itself among the members by its id.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub vrrp: Option<VrrpConfig>,
+}
+
+/// The VRRP group of an ACTIVE_STANDBY pair (Octavia's `vrrp_group`): who is in it, and how
+/// often the MASTER advertises.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VrrpConfig {
+    /// The load balancer's id without dashes (Octavia's `vrrp_group_name`).
+    pub group: String,
+    pub advert_int_ms: u64,
+    pub members: Vec<VrrpMember>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct VrrpMember {
+    pub amphora_id: String,
+    /// Its own address (`vrrp_ip`), the source of its adverts.
+    pub address: IpAddr,
+    /// 100 for the MASTER, 90 for the BACKUP when the configuration was made.
+    pub priority: u8,
+    /// The interface that holds `address`.
+    #[serde(default)]
+    pub interface: String,
+    /// Its port's MAC: peers know each other without ARP, so a rebuilt BACKUP hears its
+    /// MASTER at once (a neighbour entry that failed while it was dead would retry only
+    /// after a second, and the BACKUP would claim the VIP meanwhile).
+    #[serde(default)]
+    pub mac: String,
+}
+
+impl VrrpConfig {
+    pub fn member(&self, amphora_id: &str) -> Option<&VrrpMember> {
+        self.members.iter().find(|m| m.amphora_id == amphora_id)
+    }
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

@@ -90,6 +90,10 @@ pub struct PortPlumbing {
     /// The namespace's default route, when this port carries it.
     #[serde(default)]
     pub gateway: Option<IpAddr>,
+    /// Addresses that come and go on this port by another's hand (the VIP that keepalived
+    /// moves between the amphorae of a pair): the plumbing neither adds nor removes them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub floating: Vec<IpAddr>,
 }
 
 /// A router on a host: a namespace `qrouter-<id>` with a port on each of its subnets (their

@@ -25,7 +25,7 @@ pub use address::IpAddress;
 pub use amphora::{Amphora, AmphoraDetails};
 pub use config::{
     AmphoraConfig, CertificateBundle, L7PolicyConfig, L7RuleConfig, ListenerConfig, ListenerTls,
-    MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence,
+    MemberConfig, MonitorConfig, PoolConfig, PoolTls, SessionPersistence, VrrpConfig, VrrpMember,
 };
 pub use health::{ListenerHealth, MemberHealth, PoolHealth};
 pub use host::{
@@ -43,5 +43,5 @@ pub use resource::{
     now, AdditionalVip, AvailabilityZone, AvailabilityZoneProfile, Body, Flavor, FlavorProfile,
     HealthMonitor, L7Policy, L7Rule, Listener, LoadBalancer, Member, Object, Pool, Resource,
 };
-pub use status::{AmphoraRole, AmphoraStatus, OperatingStatus, ProvisioningStatus};
+pub use status::{AmphoraRole, AmphoraStatus, OperatingStatus, ProvisioningStatus, VrrpState};
 pub use tree::Tree;

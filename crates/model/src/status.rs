@@ -55,6 +55,26 @@ crate::wire_enum!(AmphoraRole {
     Standalone = "STANDALONE",
 });
 
+crate::wire_enum!(
+    /// What a VRRP instance is (keepalived's words), as an amphora of a pair reports it.
+    VrrpState {
+        Master = "MASTER",
+        Backup = "BACKUP",
+        Fault = "FAULT",
+    }
+);
+
+impl AmphoraRole {
+    /// Octavia's priorities: the amphora built as MASTER 100, the BACKUP 90.
+    pub fn vrrp_priority(self) -> Option<u8> {
+        match self {
+            AmphoraRole::Master => Some(100),
+            AmphoraRole::Backup => Some(90),
+            AmphoraRole::Standalone => None,
+        }
+    }
+}
+
 impl AmphoraStatus {
     /// Amphorae that exist (or are being built) and belong to their load balancer.
     pub fn is_live(self) -> bool {

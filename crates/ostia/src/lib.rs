@@ -59,6 +59,8 @@ pub struct Options {
     /// Run the worker in this process (`false` leaves jobs to an `ostia worker`).
     pub worker: bool,
     pub amphora: AmphoraDriver,
+    /// Octavia's `loadbalancer_topology`: for load balancers whose flavor does not say.
+    pub loadbalancer_topology: model::Topology,
     /// Run the health manager in this process, listening here.
     pub health_manager: bool,
     /// Run housekeeping in this process (`false` leaves it to an `ostia housekeeping`).
@@ -105,6 +107,7 @@ impl Default for Options {
             default_project: "admin".into(),
             worker: true,
             amphora: AmphoraDriver::InProcess,
+            loadbalancer_topology: model::Topology::Single,
             health_manager: true,
             housekeeping: true,
             health_bind: "127.0.0.1:5555".parse().expect("literal"),
@@ -257,7 +260,15 @@ async fn spawn_worker(
         hosts,
     } = compute_driver(opts, store, heartbeat, exits_tx).await?;
     let sealer = Arc::new(store::Sealer::load_or_create(&opts.data_dir)?);
-    let amphorae = Arc::new(Amphorae::new(store.clone(), driver, sealer));
+    if opts.loadbalancer_topology == model::Topology::ActiveStandby && !driver.pairs() {
+        anyhow::bail!(
+            "--loadbalancer-topology ACTIVE_STANDBY needs amphorae that run VRRP each in a \
+             network namespace of its own: --amphora netns (or noop)"
+        );
+    }
+    let amphorae = Arc::new(
+        Amphorae::new(store.clone(), driver, sealer).with_topology(opts.loadbalancer_topology),
+    );
     let lost = amphorae
         .restore()
         .await

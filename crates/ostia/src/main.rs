@@ -85,6 +85,27 @@ enum PolicyKind {
     Advanced,
 }
 
+/// Octavia's `[controller_worker] loadbalancer_topology`, for load balancers whose flavor
+/// does not name one.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum TopologyKind {
+    /// One amphora per load balancer.
+    #[value(name = "SINGLE")]
+    Single,
+    /// Two amphorae per load balancer, MASTER and BACKUP, the VIP moved by VRRP.
+    #[value(name = "ACTIVE_STANDBY")]
+    ActiveStandby,
+}
+
+impl From<TopologyKind> for model::Topology {
+    fn from(t: TopologyKind) -> model::Topology {
+        match t {
+            TopologyKind::Single => model::Topology::Single,
+            TopologyKind::ActiveStandby => model::Topology::ActiveStandby,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
 pub enum AmphoraKind {
     /// One engine per amphora inside the Ostia process (fast start).
@@ -171,6 +192,10 @@ enum Command {
         database: Option<String>,
         #[arg(long, value_enum, default_value = "inprocess")]
         amphora: AmphoraKind,
+        /// Amphorae per load balancer whose flavor does not say (ACTIVE_STANDBY needs
+        /// --amphora netns or noop).
+        #[arg(long, value_enum, default_value = "SINGLE")]
+        loadbalancer_topology: TopologyKind,
         #[command(flatten)]
         health: HealthArgs,
     },
@@ -277,6 +302,10 @@ struct UpArgs {
     /// Where amphorae run.
     #[arg(long, value_enum, default_value = "inprocess")]
     amphora: AmphoraKind,
+    /// Amphorae per load balancer whose flavor does not say (ACTIVE_STANDBY needs
+    /// --amphora netns or noop).
+    #[arg(long, value_enum, default_value = "SINGLE")]
+    loadbalancer_topology: TopologyKind,
     /// The built-in subnet VIPs come from (fixed at the first start of a data dir).
     #[arg(long, default_value = "127.10.0.0/16")]
     vip_cidr: ipnet::Ipv4Net,
@@ -417,6 +446,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
                 key_manager_bind,
                 network_driver,
                 amphora,
+                loadbalancer_topology,
                 vip_cidr,
                 default_project,
                 no_worker,
@@ -444,6 +474,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
                 default_project,
                 worker: !no_worker,
                 amphora: amphora.into(),
+                loadbalancer_topology: loadbalancer_topology.into(),
                 health_manager: !no_health_manager,
                 housekeeping: !no_housekeeping,
                 local_cidr: vip_cidr,
@@ -523,12 +554,14 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
             data_dir,
             database,
             amphora,
+            loadbalancer_topology,
             health,
         } => {
             let opts = ostia::Options {
                 data_dir,
                 database,
                 amphora: amphora.into(),
+                loadbalancer_topology: loadbalancer_topology.into(),
                 ..health_options(&health)
             };
             ostia::run_worker(opts, stopped()).await?;

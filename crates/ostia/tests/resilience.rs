@@ -247,6 +247,7 @@ async fn forged_truncated_and_garbage_heartbeats_change_nothing_and_are_counted(
         listeners: Default::default(),
         pools: Default::default(),
         host: None,
+        vrrp: None,
     };
     let forged = amphora::heartbeat::Codec::new(b"not the key").encode(&lie);
     let genuine_shape = amphora::heartbeat::Codec::new(key.as_bytes()).encode(&lie);

@@ -72,17 +72,17 @@ impl Port {
     /// Its MAC address: Neutron's `fa:16:3e` prefix and 24 bits of the port's id (its first
     /// six hex digits; an id that has fewer is hashed).
     pub fn mac(&self) -> String {
-        let digits: String = self
-            .id
-            .chars()
-            .filter(char::is_ascii_hexdigit)
-            .take(6)
-            .collect();
+        Port::mac_of(&self.id)
+    }
+
+    /// The MAC of the port with this id (it depends on the id alone).
+    pub fn mac_of(id: &str) -> String {
+        let digits: String = id.chars().filter(char::is_ascii_hexdigit).take(6).collect();
         let tail = if digits.len() == 6 {
             u32::from_str_radix(&digits, 16).unwrap_or_default()
         } else {
             // FNV-1a: stable across runs and releases, unlike the standard hasher.
-            self.id.bytes().fold(0x811c_9dc5u32, |h, b| {
+            id.bytes().fold(0x811c_9dc5u32, |h, b| {
                 (h ^ u32::from(b)).wrapping_mul(0x0100_0193)
             }) & 0xff_ffff
         };

@@ -56,6 +56,7 @@ impl InProcess {
             self.socket.clone(),
             self.drain,
             self.addresses.clone(),
+            None,
         ));
         let previous = self
             .amphorae

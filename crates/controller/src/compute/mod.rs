@@ -97,6 +97,12 @@ pub trait ComputeDriver: Send + Sync {
     /// Whether its amphorae send heartbeats (a noop amphora never does).
     fn heartbeats(&self) -> bool;
 
+    /// Whether it can build ACTIVE_STANDBY pairs: amphorae that each run keepalived in a
+    /// network of their own (or noop records).
+    fn pairs(&self) -> bool {
+        false
+    }
+
     /// Builds an amphora of load balancer `lb_id` and returns once its agent answers.
     fn create<'a>(
         &'a self,

@@ -12,6 +12,10 @@ impl ComputeDriver for Noop {
         false
     }
 
+    fn pairs(&self) -> bool {
+        true
+    }
+
     fn create<'a>(
         &'a self,
         _amphora_id: &'a str,

@@ -13,7 +13,7 @@ pub use rollup::{expects_listeners, rollup};
 
 use crate::failover;
 use amphora::heartbeat::{Codec, DecodeError, Inflater, Message, MAX_DATAGRAM};
-use model::{AmphoraStatus, HostReport, OperatingStatus};
+use model::{AmphoraRole, AmphoraStatus, HostReport, OperatingStatus, VrrpState};
 use serde::Serialize;
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -222,6 +222,11 @@ struct Processor {
     sent: HashMap<String, OperatingStatus>,
     /// Hosts' latest reports since the last flush, by name.
     hosts: HashMap<String, HostReport>,
+    /// The role each amphora of a pair was last said to have (what keepalived reports), and
+    /// the changes not handed to the writer yet. Forgotten when the snapshot moves: a job
+    /// that settled may have written a role that is no longer true.
+    roles: HashMap<String, AmphoraRole>,
+    new_roles: Vec<(String, AmphoraRole)>,
 }
 
 /// Reading the snapshot costs a database round trip: heartbeats arriving together share
@@ -241,6 +246,8 @@ impl Processor {
             snapshot: None,
             sent: HashMap::new(),
             hosts: HashMap::new(),
+            roles: HashMap::new(),
+            new_roles: Vec::new(),
         }
     }
 
@@ -255,6 +262,7 @@ impl Processor {
                     .is_none_or(|(old, _)| old.generation() != s.generation());
                 if moved {
                     self.sent.clear();
+                    self.roles.clear();
                 }
                 self.snapshot = Some((s.clone(), Instant::now()));
                 Ok(s)
@@ -288,6 +296,9 @@ impl Processor {
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "heartbeats not processed"),
+                    }
+                    if !self.new_roles.is_empty() {
+                        let _ = writes.send(Write::Roles(std::mem::take(&mut self.new_roles)));
                     }
                     batch.clear();
                     self.busy(started);
@@ -365,6 +376,7 @@ impl Processor {
                 row.total_connections += s.totconns as i64;
                 row.request_errors += s.ereq as i64;
             }
+            self.note_role(message);
             let lb_id = tree.lb().id.clone();
             for (id, status) in rollup(&tree, message) {
                 if self.sent.get(&id) != Some(&status) {
@@ -374,6 +386,20 @@ impl Processor {
             }
         }
         Ok(changes)
+    }
+
+    /// An amphora of a pair says what it is: the record follows (FAULT changes nothing: it
+    /// holds no VIP, and its peer says MASTER if it took over).
+    fn note_role(&mut self, message: &Message) {
+        let role = match message.vrrp {
+            Some(VrrpState::Master) => AmphoraRole::Master,
+            Some(VrrpState::Backup) => AmphoraRole::Backup,
+            Some(VrrpState::Fault) | None => return,
+        };
+        if self.roles.get(&message.id) != Some(&role) {
+            self.roles.insert(message.id.clone(), role);
+            self.new_roles.push((message.id.clone(), role));
+        }
     }
 
     /// What was gathered since the last flush, handed over.
@@ -398,6 +424,8 @@ type Changes = HashMap<String, (String, OperatingStatus)>;
 /// What the writer writes.
 enum Write {
     Statuses(Changes),
+    /// Roles of amphorae of pairs, as they report them.
+    Roles(Vec<(String, AmphoraRole)>),
     Reports(Vec<(String, i64)>, Vec<StatsDelta>, Vec<HostReport>),
 }
 
@@ -409,9 +437,11 @@ async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counter
         let started = Instant::now();
         let mut statuses = Changes::new();
         let (mut seen, mut stats, mut hosts) = (Vec::new(), Vec::new(), Vec::new());
+        let mut roles = Vec::new();
         for w in pending.drain(..) {
             match w {
                 Write::Statuses(changes) => statuses.extend(changes),
+                Write::Roles(r) => roles.extend(r),
                 Write::Reports(s, d, h) => {
                     seen.extend(s);
                     stats.extend(d);
@@ -431,6 +461,11 @@ async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counter
                 tracing::warn!(error = %e, "operating statuses not written");
             }
         }
+        if !roles.is_empty() {
+            if let Err(e) = write_roles(&store, &roles).await {
+                tracing::warn!(error = %e, "amphora roles not written");
+            }
+        }
         if let Err(e) = store.record_reports(&seen, &stats).await {
             tracing::warn!(error = %e, "amphora health and stats not written");
         }
@@ -444,6 +479,24 @@ async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counter
 }
 
 impl Processor {}
+
+/// The recorded role (and Octavia's priority for it) of each amphora becomes what it said.
+async fn write_roles(store: &Store, roles: &[(String, AmphoraRole)]) -> store::Result<()> {
+    let mut tx = store.begin().await?;
+    for (id, role) in roles {
+        let Some(mut amp) = tx.amphora(id).await? else {
+            continue;
+        };
+        if amp.details.role == Some(*role) || amp.status.is_gone() {
+            continue;
+        }
+        tracing::info!(amphora = %id, lb = %amp.lb_id, from = ?amp.details.role, to = %role,
+            "amphora role follows its VRRP state");
+        crate::pair::set_role(&mut amp, *role);
+        tx.put_amphora(&amp).await?;
+    }
+    tx.commit().await
+}
 
 /// Every `check_interval`: amphorae silent for `heartbeat_timeout` are failed over, unless
 /// so many are silent at once that the failure is more likely ours (the threshold).

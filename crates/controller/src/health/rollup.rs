@@ -159,6 +159,7 @@ mod tests {
             listeners,
             pools,
             host: None,
+            vrrp: None,
         }
     }
 

@@ -30,6 +30,7 @@ pub fn config(vip: &str, listener: ListenerConfig, pool: PoolConfig) -> AmphoraC
         listeners: vec![listener],
         pools: vec![pool],
         plumbing: None,
+        vrrp: None,
     }
 }
 

@@ -58,7 +58,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     }
     validate::additional_vips(&body)?;
     let mut tx = state.core.store.begin().await?;
-    let provider = resolve_provider(&mut tx, &body).await?;
+    let (provider, topology) = resolve_provider(&mut tx, &body).await?;
     if let Some(az) = body.availability_zone.value() {
         let zone = tx
             .get(Kind::AvailabilityZone, az)
@@ -95,7 +95,7 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         tags: body.tags.or_else(Vec::new),
         vip_port_owned: vip.owned,
         vip_vnic_type: "normal".into(),
-        topology: Topology::Single,
+        topology,
     };
     let mut r = Resource::new(
         id.clone(),
@@ -117,8 +117,13 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     ))
 }
 
-async fn resolve_provider(tx: &mut WriteTx, body: &LoadBalancerCreate) -> ApiResult<Provider> {
+/// The provider, and the topology the flavor asks for (None: the worker's default).
+async fn resolve_provider(
+    tx: &mut WriteTx,
+    body: &LoadBalancerCreate,
+) -> ApiResult<(Provider, Option<Topology>)> {
     let mut provider = body.provider.value().cloned();
+    let mut topology = None;
     if let Some(flavor_id) = body.flavor_id.value() {
         let flavor = tx
             .get(Kind::Flavor, flavor_id)
@@ -136,6 +141,10 @@ async fn resolve_provider(tx: &mut WriteTx, body: &LoadBalancerCreate) -> ApiRes
             .get(Kind::FlavorProfile, &flavor.flavor_profile_id)
             .await?;
         if let Some(profile) = profile.as_ref().and_then(Resource::get::<FlavorProfile>) {
+            // Checked against the provider's schema when the profile was made.
+            topology = serde_json::from_str::<serde_json::Value>(&profile.flavor_data)
+                .ok()
+                .and_then(|d| d["loadbalancer_topology"].as_str()?.parse().ok());
             let flavor_provider = profile.provider_name.clone();
             match &provider {
                 Some(p) if *p != flavor_provider => {
@@ -148,8 +157,10 @@ async fn resolve_provider(tx: &mut WriteTx, body: &LoadBalancerCreate) -> ApiRes
         }
     }
     let name = provider.unwrap_or_else(|| Provider::Amphora.as_str().to_string());
-    name.parse()
-        .map_err(|_| ApiError::bad_request(format!("Provider '{name}' is not enabled.")))
+    let provider = name
+        .parse()
+        .map_err(|_| ApiError::bad_request(format!("Provider '{name}' is not enabled.")))?;
+    Ok((provider, topology))
 }
 
 async fn allocate_additional(

@@ -38,8 +38,10 @@ pub struct LoadBalancer {
     pub vip_port_owned: bool,
     #[serde(default = "normal")]
     pub vip_vnic_type: String,
-    #[serde(default = "single")]
-    pub topology: Topology,
+    /// From the flavor's `loadbalancer_topology`; None: the worker's
+    /// `--loadbalancer-topology` decides when it builds the amphorae.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub topology: Option<Topology>,
 }
 
 fn amphora() -> Provider {
@@ -48,10 +50,6 @@ fn amphora() -> Provider {
 
 fn normal() -> String {
     "normal".into()
-}
-
-fn single() -> Topology {
-    Topology::Single
 }
 
 /// An address of the load balancer on another subnet of the VIP's network.

@@ -432,6 +432,7 @@ fn engine_config() -> AmphoraConfig {
         ],
         pools: vec![http, tcp],
         plumbing: None,
+        vrrp: None,
     }
 }
 

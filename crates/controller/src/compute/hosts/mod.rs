@@ -95,25 +95,33 @@ impl Hosts {
         unanswered.insert(host.id.clone(), store::jobs::now_millis());
     }
 
-    /// Live, admin-up hosts with an agent, the least loaded first (ties in random order).
-    async fn candidates(&self) -> Result<Vec<Host>, ComputeError> {
-        let amphorae = self.store.amphorae(None).await.map_err(Self::failed)?;
-        let mut hosts: Vec<(usize, f64, Host)> = self
+    /// Live, admin-up hosts with an agent: those without an amphora of load balancer
+    /// `lb_id` first (anti-affinity: the two of a pair on two hosts when there are two), then
+    /// the least loaded (ties in random order).
+    async fn candidates(&self, lb_id: &str) -> Result<Vec<Host>, ComputeError> {
+        let amphorae: Vec<_> = self
+            .store
+            .amphorae(None)
+            .await
+            .map_err(Self::failed)?
+            .into_iter()
+            .filter(|a| !a.status.is_gone())
+            .collect();
+        let mut hosts: Vec<(bool, usize, f64, Host)> = self
             .live()
             .await?
             .into_iter()
             .filter(|h| h.admin_state_up && h.agent.is_some())
             .map(|h| {
-                let load = amphorae
-                    .iter()
-                    .filter(|a| !a.status.is_gone())
-                    .filter(|a| a.details.compute_id.as_deref() == Some(h.id.as_str()))
-                    .count();
-                (load, amphora::random_fraction(), h)
+                let on_host =
+                    |a: &&model::Amphora| a.details.compute_id.as_deref() == Some(h.id.as_str());
+                let sibling = amphorae.iter().filter(on_host).any(|a| a.lb_id == lb_id);
+                let load = amphorae.iter().filter(on_host).count();
+                (sibling, load, amphora::random_fraction(), h)
             })
             .collect();
-        hosts.sort_by(|a, b| a.0.cmp(&b.0).then(a.1.total_cmp(&b.1)));
-        Ok(hosts.into_iter().map(|(_, _, h)| h).collect())
+        hosts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
+        Ok(hosts.into_iter().map(|(_, _, _, h)| h).collect())
     }
 
     /// The host an amphora was placed on, and its agent's address.
@@ -162,9 +170,15 @@ impl Hosts {
         }
     }
 
-    /// What the amphora of `config`'s load balancer is plugged into, and its configuration
-    /// with only the load balancer's own VIPs (floating IPs are the routers').
-    async fn plumbed(&self, config: &AmphoraConfig) -> Result<AmphoraConfig, ComputeError> {
+    /// What `amphora` of `config`'s load balancer is plugged into, and its configuration
+    /// with only the load balancer's own VIPs (floating IPs are the routers'). A STANDALONE
+    /// amphora holds the VIP port; one of a pair its VRRP port, where keepalived brings
+    /// the VIPs.
+    async fn plumbed(
+        &self,
+        amphora: &Placed,
+        config: &AmphoraConfig,
+    ) -> Result<AmphoraConfig, ComputeError> {
         let tree = self
             .store
             .tree(&config.lb_id)
@@ -189,20 +203,44 @@ impl Hosts {
                 subnet.id, subnet.cidr
             )));
         }
+        let record = self
+            .store
+            .amphora(&amphora.id)
+            .await
+            .map_err(Self::failed)?;
+        let vrrp_port = record
+            .as_ref()
+            .filter(|_| config.vrrp.is_some())
+            .and_then(|r| r.details.vrrp_port_id.clone());
+        let port_id = vrrp_port.clone().unwrap_or_else(|| lb.vip_port_id.clone());
         let port = self
             .store
-            .port(&lb.vip_port_id)
+            .port(&port_id)
             .await
             .map_err(Self::failed)?
-            .ok_or_else(|| Self::failed(format!("VIP port {} is gone", lb.vip_port_id)))?;
+            .ok_or_else(|| Self::failed(format!("port {port_id} is gone")))?;
         let vni = self
             .store
             .network_vni(&subnet.network_id)
             .await
             .map_err(Self::failed)?;
-        let addresses = vips
+        let on_subnet: Vec<std::net::IpAddr> = vips
             .iter()
             .filter(|ip| cidr.contains(*ip))
+            .copied()
+            .collect();
+        let (own, floating) = match vrrp_port {
+            Some(_) => {
+                let own: std::net::IpAddr = port
+                    .ip_address
+                    .parse()
+                    .map_err(|_| Self::failed(format!("port {} has no address", port.id)))?;
+                (vec![own], on_subnet)
+            }
+            None => (on_subnet, Vec::new()),
+        };
+        let addresses = own
+            .iter()
             .filter_map(|ip| ipnet::IpNet::new(*ip, cidr.prefix_len()).ok())
             .collect();
         let gateway = subnet.gateway_ip.as_deref().and_then(|g| g.parse().ok());
@@ -218,6 +256,7 @@ impl Hosts {
                 mac: port.mac(),
                 addresses,
                 gateway,
+                floating,
             }],
         };
         let mut config = config.clone();
@@ -251,6 +290,10 @@ impl ComputeDriver for Hosts {
         true
     }
 
+    fn pairs(&self) -> bool {
+        true
+    }
+
     fn create<'a>(
         &'a self,
         amphora_id: &'a str,
@@ -258,7 +301,7 @@ impl ComputeDriver for Hosts {
     ) -> BoxFuture<'a, Result<Placement, ComputeError>> {
         Box::pin(async move {
             let mut last = None;
-            for host in self.candidates().await? {
+            for host in self.candidates(lb_id).await? {
                 let Some(agent) = host.agent else { continue };
                 let answers: Result<serde_json::Value, _> = self
                     .quick
@@ -311,7 +354,7 @@ impl ComputeDriver for Hosts {
         config: &'a AmphoraConfig,
     ) -> BoxFuture<'a, Result<Applied, ComputeError>> {
         Box::pin(async move {
-            let config = self.plumbed(config).await?;
+            let config = self.plumbed(amphora, config).await?;
             let body = serde_json::to_vec(&config).expect("serialisable");
             let path = format!("/1.0/amphorae/{}/loadbalancer", amphora.id);
             self.call(amphora, Method::PUT, &path, Some(body)).await
@@ -330,11 +373,15 @@ impl ComputeDriver for Hosts {
             if !self.host_alive(amphora).await {
                 return;
             }
-            // One second: the amphora being replaced is often on a host that just died.
+            // One second to kill: the amphora being replaced is often on a host that just
+            // died. A graceful stop takes longer (keepalived hands the VIP over).
+            let client = match how {
+                Stop::Kill => &self.quick,
+                Stop::Graceful => &self.client,
+            };
             let deleted = match self.host_of(amphora).await {
                 Ok((host, agent)) => {
-                    let answer = self
-                        .quick
+                    let answer = client
                         .json::<serde_json::Value>(agent, &host.name, Method::DELETE, &path, None)
                         .await;
                     if matches!(answer, Err(AgentError::Unreachable { .. })) {
@@ -356,7 +403,7 @@ impl ComputeDriver for Hosts {
         config: &'a AmphoraConfig,
     ) -> BoxFuture<'a, Result<(), ComputeError>> {
         Box::pin(async move {
-            let config = self.plumbed(config).await?;
+            let config = self.plumbed(amphora, config).await?;
             let body = serde_json::to_vec(&config).expect("serialisable");
             let path = format!("/1.0/amphorae/{}/attach", amphora.id);
             self.call::<serde_json::Value>(amphora, Method::PUT, &path, Some(body))

@@ -86,6 +86,7 @@ impl Hosts {
                 mac: port.mac(),
                 addresses: vec![ipnet::IpNet::new(ip, cidr.prefix_len()).map_err(Self::failed)?],
                 gateway: subnet.gateway_ip.as_deref().and_then(|g| g.parse().ok()),
+                floating: Vec::new(),
             },
         });
         let made: Result<serde_json::Value, _> = self

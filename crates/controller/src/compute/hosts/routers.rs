@@ -53,6 +53,7 @@ impl Hosts {
                     mac: port.mac(),
                     addresses: vec![ipnet::IpNet::new(ip, cidr.prefix_len()).map_err(Self::failed)?],
                     gateway: None,
+                    floating: Vec::new(),
                 };
                 if port.device_owner == GATEWAY_OWNER {
                     // Floating IPs are the gateway port's too, as on Neutron's `qg-` device.
