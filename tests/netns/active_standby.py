@@ -164,12 +164,12 @@ def hosts_by_id():
     return {r["id"]: r["host"] for r in njson("agent-list") or []}
 
 
-def roles_true(lb, want_two=True):
-    """(ok, detail): two amphorae in service, one MASTER one BACKUP, the VIP held by the MASTER
-    alone."""
+def roles_true(lb, gone=()):
+    """(ok, detail): two amphorae in service, none of `gone` (killed: failed over), one MASTER
+    one BACKUP, the VIP held by the MASTER alone."""
     amps = [a for a in amphora_list(lb["id"]) or [] if a.get("status") not in ("DELETED", "PENDING_DELETE")]
     roles = sorted(a.get("role") for a in amps)
-    if roles != ["BACKUP", "MASTER"] or any(a.get("status") != "ALLOCATED" for a in amps):
+    if roles != ["BACKUP", "MASTER"] or any(a.get("status") != "ALLOCATED" or a["id"] in gone for a in amps):
         return False, amps
     master = [a["id"] for a in amps if a["role"] == "MASTER"]
     held = vip_holder(amps, lb["vip_address"])
@@ -214,6 +214,7 @@ def run(lab, tmp):
     survivor = None
     for n in range(1, KILLS + 1):
         survivor = kill_master(lab, tmp, lb, client, outside, n, survivor)
+    kill_both(lb, client)
 
     # The VRRP ports go with the load balancer, and its namespaces.
     code, _ = lab_.api("DELETE", "/v2/lbaas/loadbalancers/%s?cascade=true" % lb["id"])
@@ -282,7 +283,7 @@ def kill_master(lab, tmp, lb, client, outside, n, survivor):
     ok, roles = wait_for(survivor_master, timeout=20, interval=0.1)
     took = time.monotonic() - killed
     check("kill %d: amphora list shows the BACKUP %s as MASTER after %.2f s" % (n, backup[0][:8], took), ok, roles)
-    ok, detail = wait_for(lambda: roles_true(lb), timeout=60)
+    ok, detail = wait_for(lambda: roles_true(lb, gone=master), timeout=60)
     rebuilt = [a["id"] for a in (detail.get("amphorae", []) if isinstance(detail, dict) else [])
                if a["id"] not in (master[0], backup[0])]
     check("kill %d: the rebuilt amphora is BACKUP, roles match who holds the VIP (ip addr) after %.1f s"
@@ -309,6 +310,25 @@ def kill_master(lab, tmp, lb, client, outside, n, survivor):
               seen["ok"][t] > 0 and seen["worst"][t] < 3, seen)
     print("# kill %d: an established connection through the dead MASTER: %s" % (n, held_out))
     return backup[0]
+
+
+def kill_both(lb, client):
+    """Both amphorae die at once: each is rebuilt, the first alone takes the VIP, and the
+    pair ends with a true MASTER and BACKUP again."""
+    amps = [a for a in amphora_list(lb["id"]) or [] if a.get("status") == "ALLOCATED"]
+    killed = time.monotonic()
+    for a in amps:
+        ns = "amphora-" + a["id"]
+        for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
+            sh("kill", "-9", pid, check_rc=False)
+        sh("ip", "netns", "del", ns, check_rc=False)
+    url = "http://%s/" % lb["vip_address"]
+    ok, _ = wait_for(lambda: (lab_.curl(client, url) is not None, None), timeout=60)
+    check("both killed at once: the VIP answers again after %.1f s" % (time.monotonic() - killed), ok)
+
+    ok, detail = wait_for(lambda: roles_true(lb, gone={a["id"] for a in amps}), timeout=90)
+    check("both killed at once: two new amphorae, MASTER and BACKUP, roles match who holds the VIP "
+          "(%.1f s)" % (time.monotonic() - killed), ok, detail)
 
 
 HELD = r"""

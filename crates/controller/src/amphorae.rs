@@ -283,8 +283,8 @@ impl Amphorae {
                     return Err(describe(&amp.id, e));
                 }
             }
-            amp.set_status(AmphoraStatus::Allocated);
-            // Saved placed: the next of the pair is placed knowing where this one is.
+            // Saved placed (still BOOTING: it serves nothing yet): the next of the pair is
+            // placed knowing where this one is.
             self.save(&amp).await?;
             built.push(amp);
         }
@@ -312,6 +312,7 @@ impl Amphorae {
         }
         let mut result = Ok(());
         for mut amp in built {
+            amp.set_status(AmphoraStatus::Allocated);
             if result.is_ok() {
                 match self.driver.apply(&Placed::of(&amp), &config).await {
                     Ok(applied) => {

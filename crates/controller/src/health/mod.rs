@@ -480,20 +480,32 @@ async fn write(store: Store, mut writes: mpsc::UnboundedReceiver<Write>, counter
 
 impl Processor {}
 
-/// The recorded role (and Octavia's priority for it) of each amphora becomes what it said.
+/// The recorded role (and Octavia's priority for it) of each amphora becomes what it said. A
+/// pair has one MASTER: the other one recorded so (dead, or not yet failed over) is not.
 async fn write_roles(store: &Store, roles: &[(String, AmphoraRole)]) -> store::Result<()> {
     let mut tx = store.begin().await?;
     for (id, role) in roles {
-        let Some(mut amp) = tx.amphora(id).await? else {
+        let Some(amp) = tx.amphora(id).await? else {
             continue;
         };
         if amp.details.role == Some(*role) || amp.status.is_gone() {
             continue;
         }
-        tracing::info!(amphora = %id, lb = %amp.lb_id, from = ?amp.details.role, to = %role,
-            "amphora role follows its VRRP state");
-        crate::pair::set_role(&mut amp, *role);
-        tx.put_amphora(&amp).await?;
+        let mut changed = vec![(amp, *role)];
+        if *role == AmphoraRole::Master {
+            let lb_id = changed[0].0.lb_id.clone();
+            for other in crate::amphorae::in_service(tx.amphorae(&lb_id).await?) {
+                if other.id != *id && other.details.role == Some(AmphoraRole::Master) {
+                    changed.push((other, AmphoraRole::Backup));
+                }
+            }
+        }
+        for (mut amp, role) in changed {
+            tracing::info!(amphora = %amp.id, lb = %amp.lb_id, from = ?amp.details.role, to = %role,
+                "amphora role follows its VRRP state");
+            crate::pair::set_role(&mut amp, role);
+            tx.put_amphora(&amp).await?;
+        }
     }
     tx.commit().await
 }

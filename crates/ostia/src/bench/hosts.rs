@@ -16,13 +16,17 @@ use std::time::{Duration, Instant};
 
 /// Builds the lab, then runs `body` on a thread of its own inside the control plane's
 /// namespace, on a current-thread runtime (so that `Netns::socket` may switch namespaces).
-async fn on_lab_thread<F, Fut>(hosts: usize, body: F) -> anyhow::Result<()>
+pub(super) async fn on_lab_thread<F, Fut>(
+    hosts: usize,
+    up_args: Vec<String>,
+    body: F,
+) -> anyhow::Result<()>
 where
     F: FnOnce(Lab, Netns) -> Fut + Send + 'static,
     Fut: std::future::Future<Output = anyhow::Result<()>>,
 {
     let thread = std::thread::spawn(move || -> anyhow::Result<()> {
-        let lab = Lab::start(hosts)?;
+        let lab = Lab::start(hosts, &up_args)?;
         let home = lab.enter_control_plane()?;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
@@ -36,12 +40,12 @@ where
 
 /// What every bench here starts from: every host alive, a private network, two backends in
 /// probes and a client probe, all on the first host (the benches kill the last).
-struct Scene {
-    lab: Lab,
-    home: Arc<Netns>,
-    client: Arc<Netns>,
-    api: Arc<Api>,
-    backends: Vec<SocketAddr>,
+pub(super) struct Scene {
+    pub(super) lab: Lab,
+    pub(super) home: Arc<Netns>,
+    pub(super) client: Arc<Netns>,
+    pub(super) api: Arc<Api>,
+    pub(super) backends: Vec<SocketAddr>,
 }
 
 async fn post(http: &reqwest::Client, path: &str, body: Value) -> anyhow::Result<Value> {
@@ -56,7 +60,7 @@ async fn post(http: &reqwest::Client, path: &str, body: Value) -> anyhow::Result
     Ok(body)
 }
 
-async fn scene(mut lab: Lab, home: Netns) -> anyhow::Result<Scene> {
+pub(super) async fn scene(mut lab: Lab, home: Netns) -> anyhow::Result<Scene> {
     let http = reqwest::Client::new();
     lab.start_agents(&http).await?;
     let net = post(
@@ -109,7 +113,7 @@ impl Scene {
     }
 
     /// `count` load balancers ACTIVE and answering, `concurrency` at a time.
-    async fn create(
+    pub(super) async fn create(
         &self,
         count: usize,
         concurrency: usize,
@@ -176,7 +180,7 @@ impl Scene {
 }
 
 pub async fn provision(count: usize) -> anyhow::Result<()> {
-    on_lab_thread(2, move |lab, home| async move {
+    on_lab_thread(2, Vec::new(), move |lab, home| async move {
         let scene = scene(lab, home).await?;
         println!(
             "ostia bench provision: {count} load balancers (LB, HTTP listener, pool, 2 members in one POST), netns amphorae on 2 hosts (one ostia up, one ostia agent)"
@@ -268,7 +272,7 @@ fn loop_clients(
 }
 
 pub async fn reschedule(hosts: usize, per_host: usize, concurrency: usize) -> anyhow::Result<()> {
-    on_lab_thread(hosts, move |lab, home| async move {
+    on_lab_thread(hosts, Vec::new(), move |lab, home| async move {
         let mut scene = scene(lab, home).await?;
         let count = hosts * per_host;
         println!(

@@ -66,8 +66,9 @@ pub fn host_ip(i: usize) -> IpAddr {
 
 impl Lab {
     /// Makes the namespaces and starts the control plane in the first host (its APIs answer
-    /// once [`Lab::enter_control_plane`] and [`Lab::start_agents`] return).
-    pub fn start(hosts: usize) -> anyhow::Result<Lab> {
+    /// once [`Lab::enter_control_plane`] and [`Lab::start_agents`] return), `ostia up` with
+    /// `extra` arguments.
+    pub fn start(hosts: usize, extra: &[String]) -> anyhow::Result<Lab> {
         // Safety: geteuid has no preconditions.
         if unsafe { libc::geteuid() } != 0 {
             bail!("this benchmark makes network namespaces: it needs root (CAP_SYS_ADMIN, CAP_NET_ADMIN)");
@@ -118,33 +119,31 @@ impl Lab {
         let (cp, health) = (lab.control_plane_dir(), lab.health());
         let (api, network) = (API.to_string(), NETWORK.to_string());
         let local_ip = host_ip(0).to_string();
-        let up = lab.spawn_in(
-            0,
-            &[
-                "up",
-                "--auth",
-                "noauth",
-                "--data-dir",
-                &cp,
-                "--amphora",
-                "netns",
-                "--host",
-                "host-0",
-                "--local-ip",
-                &local_ip,
-                "--health-bind",
-                &health,
-                "--api-bind",
-                &api,
-                "--network-bind",
-                &network,
-                "--key-manager-bind",
-                "127.0.0.1:0",
-                "--identity-bind",
-                "127.0.0.1:0",
-            ],
-            "up.log",
-        )?;
+        let mut args: Vec<&str> = vec![
+            "up",
+            "--auth",
+            "noauth",
+            "--data-dir",
+            &cp,
+            "--amphora",
+            "netns",
+            "--host",
+            "host-0",
+            "--local-ip",
+            &local_ip,
+            "--health-bind",
+            &health,
+            "--api-bind",
+            &api,
+            "--network-bind",
+            &network,
+            "--key-manager-bind",
+            "127.0.0.1:0",
+            "--identity-bind",
+            "127.0.0.1:0",
+        ];
+        args.extend(extra.iter().map(String::as_str));
+        let up = lab.spawn_in(0, &args, "up.log")?;
         lab.procs.push(up);
         Ok(lab)
     }
@@ -309,18 +308,29 @@ impl Drop for Lab {
     }
 }
 
-/// SIGKILL to every process inside namespace `ns`.
-fn kill_inside(ns: &str) {
+/// Kills an amphora as its machine dies: every process in its namespace, then the namespace.
+/// Returns how many processes it killed.
+pub fn kill_amphora(id: &str) -> usize {
+    let ns = format!("amphora-{id}");
+    let killed = kill_inside(&ns);
+    let _ = sh("ip", &["netns", "del", &ns]);
+    killed
+}
+
+/// SIGKILL to every process inside namespace `ns`; how many there were.
+fn kill_inside(ns: &str) -> usize {
     let pids = sh("ip", &["netns", "pids", ns]).unwrap_or_default();
-    for pid in pids
+    let pids: Vec<i32> = pids
         .split_whitespace()
         .filter_map(|p| p.parse::<i32>().ok())
-    {
+        .collect();
+    for pid in &pids {
         // Safety: kill(2) on a pid read just now; at worst it is gone already.
         unsafe {
-            libc::kill(pid, libc::SIGKILL);
+            libc::kill(*pid, libc::SIGKILL);
         }
     }
+    pids.len()
 }
 
 /// Calls `check` every 100 ms until it holds, at most `limit`.

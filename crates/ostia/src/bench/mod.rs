@@ -7,6 +7,7 @@ mod engine;
 mod handshake;
 mod hosts;
 mod lab;
+mod pair;
 mod process;
 mod scale;
 
@@ -37,10 +38,14 @@ pub enum BenchCommand {
         #[arg(long, value_enum, default_value = "inprocess")]
         amphora: crate::AmphoraKind,
     },
-    /// The outage a looping client sees when an amphora process is killed (process driver).
+    /// The outage a looping client sees when an amphora dies: SINGLE kills the amphora
+    /// process (process driver); ACTIVE_STANDBY kills the MASTER's namespace in a lab of
+    /// network namespaces (netns amphorae on 3 hosts, keepalived; needs root).
     Failover {
         #[arg(long, default_value_t = 10)]
         kills: usize,
+        #[arg(long, value_enum, default_value = "SINGLE")]
+        topology: crate::TopologyKind,
     },
     /// Many load balancers in one `ostia up`: creation time, RSS, health manager CPU, VIPs.
     Density {
@@ -91,7 +96,14 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
             ostia::AmphoraDriver::Netns => hosts::provision(count).await,
             driver => amphora::provision(count, driver).await,
         },
-        BenchCommand::Failover { kills } => amphora::failover(kills).await,
+        BenchCommand::Failover {
+            kills,
+            topology: crate::TopologyKind::Single,
+        } => amphora::failover(kills).await,
+        BenchCommand::Failover {
+            kills,
+            topology: crate::TopologyKind::ActiveStandby,
+        } => pair::failover(kills).await,
         BenchCommand::Density {
             count,
             concurrency,

@@ -97,8 +97,8 @@ impl Hosts {
 
     /// Live, admin-up hosts with an agent: those without an amphora of load balancer
     /// `lb_id` first (anti-affinity: the two of a pair on two hosts when there are two), then
-    /// the least loaded (ties in random order).
-    async fn candidates(&self, lb_id: &str) -> Result<Vec<Host>, ComputeError> {
+    /// the least loaded (ties in random order). With each, whether it holds one already.
+    async fn candidates(&self, lb_id: &str) -> Result<Vec<(Host, bool)>, ComputeError> {
         let amphorae: Vec<_> = self
             .store
             .amphorae(None)
@@ -121,7 +121,10 @@ impl Hosts {
             })
             .collect();
         hosts.sort_by(|a, b| (a.0, a.1).cmp(&(b.0, b.1)).then(a.2.total_cmp(&b.2)));
-        Ok(hosts.into_iter().map(|(_, _, _, h)| h).collect())
+        Ok(hosts
+            .into_iter()
+            .map(|(sibling, _, _, h)| (h, sibling))
+            .collect())
     }
 
     /// The host an amphora was placed on, and its agent's address.
@@ -248,7 +251,7 @@ impl Hosts {
             networks: vec![NetworkPlumbing {
                 network_id: subnet.network_id.clone(),
                 vni,
-                peers: self.carriers(&subnet.network_id).await?,
+                peers: self.peers(&subnet.network_id, &config.lb_id).await?,
             }],
             ports: vec![PortPlumbing {
                 port_id: port.id.clone(),
@@ -263,6 +266,34 @@ impl Hosts {
         config.vips = vips;
         config.plumbing = Some(plumbing);
         Ok(config)
+    }
+
+    /// Where a network's floods go from an amphora of `lb_id`: the hosts that carry it, and
+    /// the hosts of the load balancer's other amphorae, which may not have reported carrying
+    /// it yet (the two of a pair are plumbed one right after the other, and each must hear
+    /// the other's first adverts, or both claim the VIP).
+    async fn peers(
+        &self,
+        network_id: &str,
+        lb_id: &str,
+    ) -> Result<Vec<std::net::IpAddr>, ComputeError> {
+        let mut peers = self.carriers(network_id).await?;
+        let amphorae = self
+            .store
+            .amphorae(Some(lb_id))
+            .await
+            .map_err(Self::failed)?;
+        for amp in amphorae.iter().filter(|a| !a.status.is_gone()) {
+            let Some(host_id) = amp.details.compute_id.as_deref() else {
+                continue;
+            };
+            if let Some(host) = self.store.host(host_id).await.map_err(Self::failed)? {
+                if !peers.contains(&host.local_ip) {
+                    peers.push(host.local_ip);
+                }
+            }
+        }
+        Ok(peers)
     }
 
     /// The underlay addresses of the live hosts that carry a network.
@@ -301,7 +332,7 @@ impl ComputeDriver for Hosts {
     ) -> BoxFuture<'a, Result<Placement, ComputeError>> {
         Box::pin(async move {
             let mut last = None;
-            for host in self.candidates(lb_id).await? {
+            for (host, sibling) in self.candidates(lb_id).await? {
                 let Some(agent) = host.agent else { continue };
                 let answers: Result<serde_json::Value, _> = self
                     .quick
@@ -322,13 +353,18 @@ impl ComputeDriver for Hosts {
                     .await;
                 match created {
                     Ok(_) => {
+                        if sibling {
+                            tracing::warn!(host = %host.name, lb = %lb_id, amphora = %amphora_id,
+                                "both amphorae of the pair on one host: no other live host \
+                                 could build one (their records show the same compute_id)");
+                        }
                         return Ok(Placement {
                             compute_id: host.id.clone(),
                             lb_network_ip: host.local_ip.to_string(),
                             agent_port: Some(agent.port()),
                             pid: None,
                             cert_expiration: None,
-                        })
+                        });
                     }
                     // A host that just died, or cannot build: the next one is tried.
                     Err(e) => {
