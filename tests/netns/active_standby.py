@@ -210,6 +210,14 @@ def run(lab, tmp):
         seen.add(lab_.curl(client, url))
     check("curl through the VIP alternates between web1 and web2", len(seen - {None}) == 2, seen)
     outside = lab_.floating_ip(lab, lb, probes)
+    # SOURCE_IP persistence: the client probe sticks to one member, on either amphora.
+    r = openstack("loadbalancer", "pool", "set", "--session-persistence", "type=SOURCE_IP", "p")
+    ok, status = wait_for(lambda: (neutron("lbaas-loadbalancer-show", "lb", "-f", "value", "-c",
+                                            "provisioning_status").stdout.strip() == "ACTIVE", None), timeout=60)
+    check("openstack loadbalancer pool set --session-persistence type=SOURCE_IP", r.returncode == 0 and ok, r.stderr)
+    seen = {lab_.curl(client, url) for _ in range(6)}
+    check("the client probe sticks to one member (%s)" % sorted(map(str, seen)), len(seen) == 1 and None not in seen,
+          seen)
 
     survivor = None
     for n in range(1, KILLS + 1):
@@ -269,6 +277,12 @@ def kill_master(lab, tmp, lb, client, outside, n, survivor):
     held = subprocess.Popen(["ip", "netns", "exec", client, "python3", "-c", HELD, lb["vip_address"], stop],
                             stdout=subprocess.PIPE, text=True)
     time.sleep(1.0)
+    # Two clients, each stuck to a member (through the VIP, and from outside through the
+    # floating IP): round robin gives them different members.
+    clients = [(client, "http://%s/" % lb["vip_address"])]
+    if outside:
+        clients.append((outside[1], "http://%s/" % outside[0]))
+    stuck = [(ns_, url_, lab_.curl(ns_, url_)) for ns_, url_ in clients]
     ns = "amphora-" + master[0]
     killed = time.monotonic()
     for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
@@ -283,6 +297,12 @@ def kill_master(lab, tmp, lb, client, outside, n, survivor):
     ok, roles = wait_for(survivor_master, timeout=20, interval=0.1)
     took = time.monotonic() - killed
     check("kill %d: amphora list shows the BACKUP %s as MASTER after %.2f s" % (n, backup[0][:8], took), ok, roles)
+    # The one stuck to web2 asks first: a new MASTER with an empty table would send the first
+    # client it sees to the first member.
+    stuck.sort(key=lambda s: s[2] != "you hit: web2")
+    after = [(s[2], {lab_.curl(s[0], s[1]) for _ in range(4)}) for s in stuck]
+    check("kill %d: each client stays with its member through the new MASTER (stick tables shared): %s"
+          % (n, after), all(seen == {member} and member for member, seen in after), after)
     ok, detail = wait_for(lambda: roles_true(lb, gone=master), timeout=60)
     rebuilt = [a["id"] for a in (detail.get("amphorae", []) if isinstance(detail, dict) else [])
                if a["id"] not in (master[0], backup[0])]

@@ -22,6 +22,8 @@ pub struct Amphora {
     serving: tokio::sync::Mutex<Vec<IpAddr>>,
     /// Its keepalived, when it is one of a pair.
     vrrp: Arc<Vrrp>,
+    /// Its stick tables shared with the other of the pair.
+    peers: crate::peers::Peers,
     settings: watch::Sender<HeartbeatSettings>,
     sender: JoinHandle<()>,
 }
@@ -47,6 +49,7 @@ impl Amphora {
             engine,
             addresses,
             vrrp,
+            peers: Default::default(),
             serving: Default::default(),
             settings: tx,
             sender,
@@ -68,6 +71,7 @@ impl Amphora {
             .apply(&self.id, config.vrrp.as_ref(), &config.vips)
             .await
             .map_err(ApplyError::Refused)?;
+        self.peers.share(&self.engine, self.peer_link(&config));
         self.addresses.acquire(&added).await;
         let result = self.engine.apply(config).await;
         if result.is_ok() {
@@ -82,6 +86,23 @@ impl Amphora {
             self.addresses.release(&added).await;
         }
         result
+    }
+
+    /// Where its stick tables are shared: from its VRRP address to the others'.
+    fn peer_link(&self, config: &AmphoraConfig) -> Option<crate::peers::Link> {
+        let group = config.vrrp.as_ref()?;
+        let me = group.member(&self.id)?;
+        let port = crate::peers::PORT;
+        Some(crate::peers::Link {
+            own: (me.address, port).into(),
+            peers: group
+                .members
+                .iter()
+                .filter(|m| m.amphora_id != self.id)
+                .map(|m| (m.address, port).into())
+                .collect(),
+            key: self.settings.borrow().key.clone(),
+        })
     }
 
     pub async fn status(&self) -> Status {
@@ -101,6 +122,7 @@ impl Amphora {
     /// replacement can bind the VIP), open connections get the drain timeout.
     pub async fn stop(&self) -> engine::Drain {
         self.sender.abort();
+        self.peers.stop();
         self.vrrp.stop().await;
         let drain = self.engine.shutdown().await;
         let serving = std::mem::take(&mut *self.serving.lock().await);

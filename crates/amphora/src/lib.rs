@@ -15,6 +15,7 @@ pub mod host_addresses;
 mod instance;
 pub mod keepalived;
 pub mod mtls;
+pub mod peers;
 pub mod pki;
 pub mod sender;
 pub mod vrrp;

@@ -24,6 +24,7 @@ mod tls;
 mod upstream;
 
 pub use balancer::fnv1a;
+pub use persistence::StickEntry;
 pub use stats::Counters;
 
 use health::Checker;
@@ -37,9 +38,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+/// Stick-table entries the journal holds for a slow reader.
+const JOURNAL: usize = 4096;
+
 pub struct Engine {
     state: tokio::sync::Mutex<State>,
     drain_timeout: Duration,
+    /// New and moved stick-table entries, for the other amphora of a pair.
+    journal: tokio::sync::broadcast::Sender<StickEntry>,
 }
 
 #[derive(Default)]
@@ -138,6 +144,36 @@ impl Engine {
         Engine {
             state: Default::default(),
             drain_timeout,
+            journal: tokio::sync::broadcast::channel(JOURNAL).0,
+        }
+    }
+
+    /// New and moved stick-table entries from now on (a receiver that lags loses the oldest).
+    pub fn stick_journal(&self) -> tokio::sync::broadcast::Receiver<StickEntry> {
+        self.journal.subscribe()
+    }
+
+    /// Every stick-table entry of every pool.
+    pub async fn stick_entries(&self) -> Vec<StickEntry> {
+        let st = self.state.lock().await;
+        st.pools
+            .values()
+            .filter_map(|p| p.sticky.as_ref())
+            .flat_map(|s| s.entries())
+            .collect()
+    }
+
+    /// Entries the other amphora of the pair stored: kept in the pools that still have them
+    /// (and the same persistence), without being journaled again.
+    pub async fn learn(&self, entries: &[StickEntry]) {
+        let st = self.state.lock().await;
+        for e in entries {
+            let sticky = st.pools.get(&e.pool_id).and_then(|p| p.sticky.as_ref());
+            if let Some(sticky) = sticky {
+                if sticky.kind != model::PersistenceType::HttpCookie {
+                    sticky.learn(&e.key, &e.member_id);
+                }
+            }
         }
     }
 
@@ -172,6 +208,9 @@ impl Engine {
                 let previous = st.pools.get(&p.id).map(|p| &**p);
                 let mut pool = Pool::new((*p).clone(), |m| st.members[&m.id].clone(), previous);
                 pool.tls = member_tls.get(&p.id).cloned();
+                if let Some(sticky) = &pool.sticky {
+                    sticky.journal_to(&self.journal);
+                }
                 (p.id.clone(), Arc::new(pool))
             })
             .collect();

@@ -11,7 +11,8 @@
 //!
 //! A stuck member that no longer serves is passed over; the client is stuck to the member
 //! that serves it instead. Tables live as long as the pool keeps its persistence type, across
-//! configuration changes.
+//! configuration changes. New and moved entries go to the engine's journal, which the other
+//! amphora of an ACTIVE_STANDBY pair learns from (HAProxy's `peers` section in Octavia).
 
 use crate::h1;
 use model::{PersistenceType, PoolConfig, PoolProtocol};
@@ -32,8 +33,19 @@ const UDP_TIMEOUT: Duration = Duration::from_secs(360);
 /// HAProxy's insert cookie.
 pub const SRV: &str = "SRV";
 
+/// A stick-table entry as the amphorae of a pair exchange it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct StickEntry {
+    pub pool_id: String,
+    pub key: String,
+    pub member_id: String,
+}
+
 pub struct Sticky {
     pub kind: PersistenceType,
+    pool_id: String,
+    /// Where new and moved entries are told (set once by the engine).
+    journal: std::sync::OnceLock<tokio::sync::broadcast::Sender<StickEntry>>,
     /// APP_COOKIE: the application's cookie.
     pub cookie: Option<String>,
     expire: Option<Duration>,
@@ -73,6 +85,8 @@ impl Sticky {
         }
         Some(std::sync::Arc::new(Sticky {
             kind: sp.kind,
+            pool_id: pool.id.clone(),
+            journal: std::sync::OnceLock::new(),
             cookie: sp.cookie_name.clone(),
             expire,
             mask,
@@ -114,12 +128,51 @@ impl Sticky {
         Some(member.clone())
     }
 
-    /// Sticks `key` to `member` (an existing entry moves with it), refreshing its time.
+    /// Tells new and moved entries to `journal` from now on.
+    pub fn journal_to(&self, journal: &tokio::sync::broadcast::Sender<StickEntry>) {
+        let _ = self.journal.set(journal.clone());
+    }
+
+    /// Sticks `key` to `member` (an existing entry moves with it), refreshing its time; a new
+    /// or moved entry is journaled.
     pub fn store(&self, key: &str, member: &str) {
-        let Ok(mut table) = self.table.lock() else {
-            return;
-        };
         let key = Self::cut(key);
+        let moved = self.insert(key, member);
+        if let (true, Some(journal)) = (moved, self.journal.get()) {
+            // No receiver (no pair): nothing to tell.
+            let _ = journal.send(StickEntry {
+                pool_id: self.pool_id.clone(),
+                key: key.to_string(),
+                member_id: member.to_string(),
+            });
+        }
+    }
+
+    /// An entry the other amphora of the pair stored: kept, not journaled again.
+    pub fn learn(&self, key: &str, member: &str) {
+        self.insert(Self::cut(key), member);
+    }
+
+    /// Every entry (a peer that starts gets the whole table).
+    pub fn entries(&self) -> Vec<StickEntry> {
+        let Ok(table) = self.table.lock() else {
+            return Vec::new();
+        };
+        table
+            .iter()
+            .map(|(key, (member, _))| StickEntry {
+                pool_id: self.pool_id.clone(),
+                key: key.clone(),
+                member_id: member.clone(),
+            })
+            .collect()
+    }
+
+    /// Whether the entry is new or moved.
+    fn insert(&self, key: &str, member: &str) -> bool {
+        let Ok(mut table) = self.table.lock() else {
+            return false;
+        };
         if !table.contains_key(key) && table.len() >= TABLE_SIZE {
             if let Some(oldest) = table
                 .iter()
@@ -129,7 +182,8 @@ impl Sticky {
                 table.remove(&oldest);
             }
         }
-        table.insert(key.to_string(), (member.to_string(), Instant::now()));
+        let before = table.insert(key.to_string(), (member.to_string(), Instant::now()));
+        before.is_none_or(|(was, _)| was != member)
     }
 }
 
