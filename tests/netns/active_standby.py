@@ -9,9 +9,12 @@ address of its own; the VIP is on the MASTER only (`ip addr` inside each). A cli
 through the VIP and through its floating IP, a new connection every ~20 ms; the MASTER's
 namespace is killed three times: each time the client's longest outage is printed,
 `openstack loadbalancer amphora list` shows the survivor as MASTER and the rebuilt one as
-BACKUP, and the recorded roles match who holds the VIP. What happens to an established
-connection through the dead MASTER is printed. Deleting the load balancer frees its VRRP
-ports and namespaces.
+BACKUP, and the recorded roles match who holds the VIP; two clients stuck to their members
+(SOURCE_IP) stay with them through the new MASTER (shared stick tables). What happens to an
+established connection through the dead MASTER is printed. Then the BACKUP dies (the MASTER's
+client sees nothing), both die at once (both rebuilt, the VIP served again), and with one
+eligible host a new pair goes on it. Deleting the load balancer frees its VRRP ports and
+namespaces.
 
 Needs root (skips without it). Environment: OSTIA_BIN, NEUTRON, OPENSTACK.
 """
@@ -222,7 +225,9 @@ def run(lab, tmp):
     survivor = None
     for n in range(1, KILLS + 1):
         survivor = kill_master(lab, tmp, lb, client, outside, n, survivor)
+    kill_backup(tmp, lb, client)
     kill_both(lb, client)
+    one_host(lab)
 
     # The VRRP ports go with the load balancer, and its namespaces.
     code, _ = lab_.api("DELETE", "/v2/lbaas/loadbalancers/%s?cascade=true" % lb["id"])
@@ -330,6 +335,62 @@ def kill_master(lab, tmp, lb, client, outside, n, survivor):
               seen["ok"][t] > 0 and seen["worst"][t] < 3, seen)
     print("# kill %d: an established connection through the dead MASTER: %s" % (n, held_out))
     return backup[0]
+
+
+def kill_backup(tmp, lb, client):
+    """The BACKUP dies: it is rebuilt, and the MASTER's clients see nothing."""
+    amps = [a for a in amphora_list(lb["id"]) or [] if a.get("status") == "ALLOCATED"]
+    master = [a["id"] for a in amps if a.get("role") == "MASTER"]
+    backup = [a["id"] for a in amps if a.get("role") == "BACKUP"]
+    if not check("kill the BACKUP: a MASTER and a BACKUP before", len(master) == 1 and len(backup) == 1, amps):
+        return
+    stop, out = os.path.join(tmp, "looper-backup.stop"), os.path.join(tmp, "looper-backup.json")
+    looper = subprocess.Popen(["ip", "netns", "exec", client, "python3", "-c", LOOPER, lb["vip_address"], stop, out])
+    time.sleep(1.0)
+    ns = "amphora-" + backup[0]
+    for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
+        sh("kill", "-9", pid, check_rc=False)
+    sh("ip", "netns", "del", ns, check_rc=False)
+    ok, detail = wait_for(lambda: roles_true(lb, gone=backup), timeout=60)
+    master_after = [a["id"] for a in detail.get("amphorae", []) if a.get("role") == "MASTER"] \
+        if isinstance(detail, dict) else []
+    check("kill the BACKUP: it is rebuilt as BACKUP, the MASTER stays MASTER", ok and master_after == master, detail)
+    open(stop, "w").close()
+    looper.wait(timeout=30)
+    with open(out) as f:
+        seen = json.load(f)
+    t = lb["vip_address"]
+    check("kill the BACKUP: the client through the VIP saw no failure (%d ok, longest gap %.3f s)"
+          % (seen["ok"][t], seen["worst"][t]), seen["fails"][t] == 0 and seen["ok"][t] > 0, seen)
+
+
+def one_host(lab):
+    """With one eligible host, a new ACTIVE_STANDBY load balancer gets both amphorae there."""
+    for i in range(1, lab_.HOSTS):
+        neutron("agent-update", "--admin-state-down", hosts_by_id_rev().get("host-%d" % i, "-"))
+    lb2 = njson("lbaas-loadbalancer-create", "--name", "lb2", "private-subnet") or {}
+
+    def active():
+        r = neutron("lbaas-loadbalancer-show", "lb2", "-f", "value", "-c", "provisioning_status")
+        return r.stdout.strip() in ("ACTIVE", "ERROR"), r.stdout.strip()
+
+    ok, status = wait_for(active, timeout=60)
+    amps = []
+    for a in amphora_list(lb2.get("id", "-")) or []:
+        p = openstack("loadbalancer", "amphora", "show", a["id"], "-f", "json")
+        amps.append(json.loads(p.stdout) if p.returncode == 0 else {})
+    on = {hosts_by_id().get(a.get("compute_id")) for a in amps}
+    check("one eligible host: lb2 ACTIVE with its MASTER and BACKUP both on host-0 (%s)" % sorted(map(str, on)),
+          ok and status == "ACTIVE" and sorted(a.get("role") for a in amps) == ["BACKUP", "MASTER"]
+          and on == {"host-0"}, amps)
+    lab_.api("DELETE", "/v2/lbaas/loadbalancers/%s?cascade=true" % lb2.get("id", "-"))
+    for i in range(1, lab_.HOSTS):
+        r = openstack("network", "agent", "set", "--enable", hosts_by_id_rev().get("host-%d" % i, "-"))
+        check("openstack network agent set --enable host-%d" % i, r.returncode == 0, r.stderr)
+
+
+def hosts_by_id_rev():
+    return {host: agent_id for agent_id, host in hosts_by_id().items()}
 
 
 def kill_both(lb, client):
