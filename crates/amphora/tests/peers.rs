@@ -2,25 +2,20 @@
 //! one is sent to the same member by the other; one that starts late gets the whole table;
 //! datagrams not signed by the key change nothing. Two engines on loopback, real backends.
 
+mod oracle;
+
 use amphora::peers::{Link, Peers};
 use engine::testing::Backend;
 use engine::Engine;
 use model::{
-    AmphoraConfig, LbAlgorithm, ListenerConfig, ListenerProtocol, MemberConfig, PersistenceType,
-    PoolConfig, PoolProtocol, SessionPersistence,
+    AmphoraConfig, LbAlgorithm, MemberConfig, PersistenceType, PoolConfig, PoolProtocol,
+    SessionPersistence,
 };
+use oracle::{free_port, http_lb};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
-fn free_tcp_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 fn free_udp() -> SocketAddr {
     std::net::UdpSocket::bind("127.0.0.1:0")
@@ -41,20 +36,7 @@ fn config(port: u16, members: &[(&str, SocketAddr)]) -> AmphoraConfig {
         persistence_timeout: None,
         persistence_granularity: None,
     });
-    AmphoraConfig {
-        lb_id: "lb".into(),
-        generation: 1,
-        vips: vec!["127.0.0.1".parse().unwrap()],
-        listeners: vec![ListenerConfig::new(
-            "listener",
-            ListenerProtocol::Http,
-            port,
-            Some("pool"),
-        )],
-        pools: vec![pool],
-        plumbing: None,
-        vrrp: None,
-    }
+    http_lb(port, pool)
 }
 
 async fn get(port: u16) -> String {
@@ -100,7 +82,7 @@ async fn a_pair_shares_its_stick_tables_and_a_late_peer_gets_the_whole_table() {
         .await
         .unwrap();
     let members = [("m1", web1.addr), ("m2", web2.addr)];
-    let (port_a, port_b) = (free_tcp_port(), free_tcp_port());
+    let (port_a, port_b) = (free_port(), free_port());
     let (udp_a, udp_b) = (free_udp(), free_udp());
     let link = |own, peer| Link {
         own,
@@ -130,7 +112,7 @@ async fn a_pair_shares_its_stick_tables_and_a_late_peer_gets_the_whole_table() {
 
     // B is rebuilt: it starts empty and asks A for the whole table.
     drop(peers_b);
-    let b2 = engine(free_tcp_port(), &members).await;
+    let b2 = engine(free_port(), &members).await;
     assert!(b2.stick_entries().await.is_empty());
     let peers_b2 = Peers::default();
     peers_b2.share(&b2, Some(link(udp_b, udp_a)));

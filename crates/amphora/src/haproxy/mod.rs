@@ -11,6 +11,7 @@
 //! so that HAProxy's answers are Octavia's.
 
 mod backend;
+pub mod process;
 
 use model::{
     AmphoraConfig, ClientAuthentication, CompareType, L7Action, L7PolicyConfig, L7RuleConfig,

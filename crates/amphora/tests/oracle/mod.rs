@@ -3,11 +3,12 @@
 //! that say who they are. Each oracle uses part of it.
 #![allow(dead_code)]
 
+use amphora::haproxy::process::Haproxy;
 use engine::testing::Backend;
 use engine::Engine;
 use model::{AmphoraConfig, LbAlgorithm, MemberConfig, PoolConfig, PoolProtocol};
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -24,6 +25,25 @@ pub async fn backend(name: &str) -> Backend {
     Backend::http(name, "127.0.0.1:0".parse().unwrap())
         .await
         .unwrap()
+}
+
+/// A load balancer on 127.0.0.1 with one HTTP listener on `port` in front of `pool`.
+pub fn http_lb(port: u16, pool: PoolConfig) -> AmphoraConfig {
+    let pool_id = pool.id.clone();
+    AmphoraConfig {
+        lb_id: "lb".into(),
+        generation: 1,
+        vips: vec!["127.0.0.1".parse().unwrap()],
+        listeners: vec![model::ListenerConfig::new(
+            "listener",
+            model::ListenerProtocol::Http,
+            port,
+            Some(&pool_id),
+        )],
+        pools: vec![pool],
+        plumbing: None,
+        vrrp: None,
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -124,28 +144,10 @@ impl Oracle {
         if let Ok(keep) = std::env::var("OSTIA_KEEP_HAPROXY_CFG") {
             std::fs::copy(&cfg, keep).unwrap();
         }
-        let check = Command::new("haproxy")
-            .arg("-c")
-            .arg("-f")
-            .arg(&cfg)
-            .output()
-            .unwrap();
-        assert!(
-            check.status.success(),
-            "haproxy refuses the rendering: {}\n{}",
-            String::from_utf8_lossy(&check.stderr),
-            std::fs::read_to_string(&cfg).unwrap()
-        );
-        let haproxy = Haproxy(
-            Command::new("haproxy")
-                .arg("-db")
-                .arg("-f")
-                .arg(&cfg)
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .unwrap(),
-        );
+        let mut haproxy = Haproxy::new(dir.path());
+        if let Err(e) = haproxy.apply(&std::fs::read_to_string(&cfg).unwrap()).await {
+            panic!("{e}\n{}", std::fs::read_to_string(&cfg).unwrap());
+        }
         let engine_addr = SocketAddr::from(([127, 0, 0, 1], engine_port));
         let haproxy_addr = SocketAddr::from(([127, 0, 0, 1], haproxy_port));
         until_answers(haproxy_addr, "haproxy").await;
@@ -176,15 +178,6 @@ pub async fn pools_of(names: &[&str]) -> (Vec<Backend>, Vec<PoolConfig>) {
         backends.push(b);
     }
     (backends, pools)
-}
-
-pub struct Haproxy(Child);
-
-impl Drop for Haproxy {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
 }
 
 pub async fn until_answers(addr: SocketAddr, what: &str) {
