@@ -52,6 +52,19 @@ async fn haproxy_serves_reloads_seamlessly_and_refuses_what_haproxy_refuses() {
         stat.lines().any(|l| l.contains(",m,")),
         "the member's row: {stat}"
     );
+    // Read as Octavia's agent reads it for the heartbeat.
+    let status = amphora::haproxy::stats::status(&stat, 1);
+    assert_eq!(status.listeners.len(), 1, "{status:?}");
+    assert_eq!(status.listeners[0].id, "listener");
+    assert_eq!(status.listeners[0].status, model::ListenerHealth::Open);
+    assert_eq!(status.listeners[0].pools, ["pool"]);
+    assert!(status.listeners[0].counters.total_connections >= 1);
+    assert_eq!(status.pools[0].status, model::PoolHealth::Up);
+    assert_eq!(status.pools[0].members[0].id, "m");
+    assert_eq!(
+        status.pools[0].members[0].status,
+        model::MemberHealth::NoCheck
+    );
 
     // A client loops through a reload to another member: no request is lost.
     let stop = Arc::new(AtomicBool::new(false));

@@ -12,6 +12,7 @@
 
 mod backend;
 pub mod process;
+pub mod stats;
 
 use model::{
     AmphoraConfig, ClientAuthentication, CompareType, L7Action, L7PolicyConfig, L7RuleConfig,
