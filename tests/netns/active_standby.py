@@ -290,9 +290,7 @@ def kill_master(lab, tmp, lb, client, outside, n, survivor):
     stuck = [(ns_, url_, lab_.curl(ns_, url_)) for ns_, url_ in clients]
     ns = "amphora-" + master[0]
     killed = time.monotonic()
-    for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
-        sh("kill", "-9", pid, check_rc=False)
-    sh("ip", "netns", "del", ns, check_rc=False)
+    lab_.kill_namespace(ns)
 
     def survivor_master():
         amps = amphora_list(lb["id"]) or []
@@ -348,9 +346,7 @@ def kill_backup(tmp, lb, client):
     looper = subprocess.Popen(["ip", "netns", "exec", client, "python3", "-c", LOOPER, lb["vip_address"], stop, out])
     time.sleep(1.0)
     ns = "amphora-" + backup[0]
-    for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
-        sh("kill", "-9", pid, check_rc=False)
-    sh("ip", "netns", "del", ns, check_rc=False)
+    lab_.kill_namespace(ns)
     ok, detail = wait_for(lambda: roles_true(lb, gone=backup), timeout=60)
     master_after = [a["id"] for a in detail.get("amphorae", []) if a.get("role") == "MASTER"] \
         if isinstance(detail, dict) else []
@@ -400,9 +396,7 @@ def kill_both(lb, client):
     killed = time.monotonic()
     for a in amps:
         ns = "amphora-" + a["id"]
-        for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
-            sh("kill", "-9", pid, check_rc=False)
-        sh("ip", "netns", "del", ns, check_rc=False)
+        lab_.kill_namespace(ns)
     url = "http://%s/" % lb["vip_address"]
     ok, _ = wait_for(lambda: (lab_.curl(client, url) is not None, None), timeout=60)
     check("both killed at once: the VIP answers again after %.1f s" % (time.monotonic() - killed), ok)

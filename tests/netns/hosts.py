@@ -68,6 +68,13 @@ def namespaces(prefix):
     return {line.split()[0] for line in out.splitlines() if line.startswith(prefix)}
 
 
+def kill_namespace(ns):
+    """SIGKILL to everything inside namespace `ns`, then the namespace: as its machine dies."""
+    for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
+        sh("kill", "-9", pid, check_rc=False)
+    sh("ip", "netns", "del", ns, check_rc=False)
+
+
 def wait_for(fn, timeout=30.0, interval=0.2):
     deadline = time.monotonic() + timeout
     last = None
@@ -123,14 +130,9 @@ class Lab:
         sh("pkill", "-f", "--", "amphora --dir %s" % self.tmp, check_rc=False)
         made = namespaces("amphora-") | namespaces("qprobe-") | namespaces("qrouter-")
         for ns in sorted(made - self.before):
-            sh("ip", "netns", "pids", ns, check_rc=False)
-            for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
-                sh("kill", "-9", pid, check_rc=False)
-            sh("ip", "netns", "del", ns, check_rc=False)
+            kill_namespace(ns)
         for ns in reversed(self.made):
-            for pid in sh("ip", "netns", "pids", ns, check_rc=False).stdout.split():
-                sh("kill", "-9", pid, check_rc=False)
-            sh("ip", "netns", "del", ns, check_rc=False)
+            kill_namespace(ns)
 
 
 def neutron(*args):

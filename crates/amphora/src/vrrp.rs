@@ -234,27 +234,21 @@ fn signal(child: &Child, signal: libc::c_int) {
     }
 }
 
-/// keepalived in the foreground, VRRP only, with pid files of its own start (it refuses to
-/// start over a live one, and a killed one leaves them behind).
+/// keepalived in the foreground, VRRP only. A killed one leaves its pid files behind, and
+/// keepalived refuses to start over a live one: they go first.
 fn spawn(dir: &Path) -> Result<Child, String> {
-    let start = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos())
-        .unwrap_or_default();
-    for old in std::fs::read_dir(dir).into_iter().flatten().flatten() {
-        if old.file_name().to_string_lossy().ends_with(".pid") {
-            let _ = std::fs::remove_file(old.path());
-        }
-    }
+    let (pid, vrrp_pid) = (dir.join("keepalived.pid"), dir.join("vrrp.pid"));
+    let _ = std::fs::remove_file(&pid);
+    let _ = std::fs::remove_file(&vrrp_pid);
     let log = std::fs::File::create(dir.join("keepalived.log"))
         .map_err(|e| format!("keepalived.log: {e}"))?;
     Command::new("keepalived")
         .args(["--dont-fork", "--log-console", "--vrrp", "--use-file"])
         .arg(dir.join("keepalived.conf"))
         .arg("--pid")
-        .arg(dir.join(format!("keepalived-{start}.pid")))
+        .arg(&pid)
         .arg("--vrrp_pid")
-        .arg(dir.join(format!("vrrp-{start}.pid")))
+        .arg(&vrrp_pid)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(log)
