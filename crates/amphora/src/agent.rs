@@ -248,6 +248,7 @@ pub async fn run(
         Duration::from_millis(config.drain_timeout_ms),
         Arc::new(crate::HostAddresses::new(config.host_addresses)),
         Some(files.dir.clone()),
+        Some(files.dir.clone()),
     ));
     let shutdown = CancellationToken::new();
     let server = tokio::spawn(serve(

@@ -1,13 +1,15 @@
-//! One amphora: an engine serving one load balancer's `AmphoraConfig`, and the heartbeat
-//! sender reporting on it. The in-process compute driver holds these directly; the
+//! One amphora: a data plane (the native engine or haproxy) serving one load balancer's
+//! `AmphoraConfig`, and the heartbeat sender reporting on it. The in-process compute driver holds these directly; the
 //! `ostia amphora` process holds one behind its agent.
 
+use crate::plane::Plane;
 use crate::sender::{self, HeartbeatSettings};
 use crate::vrrp::Vrrp;
 use crate::HostAddresses;
 use engine::{Applied, ApplyError, Engine, Status};
 use model::AmphoraConfig;
 use std::net::IpAddr;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::UdpSocket;
@@ -16,7 +18,7 @@ use tokio::task::JoinHandle;
 
 pub struct Amphora {
     pub id: String,
-    engine: Arc<Engine>,
+    plane: Arc<Plane>,
     /// Makes the addresses it serves local; `serving` is what it holds there.
     addresses: Arc<HostAddresses>,
     serving: tokio::sync::Mutex<Vec<IpAddr>>,
@@ -32,21 +34,23 @@ impl Amphora {
     /// Starts with no load balancer configured (heartbeats report no listeners). `socket`
     /// sends the heartbeats; in-process amphorae share one. `dir`: a directory of its own,
     /// which an amphora needs to be one of an ACTIVE_STANDBY pair (its keepalived's files).
+    /// `haproxy_root`: where it may run haproxy (`haproxy/<lb id>/` below it), if it may.
     pub fn start(
         id: &str,
         settings: HeartbeatSettings,
         socket: Arc<UdpSocket>,
         drain: Duration,
         addresses: Arc<HostAddresses>,
-        dir: Option<std::path::PathBuf>,
+        dir: Option<PathBuf>,
+        haproxy_root: Option<PathBuf>,
     ) -> Amphora {
-        let engine = Arc::new(Engine::new(drain));
+        let plane = Arc::new(Plane::new(Arc::new(Engine::new(drain)), haproxy_root));
         let vrrp = Arc::new(Vrrp::new(dir));
         let (tx, rx) = watch::channel(settings);
-        let sender = sender::spawn(id.to_string(), engine.clone(), vrrp.clone(), rx, socket);
+        let sender = sender::spawn(id.to_string(), plane.clone(), vrrp.clone(), rx, socket);
         Amphora {
             id: id.to_string(),
-            engine,
+            plane,
             addresses,
             vrrp,
             peers: Default::default(),
@@ -71,9 +75,10 @@ impl Amphora {
             .apply(&self.id, config.vrrp.as_ref(), &config.vips)
             .await
             .map_err(ApplyError::Refused)?;
-        self.peers.share(&self.engine, self.peer_link(&config));
+        self.peers
+            .share(self.plane.native(), self.peer_link(&config));
         self.addresses.acquire(&added).await;
-        let result = self.engine.apply(config).await;
+        let result = self.plane.apply(config).await;
         if result.is_ok() {
             let gone: Vec<IpAddr> = serving
                 .iter()
@@ -106,7 +111,7 @@ impl Amphora {
     }
 
     pub async fn status(&self) -> Status {
-        self.engine.status().await
+        self.plane.status().await
     }
 
     /// New agent settings (`PUT /amphorae/{id}/config`): the sender picks them up at once.
@@ -124,7 +129,7 @@ impl Amphora {
         self.sender.abort();
         self.peers.stop();
         self.vrrp.stop().await;
-        let drain = self.engine.shutdown().await;
+        let drain = self.plane.shutdown().await;
         let serving = std::mem::take(&mut *self.serving.lock().await);
         self.addresses.release(&serving).await;
         drain

@@ -1,5 +1,5 @@
 //! The amphora: what runs one load balancer's data plane and reports on it. An `Amphora`
-//! (engine plus heartbeat sender), the heartbeat codec shared with the health manager, the
+//! (its `plane`, the native engine or haproxy, plus heartbeat sender), the heartbeat codec shared with the health manager, the
 //! agent that serves an amphora process over mutual TLS, its client, the certificate
 //! authority both ends trust, the reports of a host's `ostia agent`, and the VRRP (keepalived)
 //! configuration of an ACTIVE_STANDBY pair.
@@ -17,6 +17,7 @@ pub mod keepalived;
 pub mod mtls;
 pub mod peers;
 pub mod pki;
+pub mod plane;
 pub mod sender;
 pub mod vrrp;
 

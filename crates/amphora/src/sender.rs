@@ -1,8 +1,8 @@
-//! The heartbeat sender: every `interval` it renders what the engine reports and sends it,
+//! The heartbeat sender: every `interval` it renders what the data plane reports and sends it,
 //! signed, to the next health manager of the list (Octavia's `controller_ip_port_list`).
 
 use crate::heartbeat::{self, Codec};
-use engine::Engine;
+use crate::plane::Plane;
 use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -43,7 +43,7 @@ fn encode(codec: &Codec, message: &heartbeat::Message) -> Vec<u8> {
 
 pub fn spawn(
     amphora_id: String,
-    engine: Arc<Engine>,
+    plane: Arc<Plane>,
     vrrp: Arc<crate::vrrp::Vrrp>,
     mut settings: watch::Receiver<HeartbeatSettings>,
     socket: Arc<UdpSocket>,
@@ -83,7 +83,7 @@ pub fn spawn(
                 if current.targets.is_empty() {
                     continue;
                 }
-                let status = engine.status().await;
+                let status = plane.status().await;
                 let mut message = heartbeat::render(&amphora_id, seq, &status, &mut previous);
                 message.vrrp = vrrp.state();
                 reported = message.vrrp;

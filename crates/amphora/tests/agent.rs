@@ -97,6 +97,7 @@ fn config(generation: u64, vip: &str, member: SocketAddr) -> AmphoraConfig {
         pools: vec![pool],
         plumbing: None,
         vrrp: None,
+        engine: Default::default(),
     }
 }
 

@@ -49,6 +49,7 @@ async fn served(
             pools: vec![p],
             plumbing: None,
             vrrp: None,
+            engine: Default::default(),
         }
     };
     (backends, Oracle::start(config).await)

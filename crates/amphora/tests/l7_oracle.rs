@@ -238,6 +238,7 @@ async fn the_engine_answers_every_l7_request_as_haproxy_does() {
             pools: pools.clone(),
             plumbing: None,
             vrrp: None,
+            engine: Default::default(),
         }
     };
 
@@ -526,6 +527,7 @@ mod tls_oracle {
                 pools: pools.clone(),
                 plumbing: None,
                 vrrp: None,
+                engine: Default::default(),
             }
         };
         let oracle = Oracle::start(config).await;

@@ -45,6 +45,7 @@ pub fn build(tree: &Tree, generation: u64) -> AmphoraConfig {
         pools,
         plumbing: None,
         vrrp: None,
+        engine: Default::default(),
     }
 }
 

@@ -8,8 +8,8 @@ use crate::compute::{ComputeDriver, ComputeError, Placed, Stop};
 use crate::{amphora_config, pair};
 use engine::ListenerFailure;
 use model::{
-    Amphora, AmphoraConfig, AmphoraRole, AmphoraStatus, JobAction, Kind, ProvisioningStatus,
-    Topology, Tree,
+    Amphora, AmphoraConfig, AmphoraRole, AmphoraStatus, EngineKind, JobAction, Kind,
+    ProvisioningStatus, Topology, Tree,
 };
 use std::sync::Arc;
 use store::{Job, Store};
@@ -32,6 +32,8 @@ pub struct Amphorae {
     sealer: Arc<store::Sealer>,
     /// For load balancers whose flavor does not say (`--loadbalancer-topology`).
     topology: Topology,
+    /// For load balancers whose flavor does not say (`--default-engine`).
+    engine: EngineKind,
 }
 
 /// Records of amphorae that belong to their load balancer (not being or been deleted).
@@ -53,12 +55,19 @@ impl Amphorae {
             driver,
             sealer,
             topology: Topology::Single,
+            engine: EngineKind::Native,
         }
     }
 
     /// The topology of load balancers whose flavor does not name one.
     pub fn with_topology(mut self, topology: Topology) -> Amphorae {
         self.topology = topology;
+        self
+    }
+
+    /// The engine of load balancers whose flavor does not name one.
+    pub fn with_engine(mut self, engine: EngineKind) -> Amphorae {
+        self.engine = engine;
         self
     }
 
@@ -77,6 +86,7 @@ impl Amphorae {
         let floating = self.floating_addresses(tree).await?;
         let mut config = config_with(tree, generation, &floating);
         config.vrrp = pair::group(tree, records);
+        config.engine = tree.load_balancer().engine.unwrap_or(self.engine);
         // Noop amphorae serve nothing, so (as Octavia's noop drivers) they take any ref.
         if self.driver.heartbeats() {
             crate::certificates::load(&self.store, &self.sealer, &mut config).await?;

@@ -115,6 +115,7 @@ mod tests {
             pools: vec![pool],
             plumbing: None,
             vrrp: None,
+            engine: Default::default(),
         }
     }
 

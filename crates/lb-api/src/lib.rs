@@ -50,6 +50,9 @@ pub struct ApiConfig {
     /// A host whose agent has not reported for this long is dead (`--host-down-time`,
     /// Neutron's `agent_down_time`).
     pub host_down_time: std::time::Duration,
+    /// Engines a flavor may not ask for, each with the reason (the amphora driver of this
+    /// deployment cannot run it).
+    pub unavailable_engines: Vec<(model::EngineKind, String)>,
 }
 
 impl Default for ApiConfig {
@@ -60,6 +63,7 @@ impl Default for ApiConfig {
             body_limit: 114_688,
             quota_defaults: unlimited(),
             host_down_time: std::time::Duration::from_secs(3),
+            unavailable_engines: Vec::new(),
         }
     }
 }

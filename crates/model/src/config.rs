@@ -4,8 +4,8 @@
 //! milliseconds, monitor delay/timeout in seconds) so the document reads like the API objects.
 
 use crate::protocol::{
-    ClientAuthentication, CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol,
-    MonitorType, PersistenceType, PoolProtocol,
+    ClientAuthentication, CompareType, EngineKind, L7Action, L7RuleType, LbAlgorithm,
+    ListenerProtocol, MonitorType, PersistenceType, PoolProtocol,
 };
 use serde::{Deserialize, Serialize};
 use std::net::IpAddr;
@@ -29,6 +29,9 @@ pub struct AmphoraConfig {
     /// amphora finds itself among the members by its id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub vrrp: Option<VrrpConfig>,
+    /// What serves it: the native engine or haproxy.
+    #[serde(default, skip_serializing_if = "EngineKind::is_native")]
+    pub engine: EngineKind,
 }
 
 /// The VRRP group of an ACTIVE_STANDBY pair (Octavia's `vrrp_group`): who is in it, and how

@@ -35,8 +35,9 @@ pub use job::{JobAction, JobState};
 pub use kind::Kind;
 pub use patch::Patch;
 pub use protocol::{
-    ClientAuthentication, CompareType, L7Action, L7RuleType, LbAlgorithm, ListenerProtocol,
-    MonitorType, PersistenceType, PoolProtocol, Provider, Topology, Transport, X_SSL_HEADERS,
+    ClientAuthentication, CompareType, EngineKind, L7Action, L7RuleType, LbAlgorithm,
+    ListenerProtocol, MonitorType, PersistenceType, PoolProtocol, Provider, Topology, Transport,
+    X_SSL_HEADERS,
 };
 pub use quota::{Quota, QuotaPatch};
 pub use resource::{

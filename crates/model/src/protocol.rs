@@ -108,6 +108,23 @@ crate::wire_enum!(
     }
 );
 
+crate::wire_enum!(
+    /// What serves a load balancer's traffic in its amphorae (flavor key `engine`): Ostia's
+    /// own engine, or Debian's haproxy run from Octavia's configuration.
+    #[derive(Default)]
+    EngineKind {
+        #[default]
+        Native = "native",
+        Haproxy = "haproxy",
+    }
+);
+
+impl EngineKind {
+    pub fn is_native(&self) -> bool {
+        *self == EngineKind::Native
+    }
+}
+
 pub const HTTP_METHODS: &[&str] = &[
     "GET", "HEAD", "POST", "PUT", "DELETE", "TRACE", "OPTIONS", "CONNECT", "PATCH",
 ];

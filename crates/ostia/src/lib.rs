@@ -61,6 +61,8 @@ pub struct Options {
     pub amphora: AmphoraDriver,
     /// Octavia's `loadbalancer_topology`: for load balancers whose flavor does not say.
     pub loadbalancer_topology: model::Topology,
+    /// The engine of load balancers whose flavor does not name one.
+    pub default_engine: model::EngineKind,
     /// Run the health manager in this process, listening here.
     pub health_manager: bool,
     /// Run housekeeping in this process (`false` leaves it to an `ostia housekeeping`).
@@ -108,6 +110,7 @@ impl Default for Options {
             worker: true,
             amphora: AmphoraDriver::InProcess,
             loadbalancer_topology: model::Topology::Single,
+            default_engine: model::EngineKind::Native,
             health_manager: true,
             housekeeping: true,
             health_bind: "127.0.0.1:5555".parse().expect("literal"),
@@ -160,6 +163,20 @@ pub async fn open_store(opts: &Options) -> anyhow::Result<Store> {
     })
 }
 
+/// Engines this deployment's amphorae cannot run, with the reason: haproxy where the
+/// amphorae run on this machine and its package is missing. (Amphorae on hosts' agents find
+/// out on their host; noop amphorae serve nothing.)
+fn unavailable_engines(opts: &Options) -> Vec<(model::EngineKind, String)> {
+    let here = matches!(
+        opts.amphora,
+        AmphoraDriver::InProcess | AmphoraDriver::Process
+    );
+    match amphora::haproxy::process::installed() {
+        Err(e) if here => vec![(model::EngineKind::Haproxy, e.to_string())],
+        _ => Vec::new(),
+    }
+}
+
 /// The shared `heartbeat_key` of a data dir, created on first use. Processes starting
 /// together (`ostia up` and `ostia health-manager`) agree on one: the first to create the
 /// file wins, the others read it.
@@ -189,8 +206,15 @@ pub async fn compute_driver(
     Ok(match opts.amphora {
         AmphoraDriver::Noop => only(Arc::new(Noop)),
         AmphoraDriver::InProcess => {
-            let driver =
-                Arc::new(InProcess::new(heartbeat, opts.drain_timeout, opts.vip_interface).await?);
+            let driver = Arc::new(
+                InProcess::new(
+                    heartbeat,
+                    opts.drain_timeout,
+                    opts.vip_interface,
+                    opts.data_dir.join("amphorae"),
+                )
+                .await?,
+            );
             Compute {
                 driver: driver.clone(),
                 inprocess: Some(driver),
@@ -266,8 +290,15 @@ async fn spawn_worker(
              network namespace of its own: --amphora netns (or noop)"
         );
     }
+    if opts.default_engine == model::EngineKind::Haproxy {
+        if let Some((_, reason)) = unavailable_engines(opts).first() {
+            anyhow::bail!("--default-engine haproxy: {reason}");
+        }
+    }
     let amphorae = Arc::new(
-        Amphorae::new(store.clone(), driver, sealer).with_topology(opts.loadbalancer_topology),
+        Amphorae::new(store.clone(), driver, sealer)
+            .with_topology(opts.loadbalancer_topology)
+            .with_engine(opts.default_engine),
     );
     let lost = amphorae
         .restore()
@@ -554,6 +585,7 @@ pub async fn start(opts: Options) -> anyhow::Result<Running> {
             network_driver: opts.network_driver,
             quota_defaults: opts.quota_defaults,
             host_down_time: opts.host_down_time,
+            unavailable_engines: unavailable_engines(&opts),
             ..ApiConfig::default()
         }),
     };

@@ -106,6 +106,24 @@ impl From<TopologyKind> for model::Topology {
     }
 }
 
+/// What serves the traffic of load balancers whose flavor does not name an engine.
+#[derive(Clone, Copy, PartialEq, ValueEnum)]
+pub enum EngineArg {
+    /// Ostia's own engine.
+    Native,
+    /// Debian's haproxy, one master per load balancer, configured as Octavia configures it.
+    Haproxy,
+}
+
+impl From<EngineArg> for model::EngineKind {
+    fn from(e: EngineArg) -> model::EngineKind {
+        match e {
+            EngineArg::Native => model::EngineKind::Native,
+            EngineArg::Haproxy => model::EngineKind::Haproxy,
+        }
+    }
+}
+
 #[derive(Clone, Copy, PartialEq, ValueEnum)]
 pub enum AmphoraKind {
     /// One engine per amphora inside the Ostia process (fast start).
@@ -196,6 +214,9 @@ enum Command {
         /// --amphora netns or noop).
         #[arg(long, value_enum, default_value = "SINGLE")]
         loadbalancer_topology: TopologyKind,
+        /// The engine of load balancers whose flavor does not name one.
+        #[arg(long, value_enum, default_value = "native")]
+        default_engine: EngineArg,
         #[command(flatten)]
         health: HealthArgs,
     },
@@ -306,6 +327,10 @@ struct UpArgs {
     /// --amphora netns or noop).
     #[arg(long, value_enum, default_value = "SINGLE")]
     loadbalancer_topology: TopologyKind,
+    /// The engine of load balancers whose flavor does not name one: native, or haproxy
+    /// (Debian's package).
+    #[arg(long, value_enum, default_value = "native")]
+    default_engine: EngineArg,
     /// The built-in subnet VIPs come from (fixed at the first start of a data dir).
     #[arg(long, default_value = "127.10.0.0/16")]
     vip_cidr: ipnet::Ipv4Net,
@@ -447,6 +472,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
                 network_driver,
                 amphora,
                 loadbalancer_topology,
+                default_engine,
                 vip_cidr,
                 default_project,
                 no_worker,
@@ -475,6 +501,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
                 worker: !no_worker,
                 amphora: amphora.into(),
                 loadbalancer_topology: loadbalancer_topology.into(),
+                default_engine: default_engine.into(),
                 health_manager: !no_health_manager,
                 housekeeping: !no_housekeeping,
                 local_cidr: vip_cidr,
@@ -555,6 +582,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
             database,
             amphora,
             loadbalancer_topology,
+            default_engine,
             health,
         } => {
             let opts = ostia::Options {
@@ -562,6 +590,7 @@ async fn run(cli: Cli, prepared: Option<amphora::agent::Prepared>) -> anyhow::Re
                 database,
                 amphora: amphora.into(),
                 loadbalancer_topology: loadbalancer_topology.into(),
+                default_engine: default_engine.into(),
                 ..health_options(&health)
             };
             ostia::run_worker(opts, stopped()).await?;

@@ -589,6 +589,10 @@ async fn quotas_providers_flavors_zones() {
             "loadbalancer_topology 1 is not of type 'string'",
         ),
         (
+            r#"{"engine": "nginx"}"#,
+            "engine 'nginx' is not one of ['native', 'haproxy']",
+        ),
+        (
             r#"{"sriov_vip": "yes"}"#,
             "sriov_vip 'yes' is not of type 'boolean'",
         ),
@@ -693,4 +697,39 @@ async fn restart_keeps_every_object() {
         .await;
     assert_eq!(s, 200);
     env.stop().await;
+}
+
+#[tokio::test]
+async fn a_haproxy_flavor_refuses_udp_listeners_with_the_reason() {
+    let env = start().await;
+    let data = r#"{"engine": "haproxy"}"#;
+    let (s, fp) = env
+        .post(
+            "/v2/lbaas/flavorprofiles",
+            json!({"flavorprofile": {"name": "h", "provider_name": "amphora", "flavor_data": data}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{fp}");
+    let (s, f) = env
+        .post(
+            "/v2/lbaas/flavors",
+            json!({"flavor": {"name": "haproxy", "flavor_profile_id": fp["flavorprofile"]["id"]}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{f}");
+    let lb = json!({"loadbalancer": {"vip_subnet_id": env.subnet, "flavor_id": f["flavor"]["id"],
+        "listeners": [{"protocol": "UDP", "protocol_port": 53}]}});
+    let (s, b) = env.post("/v2/lbaas/loadbalancers", lb).await;
+    assert_eq!(s, 400, "{b}");
+    assert!(
+        fault(&b).starts_with(
+            "The haproxy engine of this load balancer's flavor does not serve UDP listeners"
+        ),
+        "{b}"
+    );
+    let lb = json!({"loadbalancer": {"vip_subnet_id": env.subnet, "flavor_id": f["flavor"]["id"],
+        "listeners": [{"protocol": "TCP", "protocol_port": 53}]}});
+    let (s, b) = env.post("/v2/lbaas/loadbalancers", lb).await;
+    assert_eq!(s, 201, "{b}");
+    assert_eq!(b["loadbalancer"]["flavor_id"], f["flavor"]["id"]);
 }

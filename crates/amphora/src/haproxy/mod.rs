@@ -6,9 +6,10 @@
 //! Rendered: HTTP, TCP, HTTPS and TERMINATED_HTTPS listeners (the certificates written to a
 //! crt-list, client CA and CRL, versions, ciphers, ALPN, HSTS) and L7 policies here; backends
 //! (`backend`: balance, persistence, health monitors, inserted headers, members, HTTPS pools).
-//! Left out, as the sandbox's HAProxy runs without them: the global section's daemon, user,
-//! logging, stats socket and server-state file. It must stay the same text Octavia would write,
-//! so that HAProxy's answers are Octavia's.
+//! Left out: the global section's daemon and user (haproxy runs in master-worker mode under
+//! its amphora) and logging; `render_served` adds the stats socket and the server-state file
+//! of a served haproxy. It must stay the same text Octavia would write, so that HAProxy's
+//! answers are Octavia's.
 
 mod backend;
 pub mod process;
@@ -261,6 +262,26 @@ fn used_pools<'c>(config: &'c AmphoraConfig, l: &ListenerConfig) -> Vec<&'c Pool
 /// The haproxy.cfg of one load balancer; TLS listeners' certificates and CAs are written
 /// into `cert_dir` (0600), as Octavia writes them next to the configuration.
 pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String> {
+    render_with(config, cert_dir, None)
+}
+
+/// The haproxy.cfg an amphora serves from `dir`: `render`'s, with what Octavia's amphora adds
+/// for a running haproxy (its stats socket and the server-state file a reload starts from).
+pub fn render_served(config: &AmphoraConfig, dir: &Path) -> std::io::Result<String> {
+    std::fs::create_dir_all(dir)?;
+    render_with(config, dir, Some(dir))
+}
+
+/// Where a served haproxy's member states are kept across reloads (Octavia's name).
+pub fn server_state_file(dir: &Path) -> std::path::PathBuf {
+    dir.join("servers-state")
+}
+
+fn render_with(
+    config: &AmphoraConfig,
+    cert_dir: &Path,
+    served: Option<&Path>,
+) -> std::io::Result<String> {
     let listeners: Vec<&ListenerConfig> = config
         .listeners
         .iter()
@@ -285,9 +306,20 @@ pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String
     } else {
         ""
     };
+    let (runtime, load_state) = match served {
+        Some(dir) => (
+            // The socket's path is relative to haproxy's directory (see `process`).
+            format!(
+                "    stats socket unix@stats.sock mode 0600 level user\n    server-state-file {}\n",
+                server_state_file(dir).display()
+            ),
+            "    load-server-state-from-file global\n",
+        ),
+        None => (String::new(), ""),
+    };
     let mut out = format!(
-        "global\n    maxconn {maxconn}\n{external_check}\ndefaults\n    retries 3\n    option redispatch\n    \
-         option splice-request\n    option splice-response\n    option http-keep-alive\n"
+        "global\n{runtime}    maxconn {maxconn}\n{external_check}\ndefaults\n{load_state}    retries 3\n    \
+         option redispatch\n    option splice-request\n    option splice-response\n    option http-keep-alive\n"
     );
     for l in &listeners {
         frontend(&mut out, config, l, cert_dir)?;

@@ -27,6 +27,24 @@ pub struct Haproxy {
     master: Option<Child>,
 }
 
+/// The master's CLI socket, in its directory.
+const MASTER_SOCKET: &str = "master.sock";
+
+/// A UNIX socket `name` in `dir`, however long `dir`'s path: through the directory's
+/// descriptor (`/proc/self/fd/N/name`) when the whole path is too long for a socket address.
+pub async fn connect(dir: &Path, name: &str) -> std::io::Result<tokio::net::UnixStream> {
+    let path = dir.join(name);
+    if path.as_os_str().len() < 100 {
+        return tokio::net::UnixStream::connect(&path).await;
+    }
+    let handle = std::fs::File::open(dir)?;
+    use std::os::fd::AsRawFd;
+    let short = format!("/proc/self/fd/{}/{name}", handle.as_raw_fd());
+    let stream = tokio::net::UnixStream::connect(&short).await;
+    drop(handle);
+    stream
+}
+
 /// How long a start or a reload may take before it counts as failed.
 const READY: Duration = Duration::from_secs(10);
 
@@ -44,7 +62,7 @@ impl Haproxy {
     }
 
     fn socket(&self) -> PathBuf {
-        self.dir.join("master.sock")
+        self.dir.join(MASTER_SOCKET)
     }
 
     /// The master's pid while it runs.
@@ -97,7 +115,10 @@ impl Haproxy {
             );
             command.arg("-n").arg(most.to_string());
         }
+        // Socket paths are relative to its directory (a UNIX socket's path has at most 107
+        // bytes, and a data dir may be deep).
         let child = command
+            .current_dir(&self.dir)
             .arg("-W")
             .arg("-db")
             .arg("-f")
@@ -105,7 +126,7 @@ impl Haproxy {
             .arg("-p")
             .arg(self.dir.join("haproxy.pid"))
             .arg("-S")
-            .arg(&socket)
+            .arg(format!("unix@{MASTER_SOCKET}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(log)
@@ -151,17 +172,27 @@ impl Haproxy {
 
     /// `show stat` of the current worker, as HAProxy's CSV (header line first).
     pub async fn show_stat(&self) -> Result<String, HaproxyError> {
+        self.ask_worker("show stat").await
+    }
+
+    /// `show servers state` of the current worker (what `server-state-file` loads).
+    pub async fn show_servers_state(&self) -> Result<String, HaproxyError> {
+        self.ask_worker("show servers state").await
+    }
+
+    /// One command to the current worker, through the master.
+    async fn ask_worker(&self, command: &str) -> Result<String, HaproxyError> {
         let workers = self.workers().await?;
         let worker = workers
             .first()
             .ok_or_else(|| HaproxyError::Failed("haproxy has no worker".into()))?;
-        self.ask(&format!("@!{worker} show stat")).await
+        self.ask(&format!("@!{worker} {command}")).await
     }
 
     /// One command on the master's CLI socket.
     async fn ask(&self, command: &str) -> Result<String, HaproxyError> {
         let socket = self.socket();
-        let mut stream = tokio::net::UnixStream::connect(&socket)
+        let mut stream = connect(&self.dir, MASTER_SOCKET)
             .await
             .map_err(|e| failed(&socket, e))?;
         stream
@@ -237,9 +268,25 @@ impl Haproxy {
     }
 }
 
+/// Is haproxy on this machine (an executable `haproxy` on the PATH)?
+pub fn installed() -> Result<(), HaproxyError> {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = std::env::split_paths(&path).any(|dir| {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::metadata(dir.join("haproxy"))
+            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    });
+    if found {
+        Ok(())
+    } else {
+        Err(HaproxyError::Missing)
+    }
+}
+
 /// `haproxy -c`: Ok, or its ALERT lines.
 async fn check(config: &Path) -> Result<(), HaproxyError> {
     let out = Command::new("haproxy")
+        .current_dir(config.parent().unwrap_or(Path::new("/")))
         .arg("-c")
         .arg("-f")
         .arg(config)

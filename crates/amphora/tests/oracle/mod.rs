@@ -43,6 +43,7 @@ pub fn http_lb(port: u16, pool: PoolConfig) -> AmphoraConfig {
         pools: vec![pool],
         plumbing: None,
         vrrp: None,
+        engine: Default::default(),
     }
 }
 

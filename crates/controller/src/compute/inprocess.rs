@@ -16,6 +16,8 @@ pub struct InProcess {
     settings: HeartbeatSettings,
     drain: Duration,
     addresses: Arc<HostAddresses>,
+    /// `<data-dir>/amphorae`: an amphora that runs haproxy keeps its files in `<id>/` below.
+    dir: std::path::PathBuf,
 }
 
 impl InProcess {
@@ -24,6 +26,7 @@ impl InProcess {
         settings: HeartbeatSettings,
         drain: Duration,
         manage_addresses: bool,
+        dir: std::path::PathBuf,
     ) -> std::io::Result<InProcess> {
         let socket = UdpSocket::bind(amphora::agent::heartbeat_source(&settings)).await?;
         let management = if manage_addresses {
@@ -37,6 +40,7 @@ impl InProcess {
             settings,
             drain,
             addresses: Arc::new(HostAddresses::new(management)),
+            dir,
         })
     }
 
@@ -57,6 +61,7 @@ impl InProcess {
             self.drain,
             self.addresses.clone(),
             None,
+            Some(self.dir.join(id)),
         ));
         let previous = self
             .amphorae

@@ -31,6 +31,7 @@ pub fn config(vip: &str, listener: ListenerConfig, pool: PoolConfig) -> AmphoraC
         pools: vec![pool],
         plumbing: None,
         vrrp: None,
+        engine: Default::default(),
     }
 }
 

@@ -7,7 +7,7 @@ use crate::specs;
 use crate::vip;
 use front::schema::decode_as;
 use model::resource::{LoadBalancerCreate, LoadBalancerPatch};
-use model::{AdditionalVip, Flavor, FlavorProfile, LoadBalancer, Provider, Topology};
+use model::{AdditionalVip, EngineKind, Flavor, FlavorProfile, LoadBalancer, Provider, Topology};
 
 pub async fn route(state: &AppState, req: &Req, rest: &[&str]) -> ApiResult<Response> {
     match (&req.method, rest) {
@@ -58,7 +58,10 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     }
     validate::additional_vips(&body)?;
     let mut tx = state.core.store.begin().await?;
-    let (provider, topology) = resolve_provider(&mut tx, &body).await?;
+    let (provider, choice) = resolve_provider(&mut tx, &body).await?;
+    if let (Some(flavor), Some(engine)) = (body.flavor_id.value(), choice.engine) {
+        validate::engine_available(flavor, engine, &state.config.unavailable_engines)?;
+    }
     if let Some(az) = body.availability_zone.value() {
         let zone = tx
             .get(Kind::AvailabilityZone, az)
@@ -95,7 +98,8 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
         tags: body.tags.or_else(Vec::new),
         vip_port_owned: vip.owned,
         vip_vnic_type: "normal".into(),
-        topology,
+        topology: choice.topology,
+        engine: choice.engine,
     };
     let mut r = Resource::new(
         id.clone(),
@@ -117,13 +121,20 @@ async fn create(state: &AppState, req: &Req) -> ApiResult<Response> {
     ))
 }
 
-/// The provider, and the topology the flavor asks for (None: the worker's default).
+/// What a flavor's profile chooses (None: the worker's default).
+#[derive(Default)]
+struct FlavorChoice {
+    topology: Option<Topology>,
+    engine: Option<EngineKind>,
+}
+
+/// The provider, and what the flavor chooses.
 async fn resolve_provider(
     tx: &mut WriteTx,
     body: &LoadBalancerCreate,
-) -> ApiResult<(Provider, Option<Topology>)> {
+) -> ApiResult<(Provider, FlavorChoice)> {
     let mut provider = body.provider.value().cloned();
-    let mut topology = None;
+    let mut choice = FlavorChoice::default();
     if let Some(flavor_id) = body.flavor_id.value() {
         let flavor = tx
             .get(Kind::Flavor, flavor_id)
@@ -142,9 +153,14 @@ async fn resolve_provider(
             .await?;
         if let Some(profile) = profile.as_ref().and_then(Resource::get::<FlavorProfile>) {
             // Checked against the provider's schema when the profile was made.
-            topology = serde_json::from_str::<serde_json::Value>(&profile.flavor_data)
-                .ok()
-                .and_then(|d| d["loadbalancer_topology"].as_str()?.parse().ok());
+            let data =
+                serde_json::from_str::<serde_json::Value>(&profile.flavor_data).unwrap_or_default();
+            choice = FlavorChoice {
+                topology: data["loadbalancer_topology"]
+                    .as_str()
+                    .and_then(|t| t.parse().ok()),
+                engine: data["engine"].as_str().and_then(|e| e.parse().ok()),
+            };
             let flavor_provider = profile.provider_name.clone();
             match &provider {
                 Some(p) if *p != flavor_provider => {
@@ -160,7 +176,7 @@ async fn resolve_provider(
     let provider = name
         .parse()
         .map_err(|_| ApiError::bad_request(format!("Provider '{name}' is not enabled.")))?;
-    Ok((provider, topology))
+    Ok((provider, choice))
 }
 
 async fn allocate_additional(

@@ -47,6 +47,7 @@ pub fn flavor_capabilities(provider: Provider) -> Vec<Capability> {
     }
     vec![
         cap("loadbalancer_topology", "The load balancer topology. One of: SINGLE - One amphora per load balancer. ACTIVE_STANDBY - Two amphora per load balancer.", Holds::OneOf(&["ACTIVE_STANDBY", "SINGLE"])),
+        cap("engine", "The data plane serving the load balancer (Ostia). One of: native - Ostia's own engine. haproxy - Debian's haproxy, configured as Octavia's amphora configures it.", Holds::OneOf(model::EngineKind::NAMES)),
         cap("compute_flavor", "The compute driver flavor ID.", Holds::Text),
         cap("amp_image_tag", "The amphora image tag.", Holds::Text),
         cap("sriov_vip", "When true, the VIP port will be created using an SR-IOV VF port.", Holds::Flag),

@@ -8,8 +8,8 @@ use super::*;
 use model::protocol::{ClientAuthentication, TLS_VERSIONS};
 use model::resource::{LoadBalancerCreate, Persistence, Redirect};
 use model::{
-    HealthMonitor, L7Action, L7Rule, L7RuleType, Listener, ListenerProtocol, MonitorType, Patch,
-    PersistenceType, Pool, PoolProtocol, X_SSL_HEADERS,
+    EngineKind, HealthMonitor, L7Action, L7Rule, L7RuleType, Listener, ListenerProtocol,
+    MonitorType, Patch, PersistenceType, Pool, PoolProtocol, X_SSL_HEADERS,
 };
 
 const HEADERS: &[&str] = &[
@@ -35,6 +35,7 @@ pub enum Stage {
 pub fn listener(tree: &Tree, l: &Listener, stage: Stage) -> ApiResult<()> {
     let protocol = l.protocol;
     insert_headers(l)?;
+    engine_serves(tree.load_balancer().engine, protocol)?;
     let client_refs =
         l.client_ca_tls_container_ref.is_some() || l.client_crl_container_ref.is_some();
     let refs = l.has_certificate_refs() || client_refs;
@@ -604,6 +605,34 @@ pub fn l7rule_type_given(kind: &Patch<L7RuleType>) -> ApiResult<()> {
         return Err(rule_error("Invalid L7 Rule: invalid rule type"));
     }
     Ok(())
+}
+
+/// A listener protocol the load balancer's engine (its flavor's choice) cannot serve:
+/// haproxy has no UDP or SCTP (Octavia's amphora serves those with LVS, not HAProxy).
+pub fn engine_serves(engine: Option<EngineKind>, protocol: ListenerProtocol) -> ApiResult<()> {
+    if engine == Some(EngineKind::Haproxy) && protocol.is_lvs() {
+        return Err(ApiError::bad_request(format!(
+            "The haproxy engine of this load balancer's flavor does not serve {protocol} \
+             listeners (Octavia serves them with LVS, not HAProxy): use a flavor whose engine \
+             is native."
+        )));
+    }
+    Ok(())
+}
+
+/// Why this deployment cannot serve `engine` (the flavor's), if it cannot.
+pub fn engine_available(
+    flavor_id: &str,
+    engine: EngineKind,
+    unavailable: &[(EngineKind, String)],
+) -> ApiResult<()> {
+    match unavailable.iter().find(|(e, _)| *e == engine) {
+        Some((_, reason)) => Err(ApiError::bad_request(format!(
+            "Flavor '{flavor_id}' asks for the {engine} engine, which this deployment's \
+             amphora driver cannot serve: {reason}"
+        ))),
+        None => Ok(()),
+    }
 }
 
 /// A profile's data document against the provider's schema, as the amphora driver's

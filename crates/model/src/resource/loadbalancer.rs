@@ -4,7 +4,7 @@
 use super::{nullable, yes, ListenerCreate, PoolCreate};
 use crate::address::IpAddress;
 use crate::patch::Patch;
-use crate::protocol::{Provider, Topology};
+use crate::protocol::{EngineKind, Provider, Topology};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -42,6 +42,9 @@ pub struct LoadBalancer {
     /// `--loadbalancer-topology` decides when it builds the amphorae.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub topology: Option<Topology>,
+    /// From the flavor's `engine`; None: the worker's `--default-engine` decides.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub engine: Option<EngineKind>,
 }
 
 fn amphora() -> Provider {

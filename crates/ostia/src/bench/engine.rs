@@ -433,6 +433,7 @@ fn engine_config() -> AmphoraConfig {
         pools: vec![http, tcp],
         plumbing: None,
         vrrp: None,
+        engine: Default::default(),
     }
 }
 

@@ -1,0 +1,214 @@
+//! One amphora's data plane: the native engine, or Debian's haproxy run from the
+//! configuration Octavia would write (`haproxy::render_served`), one master per load balancer
+//! in `<root>/haproxy/<lb id>/`. The configuration's `engine` picks which; when it changes,
+//! the one serving is emptied before the other binds. Both report the engine's `Status`, so
+//! the heartbeat is rendered the same way whichever serves.
+
+use crate::haproxy::{self, process::Haproxy};
+use engine::{Applied, ApplyError, Drain, Engine, Status};
+use model::{AmphoraConfig, EngineKind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+pub struct Plane {
+    native: Arc<Engine>,
+    /// The native engine has served something since it was last emptied.
+    native_used: AtomicBool,
+    haproxy: tokio::sync::Mutex<Option<Served>>,
+    /// The amphora's own directory; None: it cannot run haproxy.
+    root: Option<PathBuf>,
+}
+
+/// A running haproxy and the configuration it serves.
+struct Served {
+    process: Haproxy,
+    dir: PathBuf,
+    config: AmphoraConfig,
+}
+
+impl Plane {
+    pub fn new(native: Arc<Engine>, root: Option<PathBuf>) -> Plane {
+        Plane {
+            native,
+            native_used: AtomicBool::new(false),
+            haproxy: Default::default(),
+            root,
+        }
+    }
+
+    /// The native engine (its stick tables are what a pair shares).
+    pub fn native(&self) -> &Arc<Engine> {
+        &self.native
+    }
+
+    pub async fn apply(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
+        match config.engine {
+            EngineKind::Native => {
+                self.stop_haproxy().await;
+                self.native_used.store(true, Ordering::Relaxed);
+                self.native.apply(config).await
+            }
+            EngineKind::Haproxy => self.apply_haproxy(config).await,
+        }
+    }
+
+    async fn apply_haproxy(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
+        refuse_unserved(&config)?;
+        let Some(root) = &self.root else {
+            return Err(ApplyError::Refused(
+                "this amphora has no directory to run haproxy in".into(),
+            ));
+        };
+        let applied = Applied {
+            generation: config.generation,
+            failed_listeners: Vec::new(),
+        };
+        let mut served = self.haproxy.lock().await;
+        if served.as_ref().is_some_and(|s| s.config == config) {
+            return Ok(applied);
+        }
+        if self.native_used.swap(false, Ordering::Relaxed) {
+            // Its listening sockets close, so haproxy can bind the same addresses.
+            let empty = AmphoraConfig {
+                lb_id: config.lb_id.clone(),
+                generation: config.generation,
+                ..AmphoraConfig::default()
+            };
+            self.native.apply(empty).await?;
+        }
+        if config.vrrp.is_some() {
+            // The BACKUP of a pair binds the VIP it does not hold yet, as Octavia's amphora
+            // lets its haproxy (only in the amphora's own namespace).
+            nonlocal_bind();
+        }
+        let dir = root.join("haproxy").join(&config.lb_id);
+        let mut current = match served.take() {
+            Some(s) if s.dir == dir => s,
+            Some(mut other) => {
+                other.stop().await;
+                Served::new(dir)
+            }
+            None => Served::new(dir),
+        };
+        current.save_server_state().await;
+        let result = match haproxy::render_served(&config, &current.dir) {
+            Ok(rendered) => current
+                .process
+                .apply(&rendered)
+                .await
+                .map_err(|e| ApplyError::Refused(e.to_string())),
+            Err(e) => Err(ApplyError::Refused(format!(
+                "{}: {e}",
+                current.dir.display()
+            ))),
+        };
+        if result.is_ok() {
+            current.config = config;
+        }
+        // A refused configuration leaves the running one serving.
+        let running = current.process.pid().is_some();
+        if running {
+            *served = Some(current);
+        } else {
+            current.stop().await;
+        }
+        result.map(|()| applied)
+    }
+
+    pub async fn status(&self) -> Status {
+        let served = self.haproxy.lock().await;
+        match served.as_ref() {
+            Some(s) => match s.process.show_stat().await {
+                Ok(csv) => haproxy::stats::status(&csv, s.config.generation),
+                // Nothing reported serves: its listeners go OFFLINE, as when a worker dies.
+                Err(e) => {
+                    tracing::warn!(lb = %s.config.lb_id, error = %e, "haproxy's stats unreadable");
+                    Status {
+                        generation: s.config.generation,
+                        ..Status::default()
+                    }
+                }
+            },
+            None => self.native.status().await,
+        }
+    }
+
+    /// Stops serving: haproxy at once, the native engine's connections given the drain time.
+    pub async fn shutdown(&self) -> Drain {
+        self.stop_haproxy().await;
+        self.native.shutdown().await
+    }
+
+    async fn stop_haproxy(&self) {
+        if let Some(mut s) = self.haproxy.lock().await.take() {
+            s.stop().await;
+        }
+    }
+}
+
+impl Served {
+    fn new(dir: PathBuf) -> Served {
+        Served {
+            process: Haproxy::new(&dir),
+            dir,
+            config: AmphoraConfig::default(),
+        }
+    }
+
+    /// Member health as the running haproxy knows it, for the next one to start from
+    /// (`server-state-file`): a reload does not send every member back through its checks.
+    async fn save_server_state(&mut self) {
+        if self.process.pid().is_none() {
+            return;
+        }
+        match self.process.show_servers_state().await {
+            Ok(state) => {
+                let path = haproxy::server_state_file(&self.dir);
+                if let Err(e) = std::fs::write(&path, state) {
+                    tracing::warn!(path = %path.display(), error = %e, "server state not saved");
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "haproxy's server state unreadable"),
+        }
+    }
+
+    /// Stops haproxy and removes its files (certificates and keys among them).
+    async fn stop(&mut self) {
+        self.process.stop().await;
+        remove_dir(&self.dir);
+    }
+}
+
+fn remove_dir(dir: &Path) {
+    if let Err(e) = std::fs::remove_dir_all(dir) {
+        if e.kind() != std::io::ErrorKind::NotFound {
+            tracing::warn!(dir = %dir.display(), error = %e, "haproxy's directory not removed");
+        }
+    }
+}
+
+/// What haproxy cannot serve: UDP and SCTP listeners (Octavia's amphora serves those with
+/// LVS, not HAProxy).
+fn refuse_unserved(config: &AmphoraConfig) -> Result<(), ApplyError> {
+    match config.listeners.iter().find(|l| l.protocol.is_lvs()) {
+        Some(l) => Err(ApplyError::Refused(format!(
+            "listener {}: the haproxy engine does not serve {} listeners (Octavia serves them \
+             with LVS): use the native engine",
+            l.id, l.protocol
+        ))),
+        None => Ok(()),
+    }
+}
+
+/// `net.ipv{4,6}.ip_nonlocal_bind = 1` in this namespace.
+fn nonlocal_bind() {
+    for path in [
+        "/proc/sys/net/ipv4/ip_nonlocal_bind",
+        "/proc/sys/net/ipv6/ip_nonlocal_bind",
+    ] {
+        if let Err(e) = std::fs::write(path, "1") {
+            tracing::warn!(path, error = %e, "non-local bind not allowed");
+        }
+    }
+}
