@@ -10,7 +10,9 @@ member the DN (X-SSL-*); an HTTPS pool re-encrypts to an `openssl s_server` veri
 is DOWN with 503s under another CA, and serves again without one. A ref that does not load is
 refused with Octavia's 400; deleting a secret removes it.
 
-Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command).
+Environment: OSTIA_BIN (ostia binary), OPENSTACK (the `openstack` command), OSTIA_ENGINE
+(native, the default, or haproxy: `ostia up --default-engine haproxy`, every load balancer served
+by a haproxy of its own).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
 """
 import base64
@@ -55,7 +57,8 @@ def main():
         [OSTIA_BIN, "up", "--data-dir", os.path.join(tmp, "data"),
          "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
          "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
-         "--key-manager-bind", "127.0.0.1:%d" % kmp],
+         "--key-manager-bind", "127.0.0.1:%d" % kmp,
+         "--default-engine", os.environ.get("OSTIA_ENGINE", "native")],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     clouds = os.path.join(tmp, "data", "clouds.yaml")
     backends = []

@@ -188,8 +188,12 @@ fn pool_tls(p: &PoolConfig, dir: &Path) -> std::io::Result<String> {
             );
             if let Some(crl) = &tls.crl_pem {
                 let path = file(dir, format!("{}-crl.pem", p.id), crl)?;
-                let _ = write!(opts, " crl-file {path} verify required");
+                let _ = write!(opts, " crl-file {path}");
             }
+            // Octavia writes `verify required` only with a CRL, relying on haproxy's default;
+            // but an HTTPS monitor's `check-ssl verify none` earlier on the line turns
+            // verification off for the traffic too. A pool given a CA verifies its members.
+            opts.push_str(" verify required");
         }
         None => opts.push_str(" verify none"),
     }
