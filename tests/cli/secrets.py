@@ -28,6 +28,7 @@ from seed_003 import OSTIA_BIN, check, finish, free_port, get, wait_for  # noqa:
 
 HOME = os.path.expanduser("~")
 OPENSTACK = os.environ.get("OPENSTACK") or os.path.join(HOME, ".cache/ostia-venv/bin/openstack")
+ENGINE = os.environ.get("OSTIA_ENGINE", "native")
 
 
 class Run:
@@ -58,7 +59,7 @@ def main():
          "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
          "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
          "--key-manager-bind", "127.0.0.1:%d" % kmp,
-         "--default-engine", os.environ.get("OSTIA_ENGINE", "native")],
+         "--default-engine", ENGINE],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     clouds = os.path.join(tmp, "data", "clouds.yaml")
     backends = []
@@ -211,6 +212,7 @@ def main():
                 "--default-tls-container-ref", missing, lb)
         check("a ref that does not load: 'Could not retrieve certificate'",
               not r.ok and "Could not retrieve certificate" in r.err, r.detail())
+        refused_configuration(osc, log.name, curl)
         r = osc("secret", "delete", key)
         check("openstack secret delete <key>", r.ok, r.detail())
         r = osc("secret", "list", "-f", "json")
@@ -220,6 +222,25 @@ def main():
     finally:
         code = finish(server, log, tmp, backends)
     return code
+
+
+def refused_configuration(osc, log_path, curl):
+    """A cipher list OpenSSL does not know (the API takes any outside its prohibit list): the data
+    plane refuses it, the listener goes ERROR with the reason in the worker's log, and the
+    listener keeps serving what it served."""
+    r = osc("loadbalancer", "listener", "set", "--tls-ciphers", "NOT-A-CIPHER", "https")
+    check("listener set --tls-ciphers NOT-A-CIPHER is accepted by the API", r.ok, r.detail())
+
+    def status():
+        r = osc("loadbalancer", "listener", "show", "https", "-f", "value", "-c", "provisioning_status")
+        return (r.out.strip() == "ERROR", r.out.strip())
+    ok, last = wait_for(status, timeout=20)
+    check("... the data plane refuses it: the listener goes ERROR", ok, last)
+    text = open(log_path, errors="replace").read()
+    reason = ("unable to set SSL cipher list to 'NOT-A-CIPHER'" if ENGINE == "haproxy" else "NOT-A-CIPHER")
+    check("... with the reason in the worker's log (%s)" % reason, reason in text, text[-800:])
+    body = curl("www.example.com")
+    check("... and the listener serves its previous configuration", "you hit: web" in body, body)
 
 
 def openssl(tmp, *args):
