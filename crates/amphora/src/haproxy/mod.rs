@@ -313,7 +313,10 @@ fn render_with(
                 "    stats socket unix@stats.sock mode 0600 level user\n    server-state-file {}\n",
                 server_state_file(dir).display()
             ),
-            "    load-server-state-from-file global\n",
+            // A reload closes idle keep-alive connections at once, racing requests clients
+            // are sending on them (haproxy ≥ 2.4); with this, each is closed after answering
+            // one more request (`Connection: close`), as haproxy did before 2.4.
+            "    load-server-state-from-file global\n    option idle-close-on-response\n",
         ),
         None => (String::new(), ""),
     };

@@ -45,6 +45,9 @@ pub async fn connect(dir: &Path, name: &str) -> std::io::Result<tokio::net::Unix
     stream
 }
 
+/// How often a start or a reload is looked at (a `show proc` on the master's socket).
+const POLL: Duration = Duration::from_millis(5);
+
 /// How long a start or a reload may take before it counts as failed.
 const READY: Duration = Duration::from_secs(10);
 
@@ -227,7 +230,7 @@ impl Haproxy {
                     "haproxy did not start a worker".into(),
                 ));
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
@@ -245,7 +248,7 @@ impl Haproxy {
                     last_lines(&self.dir.join("haproxy.log"))
                 )));
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            tokio::time::sleep(POLL).await;
         }
     }
 
