@@ -5,8 +5,9 @@
 //! the heartbeat is rendered the same way whichever serves.
 
 use crate::haproxy::{self, process::Haproxy};
-use engine::{Applied, ApplyError, Drain, Engine, Status};
+use engine::{Applied, ApplyError, Counters, Drain, Engine, Status};
 use model::{AmphoraConfig, EngineKind};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -25,6 +26,8 @@ struct Served {
     process: Haproxy,
     dir: PathBuf,
     config: AmphoraConfig,
+    /// Per listener, what the workers before the current one counted.
+    carried: HashMap<String, Counters>,
 }
 
 impl Plane {
@@ -92,6 +95,7 @@ impl Plane {
             None => Served::new(dir),
         };
         current.save_server_state().await;
+        let counted = current.counters().await;
         let result = match haproxy::render_served(&config, &current.dir) {
             Ok(rendered) => current
                 .process
@@ -105,6 +109,10 @@ impl Plane {
         };
         if result.is_ok() {
             current.config = config;
+            // The new worker counts from zero: what the old one counted is carried on.
+            for (id, c) in counted {
+                current.carried.entry(id).or_default().add(&c);
+            }
         }
         // A refused configuration leaves the running one serving.
         let running = current.process.pid().is_some();
@@ -120,7 +128,15 @@ impl Plane {
         let served = self.haproxy.lock().await;
         match served.as_ref() {
             Some(s) => match s.process.show_stat().await {
-                Ok(csv) => haproxy::stats::status(&csv, s.config.generation),
+                Ok(csv) => {
+                    let mut status = haproxy::stats::status(&csv, s.config.generation);
+                    for l in &mut status.listeners {
+                        if let Some(c) = s.carried.get(&l.id) {
+                            l.counters.add(c);
+                        }
+                    }
+                    status
+                }
                 // Nothing reported serves: its listeners go OFFLINE, as when a worker dies.
                 Err(e) => {
                     tracing::warn!(lb = %s.config.lb_id, error = %e, "haproxy's stats unreadable");
@@ -153,6 +169,7 @@ impl Served {
             process: Haproxy::new(&dir),
             dir,
             config: AmphoraConfig::default(),
+            carried: HashMap::new(),
         }
     }
 
@@ -170,6 +187,21 @@ impl Served {
                 }
             }
             Err(e) => tracing::warn!(error = %e, "haproxy's server state unreadable"),
+        }
+    }
+
+    /// The current worker's listener counters (none when haproxy does not run).
+    async fn counters(&mut self) -> Vec<(String, Counters)> {
+        if self.process.pid().is_none() {
+            return Vec::new();
+        }
+        match self.process.show_stat().await {
+            Ok(csv) => haproxy::stats::status(&csv, 0)
+                .listeners
+                .into_iter()
+                .map(|l| (l.id, l.counters))
+                .collect(),
+            Err(_) => Vec::new(),
         }
     }
 

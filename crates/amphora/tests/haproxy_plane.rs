@@ -1,6 +1,6 @@
 //! An amphora whose configuration says `engine: haproxy`: it runs one haproxy master for its
-//! load balancer under its own directory, reports `show stat` as its status, keeps member
-//! health across reloads (the server-state file: a member found down stays down through a
+//! load balancer under its own directory, reports `show stat` as its status (the counters of
+//! workers before a reload carried on), keeps member health across reloads (the server-state file: a member found down stays down through a
 //! reload instead of starting over as UP), refuses UDP listeners and configurations haproxy
 //! refuses while the running one keeps serving, and removes its files when stopped. Skips,
 //! saying so, where HAProxy is not installed.
@@ -130,9 +130,17 @@ async fn an_amphora_serves_through_haproxy_keeps_member_health_and_refuses_what_
     web2.fail_checks(true);
     until_member(&amphora, "m2", MemberHealth::Down).await;
     let members3 = [("m1", web1.addr), ("m2", web2.addr), ("m3", web3.addr)];
+    let counted = amphora.status().await.listeners[0].counters.clone();
+    assert!(counted.total_connections >= 4, "{counted:?}");
     amphora.apply(config(port, &members3, 2)).await.unwrap();
     let status = amphora.status().await;
     assert_eq!(status.generation, 2);
+    let carried = &status.listeners[0].counters;
+    assert!(
+        carried.total_connections >= counted.total_connections
+            && carried.bytes_in >= counted.bytes_in,
+        "the new worker's counters carry the old one's: {counted:?} then {carried:?}"
+    );
     let m2 = status.pools[0].members.iter().find(|m| m.id == "m2");
     assert_eq!(
         m2.map(|m| m.status),

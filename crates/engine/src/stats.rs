@@ -22,6 +22,16 @@ pub struct Counters {
     pub request_errors: u64,
 }
 
+impl Counters {
+    /// Adds `other`'s running totals (not its gauge, active connections) to these.
+    pub fn add(&mut self, other: &Counters) {
+        self.bytes_in += other.bytes_in;
+        self.bytes_out += other.bytes_out;
+        self.total_connections += other.total_connections;
+        self.request_errors += other.request_errors;
+    }
+}
+
 impl ListenerStats {
     pub fn read(&self) -> Counters {
         Counters {

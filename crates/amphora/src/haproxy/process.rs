@@ -101,11 +101,16 @@ impl Haproxy {
             .map_err(|e| failed(&self.dir, e))?;
         let mut command = Command::new("haproxy");
         // Octavia's maxconn (50,000 per listener) needs about two and a half descriptors per
-        // connection (two sockets, and splicing's pipes).
-        // Safety: only async-signal-safe calls (getrlimit, setrlimit) between fork and exec.
+        // connection (two sockets, and splicing's pipes). And haproxy stops when the process
+        // that runs it dies (an amphora process killed, a crash): a master left behind would
+        // go on answering on the VIP beside the amphora that replaces it. (The signal follows
+        // the spawning thread: a runtime's worker, which lives as long as the runtime.)
+        // Safety: only async-signal-safe calls (getrlimit, setrlimit, prctl) between fork
+        // and exec.
         unsafe {
             command.pre_exec(|| {
                 raise_fd_limit();
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
                 Ok(())
             });
         }

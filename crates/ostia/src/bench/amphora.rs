@@ -216,16 +216,24 @@ pub(super) fn summary(name: &str, mut ms: Vec<f64>) -> String {
     )
 }
 
-pub async fn provision(count: usize, driver: AmphoraDriver) -> anyhow::Result<()> {
+pub async fn provision(
+    count: usize,
+    driver: AmphoraDriver,
+    engine: model::EngineKind,
+) -> anyhow::Result<()> {
     let dir = bench_dir("provision");
-    let running = ostia::start(options(&dir, driver, PROVISION_CIDR)?).await?;
+    let running = ostia::start(ostia::Options {
+        default_engine: engine,
+        ..options(&dir, driver, PROVISION_CIDR)?
+    })
+    .await?;
     let api = Api::connect(running.api_addr, running.network_addr).await?;
     let web1 = Backend::http(&format!("{}-web1", tag()), "127.0.0.1:0".parse()?).await?;
     let web2 = Backend::http(&format!("{}-web2", tag()), "127.0.0.1:0".parse()?).await?;
     let monitor =
         json!({"type": "HTTP", "delay": 5, "timeout": 5, "max_retries": 2, "url_path": "/"});
     println!(
-        "ostia bench provision: {count} load balancers (LB, HTTP listener, pool, 2 members, HTTP monitor in one POST), {} amphorae",
+        "ostia bench provision: {count} load balancers (LB, HTTP listener, pool, 2 members, HTTP monitor in one POST), {} amphorae, {engine} engine",
         driver_name(driver)
     );
     let (mut to_active, mut to_traffic) = (Vec::new(), Vec::new());

@@ -1,6 +1,7 @@
 //! `ostia bench engine`: the native engine against HAProxy (Debian package, an equivalent
-//! configuration, `nbthread` equal to the engine's threads) and direct access, on loopback,
-//! in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), TCP bulk
+//! configuration, `nbthread` equal to the engine's threads), HAProxy as Ostia's haproxy engine
+//! runs it (the same load balancer rendered as Octavia renders it, master-worker, all cores:
+//! compare per core) and direct access, on loopback, in one run: HTTP keep-alive and HTTP with a new connection per request (wrk), TCP bulk
 //! throughput, HTTP keep-alive through 10 L7 policies, and TERMINATED_HTTPS with the same
 //! certificate for both proxies: a new TLS connection per request (ECDSA P-256 and RSA 2048;
 //! wrk resumes sessions where the server lets it, for both proxies alike), TLS keep-alive, and
@@ -25,11 +26,15 @@ const TCP_MEMBER: &str = "127.0.0.1:18090";
 const ENGINE_VIP: &str = "127.22.0.1";
 const HAPROXY_VIP: &str = "127.22.0.2";
 const APPLY_VIP: &str = "127.22.0.3";
+const INSIDE_VIP: &str = "127.22.0.4";
 
 #[derive(Clone, Copy, PartialEq)]
 enum Target {
     Direct,
     Haproxy,
+    /// The haproxy engine as Ostia runs it: Octavia's configuration of the engine's load
+    /// balancer (`render_served`), haproxy in master-worker mode.
+    Inside,
     Engine,
 }
 
@@ -38,6 +43,7 @@ impl Target {
         match self {
             Target::Direct => "direct",
             Target::Haproxy => "haproxy",
+            Target::Inside => "hap-in-o",
             Target::Engine => "engine",
         }
     }
@@ -123,7 +129,23 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
         Command::new("haproxy").get_program(),
         &["-db", "-f", &haproxy_cfg.to_string_lossy()],
     )?;
+    let mut inside_config = with_tls_and_l7(engine_config(), &certs)?;
+    inside_config.vips = vec![INSIDE_VIP.parse()?];
+    inside_config.engine = model::EngineKind::Haproxy;
+    let mut inside = amphora::haproxy::process::Haproxy::new(&dir.join("inside"));
+    inside
+        .apply(&amphora::haproxy::render_served(
+            &inside_config,
+            &dir.join("inside"),
+        )?)
+        .await?;
+    let inside_worker = *inside
+        .workers()
+        .await?
+        .first()
+        .context("haproxy inside Ostia has a worker")?;
     for addr in [
+        format!("{INSIDE_VIP}:8080"),
         format!("{ENGINE_VIP}:8080"),
         format!("{HAPROXY_VIP}:8080"),
         format!("{ENGINE_VIP}:8443"),
@@ -147,7 +169,12 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
         "tls full hs ecdsa",
         "tls full hs rsa",
     ];
-    let targets = [Target::Direct, Target::Haproxy, Target::Engine];
+    let targets = [
+        Target::Direct,
+        Target::Haproxy,
+        Target::Inside,
+        Target::Engine,
+    ];
     let mut results: Vec<Vec<Vec<Sample>>> = vec![vec![Vec::new(); targets.len()]; scenarios.len()];
     println!(
         "ostia bench engine: {rounds} rounds x {seconds} s, proxy threads {threads}, loopback"
@@ -163,17 +190,14 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
                 if si >= 3 && *target == Target::Direct {
                     continue;
                 }
-                let proxy = match target {
-                    Target::Direct => None,
-                    Target::Haproxy => Some(&haproxy),
-                    Target::Engine => Some(&engine),
+                let cpu = || match target {
+                    Target::Direct => 0.0,
+                    Target::Haproxy => haproxy.cpu_seconds(),
+                    Target::Inside => super::process::cpu_seconds(inside_worker),
+                    Target::Engine => engine.cpu_seconds(),
                 };
-                let cpu_before = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0);
-                let vip = if *target == Target::Engine {
-                    ENGINE_VIP
-                } else {
-                    HAPROXY_VIP
-                };
+                let cpu_before = cpu();
+                let vip = vip_of(*target);
                 let mut sample = match si {
                     0 => wrk(&http_url(*target), seconds, false)?,
                     1 => wrk(&http_url(*target), seconds, true)?,
@@ -185,7 +209,7 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
                     7 => full_handshakes(&format!("{vip}:8443"), seconds).await?,
                     _ => full_handshakes(&format!("{vip}:8444"), seconds).await?,
                 };
-                sample.cpu = proxy.map(|p| p.cpu_seconds()).unwrap_or(0.0) - cpu_before;
+                sample.cpu = cpu() - cpu_before;
                 let unit = if si == 2 { "Gb/s" } else { "req/s" };
                 println!(
                     "{:<22}{:<9}{:>9.2} {unit:<5}{:>9.2}{:>10.2}{:>8}{:>9.2}   (round {round})",
@@ -201,26 +225,55 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
             }
         }
     }
-    println!("\nengine / haproxy (each figure the median over rounds):");
-    let per_core = |s: &Sample| if s.cpu > 0.0 { s.rate / s.cpu } else { 0.0 };
-    for (si, scenario) in scenarios.iter().enumerate() {
-        let (hap, eng) = (&results[si][1], &results[si][2]);
-        let errors: u64 = results[si].iter().flatten().map(|s| s.errors).sum();
-        println!(
-            "  {:<22} throughput {:.2}x   per proxy core {:.2}x   p99 {:.2} vs {:.2} ms   errors {}",
-            scenario,
-            median(eng, |s| s.rate) / median(hap, |s| s.rate).max(f64::MIN_POSITIVE),
-            median(eng, per_core) / median(hap, per_core).max(f64::MIN_POSITIVE),
-            median(eng, |s| s.p99_ms),
-            median(hap, |s| s.p99_ms),
-            errors
-        );
-    }
+    let errors: Vec<u64> = results
+        .iter()
+        .map(|r| r.iter().flatten().map(|s| s.errors).sum())
+        .collect();
+    ratios("engine / haproxy", &scenarios, &results, (3, 1), &errors);
+    ratios(
+        "haproxy inside Ostia (Octavia's configuration, all cores) / standalone haproxy",
+        &scenarios,
+        &results,
+        (2, 1),
+        &errors,
+    );
+    ratios(
+        "engine / haproxy inside Ostia",
+        &scenarios,
+        &results,
+        (3, 2),
+        &errors,
+    );
+    inside.stop().await;
     drop((engine, haproxy));
     applies_under_load(seconds.max(4)).await?;
     drop(backends);
     let _ = std::fs::remove_dir_all(dir);
     Ok(())
+}
+
+/// The ratios of target `a` to target `b` per scenario (each figure the median over rounds).
+fn ratios(
+    title: &str,
+    scenarios: &[&str],
+    results: &[Vec<Vec<Sample>>],
+    (a, b): (usize, usize),
+    errors: &[u64],
+) {
+    println!("\n{title} (each figure the median over rounds):");
+    let per_core = |s: &Sample| if s.cpu > 0.0 { s.rate / s.cpu } else { 0.0 };
+    for (si, scenario) in scenarios.iter().enumerate() {
+        let (x, y) = (&results[si][a], &results[si][b]);
+        println!(
+            "  {:<22} throughput {:.2}x   per proxy core {:.2}x   p99 {:.2} vs {:.2} ms   errors {}",
+            scenario,
+            median(x, |s| s.rate) / median(y, |s| s.rate).max(f64::MIN_POSITIVE),
+            median(x, per_core) / median(y, per_core).max(f64::MIN_POSITIVE),
+            median(x, |s| s.p99_ms),
+            median(y, |s| s.p99_ms),
+            errors[si]
+        );
+    }
 }
 
 /// New connections that never resume: a full handshake each (`handshake`).
@@ -308,19 +361,26 @@ async fn wait_port(addr: &str) -> anyhow::Result<()> {
     bail!("nothing listens on {addr}")
 }
 
+/// The address a proxy target serves on (every listener on its own port of it).
+fn vip_of(target: Target) -> &'static str {
+    match target {
+        Target::Direct | Target::Haproxy => HAPROXY_VIP,
+        Target::Inside => INSIDE_VIP,
+        Target::Engine => ENGINE_VIP,
+    }
+}
+
 fn http_url(target: Target) -> String {
     match target {
         Target::Direct => format!("http://{}/", HTTP_MEMBERS[0]),
-        Target::Haproxy => format!("http://{HAPROXY_VIP}:8080/"),
-        Target::Engine => format!("http://{ENGINE_VIP}:8080/"),
+        proxy => format!("http://{}:8080/", vip_of(proxy)),
     }
 }
 
 fn tcp_addr(target: Target) -> SocketAddr {
     let s = match target {
         Target::Direct => TCP_MEMBER.to_string(),
-        Target::Haproxy => format!("{HAPROXY_VIP}:9000"),
-        Target::Engine => format!("{ENGINE_VIP}:9000"),
+        proxy => format!("{}:9000", vip_of(proxy)),
     };
     s.parse().expect("a socket address")
 }

@@ -37,6 +37,9 @@ pub enum BenchCommand {
         count: usize,
         #[arg(long, value_enum, default_value = "inprocess")]
         amphora: crate::AmphoraKind,
+        /// What serves the load balancers (haproxy: one haproxy master each).
+        #[arg(long, value_enum, default_value = "native")]
+        engine: crate::EngineArg,
     },
     /// The outage a looping client sees when an amphora dies: SINGLE kills the amphora
     /// process (process driver); ACTIVE_STANDBY kills the MASTER's namespace in a lab of
@@ -91,10 +94,19 @@ pub async fn run(what: BenchCommand) -> anyhow::Result<()> {
             scale_count,
             concurrency,
         } => api::run(count, database, scale_count, concurrency).await,
-        BenchCommand::Provision { count, amphora } => match amphora.into() {
+        BenchCommand::Provision {
+            count,
+            amphora,
+            engine,
+        } => match (amphora.into(), engine.into()) {
             // Amphorae on hosts need a lab of namespaces around them.
-            ostia::AmphoraDriver::Netns => hosts::provision(count).await,
-            driver => amphora::provision(count, driver).await,
+            (ostia::AmphoraDriver::Netns, model::EngineKind::Native) => {
+                hosts::provision(count).await
+            }
+            (ostia::AmphoraDriver::Netns, _) => {
+                anyhow::bail!("bench provision --amphora netns measures the native engine only")
+            }
+            (driver, engine) => amphora::provision(count, driver, engine).await,
         },
         BenchCommand::Failover {
             kills,
