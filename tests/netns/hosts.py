@@ -7,7 +7,8 @@ network 10.0.0.0/24 across them over VXLAN. Backends and the client are probes
 
 Checks: load balancers are spread over the hosts, `ip netns` shows one `amphora-<id>` per
 amphora, round robin through every VIP from a client probe, `neutron
-lbaas-agent-hosting-loadbalancer` names each one's host; deleting a load balancer leaves no
+lbaas-agent-hosting-loadbalancer` names each one's host; a load balancer on a haproxy-engine
+flavor runs its haproxy inside its amphora's namespace and serves; deleting a load balancer leaves no
 namespace, veth or bridge behind; an agent with a wrong key is never registered.
 
 Private addresses exist only inside the namespaces made here; everything made is removed at
@@ -336,7 +337,59 @@ def run(lab, tmp):
             fip, ns = outside
             seen = {curl(ns, "http://%s/" % fip) for _ in range(6)}
             check("after the move the floating IP %s still alternates" % fip, len(seen - {None}) == 2, seen)
+    haproxy_engine(probes, client)
     delete_everything(lab, lbs, probes)
+
+
+def haproxy_engine(probes, client):
+    """A load balancer on a flavor whose engine is haproxy: its amphora's haproxy runs inside the
+    amphora's namespace on its host, round robin through its VIP, nothing left after its delete."""
+    code, fp = api("POST", "/v2/lbaas/flavorprofiles", {"flavorprofile": {
+        "name": "haproxy", "provider_name": "amphora", "flavor_data": json.dumps({"engine": "haproxy"})}})
+    code2, flavor = api("POST", "/v2/lbaas/flavors", {"flavor": {
+        "name": "haproxy", "flavor_profile_id": (fp or {}).get("flavorprofile", {}).get("id")}})
+    if not check("a flavor whose profile says engine haproxy", code == "201" and code2 == "201", (fp, flavor)):
+        return
+    subnet = (njson("subnet-show", "private-subnet") or {}).get("id")
+    members = [{"address": probes.get(n, {}).get("ip_address", "10.0.0.250"), "protocol_port": 80}
+               for n in ("web1", "web2")]
+    code, body = api("POST", "/v2/lbaas/loadbalancers", {"loadbalancer": {
+        "name": "hap", "vip_subnet_id": subnet, "flavor_id": flavor["flavor"]["id"], "listeners": [{
+            "protocol": "HTTP", "protocol_port": 80, "default_pool": {
+                "name": "hap-pool", "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN", "members": members}}]}})
+    if not check("POST a load balancer graph on the haproxy flavor: 201", code == "201", body):
+        return
+    lb = body["loadbalancer"]
+
+    def active():
+        code, b = api("GET", "/v2/lbaas/loadbalancers/%s" % lb["id"])
+        status = (b or {}).get("loadbalancer", {}).get("provisioning_status") if code == "200" else None
+        return status in ("ACTIVE", "ERROR"), status
+    ok, status = wait_for(active, timeout=60)
+    check("it goes ACTIVE on a host", ok and status == "ACTIVE", status)
+    code, amps = api("GET", "/v2/octavia/amphorae?loadbalancer_id=%s" % lb["id"])
+    amp = ((amps or {}).get("amphorae") or [{}])[0].get("id", "-")
+    pids = sh("ip", "netns", "pids", "amphora-" + amp, check_rc=False).stdout.split()
+    masters = []
+    for pid in pids:
+        try:
+            words = open("/proc/%s/cmdline" % pid, "rb").read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if os.path.basename(words[0]) == "haproxy" and any("/%s/haproxy.cfg" % lb["id"] in w for w in words):
+            masters.append(pid)
+    check("haproxy runs inside the amphora's namespace amphora-%s, its config under .../%s/"
+          % (amp[:8], lb["id"][:8]), masters, pids)
+    url = "http://%s/" % lb["vip_address"]
+
+    def both():
+        seen = {curl(client, url) for _ in range(6)} - {None}
+        return len(seen) == 2, seen
+    ok, seen = wait_for(both, timeout=30)
+    check("curl from the client probe through the haproxy engine alternates between web1 and web2", ok, seen)
+    code, _ = api("DELETE", "/v2/lbaas/loadbalancers/%s?cascade=true" % lb["id"])
+    ok, _ = wait_for(lambda: (not any(os.path.exists("/proc/%s" % p) for p in masters), None), timeout=30)
+    check("after its delete (%s) no haproxy of it is left" % code, code == "204" and ok, masters)
 
 
 def floating_ip(lab, lb, probes):
@@ -398,8 +451,9 @@ json.dump({"worst": worst, "fails": fails}, open(out, "w"))
 """
 
 
-def api(method, path):
-    p = in_ns(host_ns(0), "curl", "-s", "-X", method, "http://127.0.0.1:%d%s" % (API, path), "-w",
+def api(method, path, body=None):
+    data = ["-H", "Content-Type: application/json", "-d", json.dumps(body)] if body is not None else []
+    p = in_ns(host_ns(0), "curl", "-s", "-X", method, *data, "http://127.0.0.1:%d%s" % (API, path), "-w",
               "\n%{http_code}", check_rc=False)
     body, _, code = p.stdout.rpartition("\n")
     try:

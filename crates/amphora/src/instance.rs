@@ -44,7 +44,7 @@ impl Amphora {
         dir: Option<PathBuf>,
         haproxy_root: Option<PathBuf>,
     ) -> Amphora {
-        let plane = Arc::new(Plane::new(Arc::new(Engine::new(drain)), haproxy_root));
+        let plane = Arc::new(Plane::new(id, Arc::new(Engine::new(drain)), haproxy_root));
         let vrrp = Arc::new(Vrrp::new(dir));
         let (tx, rx) = watch::channel(settings);
         let sender = sender::spawn(id.to_string(), plane.clone(), vrrp.clone(), rx, socket);

@@ -13,6 +13,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 pub struct Plane {
+    /// The amphora's id (its peer name in a pair's haproxy).
+    id: String,
     native: Arc<Engine>,
     /// The native engine has served something since it was last emptied.
     native_used: AtomicBool,
@@ -31,8 +33,9 @@ struct Served {
 }
 
 impl Plane {
-    pub fn new(native: Arc<Engine>, root: Option<PathBuf>) -> Plane {
+    pub fn new(id: &str, native: Arc<Engine>, root: Option<PathBuf>) -> Plane {
         Plane {
+            id: id.to_string(),
             native,
             native_used: AtomicBool::new(false),
             haproxy: Default::default(),
@@ -96,7 +99,7 @@ impl Plane {
         };
         current.save_server_state().await;
         let counted = current.counters().await;
-        let result = match haproxy::render_served(&config, &current.dir) {
+        let result = match haproxy::render_served(&config, &current.dir, &self.id) {
             Ok(rendered) => current
                 .process
                 .apply(&rendered)
@@ -122,6 +125,15 @@ impl Plane {
             current.stop().await;
         }
         result.map(|()| applied)
+    }
+
+    /// One command of HAProxy's CLI to the haproxy serving (None: none serves).
+    pub async fn haproxy_command(
+        &self,
+        command: &str,
+    ) -> Option<Result<String, haproxy::process::HaproxyError>> {
+        let served = self.haproxy.lock().await;
+        Some(served.as_ref()?.process.ask_worker(command).await)
     }
 
     pub async fn status(&self) -> Status {
@@ -233,8 +245,13 @@ fn refuse_unserved(config: &AmphoraConfig) -> Result<(), ApplyError> {
     }
 }
 
-/// `net.ipv{4,6}.ip_nonlocal_bind = 1` in this namespace.
+/// `net.ipv{4,6}.ip_nonlocal_bind = 1` in this namespace, when it is an amphora's own (never
+/// in the namespace of the machine's init).
 fn nonlocal_bind() {
+    let namespace = |pid: &str| std::fs::read_link(format!("/proc/{pid}/ns/net")).ok();
+    if namespace("self").is_none() || namespace("self") == namespace("1") {
+        return;
+    }
     for path in [
         "/proc/sys/net/ipv4/ip_nonlocal_bind",
         "/proc/sys/net/ipv6/ip_nonlocal_bind",

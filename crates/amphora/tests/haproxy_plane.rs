@@ -195,3 +195,78 @@ async fn an_amphora_serves_through_haproxy_keeps_member_health_and_refuses_what_
     assert!(!dir.exists(), "its files (keys among them) are gone");
     assert!(tokio::net::TcpStream::connect(vip).await.is_err());
 }
+
+/// The two haproxies of a pair share their stick tables through a peers section (as Octavia's
+/// amphorae): the SOURCE_IP entry of a client the first served reaches the second, which
+/// started after it and served nobody.
+#[tokio::test]
+async fn a_pair_of_haproxies_shares_its_stick_tables() {
+    if !have_haproxy("the haproxy engine's peers") {
+        return;
+    }
+    let (web1, web2) = (backend("web1").await, backend("web2").await);
+    let port = free_port();
+    let mut config = config(port, &[("m1", web1.addr), ("m2", web2.addr)], 1);
+    config.pools[0].healthmonitor = None;
+    config.pools[0].session_persistence = Some(model::SessionPersistence {
+        kind: model::PersistenceType::SourceIp,
+        cookie_name: None,
+        persistence_timeout: None,
+        persistence_granularity: None,
+    });
+    let member = |id: &str, last: u8| model::VrrpMember {
+        amphora_id: id.into(),
+        address: std::net::IpAddr::from([127, 0, 0, last]),
+        priority: 100,
+        interface: String::new(),
+        mac: String::new(),
+    };
+    config.vrrp = Some(model::VrrpConfig {
+        group: "lb7a1c".into(),
+        advert_int_ms: 100,
+        members: vec![member("amp-a", 71), member("amp-b", 72)],
+    });
+    let roots = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let plane = |id: &str, root: &std::path::Path| {
+        amphora::plane::Plane::new(
+            id,
+            Arc::new(engine::Engine::default()),
+            Some(root.to_path_buf()),
+        )
+    };
+    let (a, b) = (
+        plane("amp-a", roots.0.path()),
+        plane("amp-b", roots.1.path()),
+    );
+    // Only A serves the client; B starts after, and gets the entry from A.
+    a.apply(config.clone()).await.unwrap();
+    let cfg = std::fs::read_to_string(roots.0.path().join("haproxy/lb-7a1c/haproxy.cfg")).unwrap();
+    assert!(cfg.contains("localpeer ampa"), "{cfg}");
+    assert!(cfg.contains("peers lb7a1c_peers"), "{cfg}");
+    assert!(cfg.contains("peer ampb 127.0.0.72:1025"), "{cfg}");
+    let vip = SocketAddr::from(([127, 0, 0, 1], port));
+    until_answers(vip, "a pair's haproxy").await;
+    assert_eq!(exchange(vip, GET).await.status, 200);
+    b.apply(config.clone()).await.unwrap();
+    let table = "pool:listener";
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let command = format!("show table {table}");
+        let ta = a.haproxy_command(&command).await.unwrap().unwrap();
+        let tb = b.haproxy_command(&command).await.unwrap().unwrap();
+        let has = |t: &str| {
+            t.lines()
+                .any(|l| l.contains("key=::ffff:127.0.0.1") || l.contains("key=127.0.0.1"))
+        };
+        if has(&ta) && has(&tb) {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the client's entry in both tables: {ta} | {tb}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    drop(a.shutdown().await);
+    drop(b.shutdown().await);
+}

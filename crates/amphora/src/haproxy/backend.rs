@@ -41,11 +41,13 @@ fn inserts(l: &ListenerConfig, header: &str) -> bool {
         .is_some_and(|v| v.eq_ignore_ascii_case("true"))
 }
 
+/// One backend; `peers`: the peers section its stick table is shared through (a pair's).
 pub fn render(
     out: &mut String,
     l: &ListenerConfig,
     p: &PoolConfig,
     dir: &Path,
+    peers: Option<&str>,
 ) -> std::io::Result<()> {
     let _ = writeln!(out, "\nbackend {}:{}", p.id, l.id);
     let pool_mode = match p.protocol {
@@ -63,7 +65,7 @@ pub fn render(
         _ => "roundrobin",
     };
     let _ = writeln!(out, "    balance {balance}");
-    persistence(out, p);
+    persistence(out, p, peers);
     if let Some(m) = enabled_monitor(p) {
         monitor(out, m);
     }
@@ -79,20 +81,23 @@ pub fn render(
     Ok(())
 }
 
-fn persistence(out: &mut String, p: &PoolConfig) {
+fn persistence(out: &mut String, p: &PoolConfig, peers: Option<&str>) {
     let Some(sp) = &p.session_persistence else {
         return;
     };
+    let shared = peers
+        .map(|name| format!(" peers {name}"))
+        .unwrap_or_default();
     match sp.kind {
         PersistenceType::SourceIp => {
-            let _ = writeln!(out, "    stick-table type ipv6 size {STICK_SIZE}");
+            let _ = writeln!(out, "    stick-table type ipv6 size {STICK_SIZE}{shared}");
             out.push_str("    stick on src\n");
         }
         PersistenceType::AppCookie => {
             let name = sp.cookie_name.as_deref().unwrap_or_default();
             let _ = writeln!(
                 out,
-                "    stick-table type string len 64 size {STICK_SIZE}\n    \
+                "    stick-table type string len 64 size {STICK_SIZE}{shared}\n    \
                  stick store-response res.cook({name})\n    stick match req.cook({name})"
             );
         }

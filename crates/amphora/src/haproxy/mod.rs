@@ -265,12 +265,39 @@ pub fn render(config: &AmphoraConfig, cert_dir: &Path) -> std::io::Result<String
     render_with(config, cert_dir, None)
 }
 
-/// The haproxy.cfg an amphora serves from `dir`: `render`'s, with what Octavia's amphora adds
-/// for a running haproxy (its stats socket and the server-state file a reload starts from).
-pub fn render_served(config: &AmphoraConfig, dir: &Path) -> std::io::Result<String> {
+/// The haproxy.cfg amphora `amphora_id` serves from `dir`: `render`'s, with what Octavia's
+/// amphora adds for a running haproxy (its stats socket, the server-state file a reload
+/// starts from, and for one of a pair the peers its stick tables are shared with).
+pub fn render_served(
+    config: &AmphoraConfig,
+    dir: &Path,
+    amphora_id: &str,
+) -> std::io::Result<String> {
     std::fs::create_dir_all(dir)?;
-    render_with(config, dir, Some(dir))
+    render_with(config, dir, Some((dir, amphora_id)))
 }
+
+/// Octavia's names: the pair's peers section, and each amphora's peer (ids without dashes).
+fn peers_name(lb_id: &str) -> String {
+    format!("{}_peers", lb_id.replace('-', ""))
+}
+
+fn peer_name(amphora_id: &str) -> String {
+    amphora_id.replace('-', "")
+}
+
+/// The peers section of a pair (Octavia's: each amphora at its VRRP address, TCP 1025).
+fn peers_section(name: &str, group: &model::VrrpConfig) -> String {
+    let mut out = format!("\npeers {name}\n");
+    for m in &group.members {
+        let addr = std::net::SocketAddr::new(m.address, PEER_PORT);
+        let _ = writeln!(out, "    peer {} {addr}", peer_name(&m.amphora_id));
+    }
+    out
+}
+
+/// The TCP port HAProxy's peers of a pair talk on (a first listener's `peer_port`).
+const PEER_PORT: u16 = 1025;
 
 /// Where a served haproxy's member states are kept across reloads (Octavia's name).
 pub fn server_state_file(dir: &Path) -> std::path::PathBuf {
@@ -280,7 +307,7 @@ pub fn server_state_file(dir: &Path) -> std::path::PathBuf {
 fn render_with(
     config: &AmphoraConfig,
     cert_dir: &Path,
-    served: Option<&Path>,
+    served: Option<(&Path, &str)>,
 ) -> std::io::Result<String> {
     let listeners: Vec<&ListenerConfig> = config
         .listeners
@@ -306,8 +333,11 @@ fn render_with(
     } else {
         ""
     };
+    // One of a pair shares its stick tables with the other (as Octavia's amphorae).
+    let pair = served.zip(config.vrrp.as_ref());
+    let peers = pair.map(|_| peers_name(&config.lb_id));
     let (runtime, load_state) = match served {
-        Some(dir) => (
+        Some((dir, _)) => (
             // The socket's path is relative to haproxy's directory (see `process`).
             format!(
                 "    stats socket unix@stats.sock mode 0600 level user\n    server-state-file {}\n",
@@ -320,16 +350,23 @@ fn render_with(
         ),
         None => (String::new(), ""),
     };
+    let localpeer = match pair {
+        Some(((_, me), _)) => format!("    localpeer {}\n", peer_name(me)),
+        None => String::new(),
+    };
     let mut out = format!(
-        "global\n{runtime}    maxconn {maxconn}\n{external_check}\ndefaults\n{load_state}    retries 3\n    \
+        "global\n{runtime}{localpeer}    maxconn {maxconn}\n{external_check}\ndefaults\n{load_state}    retries 3\n    \
          option redispatch\n    option splice-request\n    option splice-response\n    option http-keep-alive\n"
     );
+    if let (Some(((_, _), group)), Some(name)) = (pair, &peers) {
+        out.push_str(&peers_section(name, group));
+    }
     for l in &listeners {
         frontend(&mut out, config, l, cert_dir)?;
     }
     for l in &listeners {
         for p in used_pools(config, l) {
-            backend::render(&mut out, l, p, cert_dir)?;
+            backend::render(&mut out, l, p, cert_dir, peers.as_deref())?;
         }
     }
     Ok(out)

@@ -188,8 +188,8 @@ impl Haproxy {
         self.ask_worker("show servers state").await
     }
 
-    /// One command to the current worker, through the master.
-    async fn ask_worker(&self, command: &str) -> Result<String, HaproxyError> {
+    /// One command of HAProxy's CLI to the current worker, through the master.
+    pub async fn ask_worker(&self, command: &str) -> Result<String, HaproxyError> {
         let workers = self.workers().await?;
         let worker = workers
             .first()

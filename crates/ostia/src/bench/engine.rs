@@ -137,6 +137,7 @@ pub async fn run(rounds: usize, seconds: u64, threads: usize) -> anyhow::Result<
         .apply(&amphora::haproxy::render_served(
             &inside_config,
             &dir.join("inside"),
+            "bench",
         )?)
         .await?;
     let inside_worker = *inside
