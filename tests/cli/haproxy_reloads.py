@@ -4,6 +4,7 @@ balancer in front of two `ostia backend`s, `wrk` (keep-alive connections) throug
 N member updates (weights changing; each a job, a new configuration checked by `haproxy -c` and a
 seamless reload) go through the API one after the other. Every wrk request gets a 2xx (no socket
 error, no other status), each update is seen ACTIVE, and one haproxy master serves at the end.
+Then L7 policies on it: a path to a second pool, another path rejected.
 
 Environment: OSTIA_BIN, WRK (default `wrk`), UPDATES (default 1000).
 Prints `ok - …` / `not ok - …` per check and `N passed, N failed`; exits 1 on failure.
@@ -117,6 +118,41 @@ def run(api, net, processes):
           body)
     masters = haproxy_masters(lb["id"])
     check("one haproxy master serves the load balancer after the reloads", len(masters) == 1, masters)
+    l7(api, lb, members, vip, active)
+
+
+def l7(api, lb, members, vip, active):
+    """L7 policies on the haproxy engine: /api/ to a pool of web2 alone, /admin rejected."""
+    listener = lb["listeners"][0]["id"]
+    host, port = members[1].split(":")
+    st, body = request(api, "POST", "/pools", {"pool": {
+        "name": "api", "loadbalancer_id": lb["id"], "protocol": "HTTP", "lb_algorithm": "ROUND_ROBIN"}})
+    api_pool = (body or {}).get("pool", {}).get("id") if st == 201 else None
+    ok = st == 201 and wait_for(active, timeout=30, interval=0.05)[0]
+    st, member = request(api, "POST", "/pools/%s/members" % api_pool,
+                         {"member": {"address": host, "protocol_port": int(port)}})
+    ok = ok and st == 201 and wait_for(active, timeout=30, interval=0.05)[0]
+    check("a second pool (web2 alone)", ok, (body, member))
+    for policy in ({"action": "REDIRECT_TO_POOL", "redirect_pool_id": api_pool, "position": 1,
+                    "rules": [{"type": "PATH", "compare_type": "STARTS_WITH", "value": "/api/"}]},
+                   {"action": "REJECT", "position": 2,
+                    "rules": [{"type": "PATH", "compare_type": "EQUAL_TO", "value": "/admin"}]}):
+        policy["listener_id"] = listener
+        st, body = request(api, "POST", "/l7policies", {"l7policy": policy})
+        ok = st == 201 and wait_for(active, timeout=30, interval=0.05)[0]
+        check("l7policy %s (with its rule in the same POST)" % policy["action"], ok, body)
+
+    def fetch(path):
+        p = subprocess.run(["curl", "-s", "-o", "-", "-w", "\n%{http_code}", "http://%s%s" % (vip, path)],
+                           capture_output=True, text=True)
+        body, _, code = p.stdout.rpartition("\n")
+        return "%s %s" % (body.strip(), code)
+    got = [fetch("/api/users") for _ in range(4)]
+    check("GET /api/users goes to the api pool every time", got == ["you hit: web2 200"] * 4, got)
+    got = {fetch("/") for _ in range(6)}
+    check("GET / still alternates over the default pool", got == {"you hit: web1 200", "you hit: web2 200"}, got)
+    got = fetch("/admin")
+    check("GET /admin is rejected (403)", got.endswith(" 403"), got)
 
 
 def haproxy_masters(lb_id):

@@ -16,7 +16,9 @@ client sees nothing), both die at once (both rebuilt, the VIP served again), and
 eligible host a new pair goes on it. Deleting the load balancer frees its VRRP ports and
 namespaces.
 
-Needs root (skips without it). Environment: OSTIA_BIN, NEUTRON, OPENSTACK.
+Needs root (skips without it). Environment: OSTIA_BIN, NEUTRON, OPENSTACK, OSTIA_ENGINE (native,
+the default, or haproxy: `--default-engine haproxy`, each amphora's haproxy sharing its stick
+tables through Octavia's peers section).
 """
 import json
 import os
@@ -33,6 +35,7 @@ from hosts import check, host_ip, host_ns, namespaces, neutron, njson, sh, wait_
 HOME = os.path.expanduser("~")
 OPENSTACK = os.environ.get("OPENSTACK") or os.path.join(HOME, ".cache/ostia-venv/bin/openstack")
 KILLS = 3
+ENGINE = os.environ.get("OSTIA_ENGINE", "native")
 
 LOOPER = r"""
 import json, os, socket, sys, time
@@ -99,7 +102,7 @@ def start(lab, tmp):
     cp = os.path.join(tmp, "cp")
     controllers = "%s:%d" % (host_ip(0), lab_.HM)
     lab.spawn(host_ns(0), [lab_.OSTIA_BIN, "up", "--auth", "noauth", "--data-dir", cp, "--amphora", "netns",
-                           "--loadbalancer-topology", "ACTIVE_STANDBY",
+                           "--loadbalancer-topology", "ACTIVE_STANDBY", "--default-engine", ENGINE,
                            "--host", "host-0", "--local-ip", host_ip(0), "--health-bind", controllers,
                            "--api-bind", "127.0.0.1:%d" % lab_.API, "--network-bind", "127.0.0.1:%d" % lab_.NET,
                            "--key-manager-bind", "127.0.0.1:0", "--identity-bind", "127.0.0.1:0"],
