@@ -180,10 +180,40 @@ fn instance(
     })
 }
 
-/// Whether `ip` is an address of this namespace: only then can a socket bind it without
-/// IP_FREEBIND.
+/// Whether `ip` is an address of an interface of this namespace, from the kernel's list (a
+/// bind test would pass for any address under `ip_nonlocal_bind`, which the namespace of a
+/// pair's haproxy has).
 fn is_local(ip: IpAddr) -> bool {
-    std::net::UdpSocket::bind((ip, 0)).is_ok()
+    let mut list: *mut libc::ifaddrs = std::ptr::null_mut();
+    // Safety: getifaddrs fills `list`, which is freed below and not used after.
+    if unsafe { libc::getifaddrs(&mut list) } != 0 {
+        return false;
+    }
+    let mut found = false;
+    let mut entry = list;
+    while !entry.is_null() && !found {
+        // Safety: a node of the list getifaddrs made; its address, when present, is a
+        // sockaddr of the family it names.
+        let ifa = unsafe { &*entry };
+        if !ifa.ifa_addr.is_null() {
+            let address = match i32::from(unsafe { (*ifa.ifa_addr).sa_family }) {
+                libc::AF_INET => {
+                    let sin = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in) };
+                    Some(IpAddr::from(sin.sin_addr.s_addr.to_ne_bytes()))
+                }
+                libc::AF_INET6 => {
+                    let sin6 = unsafe { &*(ifa.ifa_addr as *const libc::sockaddr_in6) };
+                    Some(IpAddr::from(sin6.sin6_addr.s6_addr))
+                }
+                _ => None,
+            };
+            found = address == Some(ip);
+        }
+        entry = ifa.ifa_next;
+    }
+    // Safety: the list getifaddrs returned, freed once.
+    unsafe { libc::freeifaddrs(list) };
+    found
 }
 
 /// Permanent neighbour entries for the peers' VRRP addresses, with their ports' MACs.
@@ -260,4 +290,16 @@ fn spawn(dir: &Path) -> Result<Child, String> {
             }
             _ => format!("keepalived: {e}"),
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_local;
+
+    #[test]
+    fn local_means_an_interface_holds_the_address() {
+        assert!(is_local("127.0.0.1".parse().unwrap()));
+        // Bindable under ip_nonlocal_bind, yet no interface's.
+        assert!(!is_local("192.0.2.77".parse().unwrap()));
+    }
 }
