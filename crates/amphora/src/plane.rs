@@ -2,10 +2,11 @@
 //! configuration Octavia would write (`haproxy::render_served`), one master per load balancer
 //! in `<root>/haproxy/<lb id>/`. The configuration's `engine` picks which; when it changes,
 //! the one serving is emptied before the other binds. Both report the engine's `Status`, so
-//! the heartbeat is rendered the same way whichever serves.
+//! the heartbeat is rendered the same way whichever serves. UDP and SCTP listeners are not
+//! served on haproxy (reported as failed listeners, the others serve).
 
 use crate::haproxy::{self, process::Haproxy};
-use engine::{Applied, ApplyError, Counters, Drain, Engine, Status};
+use engine::{Applied, ApplyError, Counters, Drain, Engine, ListenerFailure, Status};
 use model::{AmphoraConfig, EngineKind};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -19,7 +20,9 @@ pub struct Plane {
     /// The native engine has served something since it was last emptied.
     native_used: AtomicBool,
     haproxy: tokio::sync::Mutex<Option<Served>>,
-    /// The amphora's own directory; None: it cannot run haproxy.
+    /// The last status reported, for the heartbeats while an apply holds `haproxy`.
+    last: std::sync::Mutex<Status>,
+    /// The amphora's own directory (absolute); None: it cannot run haproxy.
     root: Option<PathBuf>,
 }
 
@@ -39,7 +42,9 @@ impl Plane {
             native,
             native_used: AtomicBool::new(false),
             haproxy: Default::default(),
-            root,
+            last: Default::default(),
+            // haproxy runs in its directory: a relative data dir would resolve twice.
+            root: root.map(|r| std::path::absolute(&r).unwrap_or(r)),
         }
     }
 
@@ -48,7 +53,16 @@ impl Plane {
         &self.native
     }
 
-    pub async fn apply(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
+    /// Serves `config`. Runs to its end even when the caller stops waiting (an agent's
+    /// client timing out): a reload given up half-way would leave no haproxy serving.
+    pub async fn apply(self: &Arc<Self>, config: AmphoraConfig) -> Result<Applied, ApplyError> {
+        let plane = self.clone();
+        tokio::spawn(async move { plane.apply_now(config).await })
+            .await
+            .unwrap_or_else(|e| Err(ApplyError::Refused(format!("the apply failed: {e}"))))
+    }
+
+    async fn apply_now(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
         match config.engine {
             EngineKind::Native => {
                 self.stop_haproxy().await;
@@ -60,7 +74,6 @@ impl Plane {
     }
 
     async fn apply_haproxy(&self, config: AmphoraConfig) -> Result<Applied, ApplyError> {
-        refuse_unserved(&config)?;
         let Some(root) = &self.root else {
             return Err(ApplyError::Refused(
                 "this amphora has no directory to run haproxy in".into(),
@@ -68,13 +81,16 @@ impl Plane {
         };
         let applied = Applied {
             generation: config.generation,
-            failed_listeners: Vec::new(),
+            failed_listeners: unserved(&config),
         };
         let mut served = self.haproxy.lock().await;
-        if served.as_ref().is_some_and(|s| s.config == config) {
-            return Ok(applied);
+        if let Some(s) = served.as_mut() {
+            // A haproxy that died (a crash, the OOM killer) is started again.
+            if s.config == config && s.process.pid().is_some() {
+                return Ok(applied);
+            }
         }
-        if self.native_used.swap(false, Ordering::Relaxed) {
+        if self.native_used.load(Ordering::Relaxed) {
             // Its listening sockets close, so haproxy can bind the same addresses.
             let empty = AmphoraConfig {
                 lb_id: config.lb_id.clone(),
@@ -82,6 +98,7 @@ impl Plane {
                 ..AmphoraConfig::default()
             };
             self.native.apply(empty).await?;
+            self.native_used.store(false, Ordering::Relaxed);
         }
         if config.vrrp.is_some() {
             // The BACKUP of a pair binds the VIP it does not hold yet, as Octavia's amphora
@@ -137,8 +154,12 @@ impl Plane {
     }
 
     pub async fn status(&self) -> Status {
-        let served = self.haproxy.lock().await;
-        match served.as_ref() {
+        let Ok(served) = self.haproxy.try_lock() else {
+            // An apply holds it (a reload may take seconds): the last report stands, so the
+            // heartbeats go on and a slow reload is not taken for a dead amphora.
+            return self.last.lock().expect("not poisoned").clone();
+        };
+        let status = match served.as_ref() {
             Some(s) => match s.process.show_stat().await {
                 Ok(csv) => {
                     let mut status = haproxy::stats::status(&csv, s.config.generation);
@@ -159,7 +180,9 @@ impl Plane {
                 }
             },
             None => self.native.status().await,
-        }
+        };
+        *self.last.lock().expect("not poisoned") = status.clone();
+        status
     }
 
     /// Stops serving: haproxy at once, the native engine's connections given the drain time.
@@ -232,17 +255,22 @@ fn remove_dir(dir: &Path) {
     }
 }
 
-/// What haproxy cannot serve: UDP and SCTP listeners (Octavia's amphora serves those with
-/// LVS, not HAProxy).
-fn refuse_unserved(config: &AmphoraConfig) -> Result<(), ApplyError> {
-    match config.listeners.iter().find(|l| l.protocol.is_lvs()) {
-        Some(l) => Err(ApplyError::Refused(format!(
-            "listener {}: the haproxy engine does not serve {} listeners (Octavia serves them \
-             with LVS): use the native engine",
-            l.id, l.protocol
-        ))),
-        None => Ok(()),
-    }
+/// The listeners haproxy cannot serve, each with the reason: UDP and SCTP (Octavia's amphora
+/// serves those with LVS). The others serve; the worker puts these in ERROR.
+fn unserved(config: &AmphoraConfig) -> Vec<ListenerFailure> {
+    config
+        .listeners
+        .iter()
+        .filter(|l| l.protocol.is_lvs())
+        .map(|l| ListenerFailure {
+            id: l.id.clone(),
+            reason: format!(
+                "the haproxy engine does not serve {} listeners (Octavia serves them with LVS): \
+                 use the native engine",
+                l.protocol
+            ),
+        })
+        .collect()
 }
 
 /// `net.ipv{4,6}.ip_nonlocal_bind = 1` in this namespace, when it is an amphora's own (never

@@ -1,8 +1,8 @@
 //! An amphora whose configuration says `engine: haproxy`: it runs one haproxy master for its
 //! load balancer under its own directory, reports `show stat` as its status (the counters of
 //! workers before a reload carried on), keeps member health across reloads (the server-state file: a member found down stays down through a
-//! reload instead of starting over as UP), refuses UDP listeners and configurations haproxy
-//! refuses while the running one keeps serving, and removes its files when stopped. Skips,
+//! reload instead of starting over as UP), reports UDP listeners as failed while the rest
+//! serves, refuses configurations haproxy refuses while the running one keeps serving, and removes its files when stopped. Skips,
 //! saying so, where HAProxy is not installed.
 
 mod oracle;
@@ -152,7 +152,7 @@ async fn an_amphora_serves_through_haproxy_keeps_member_health_and_refuses_what_
         assert_ne!(body, "you hit: web2", "a down member gets no traffic");
     }
 
-    // UDP is LVS's in Octavia's amphora: refused, nothing changes.
+    // UDP is LVS's in Octavia's amphora: that listener is reported failed, the rest serves.
     let mut udp = config(port, &members3, 3);
     udp.listeners.push(ListenerConfig::new(
         "dns",
@@ -160,8 +160,17 @@ async fn an_amphora_serves_through_haproxy_keeps_member_health_and_refuses_what_
         port,
         Some("pool"),
     ));
-    let refused = amphora.apply(udp).await.unwrap_err().to_string();
-    assert!(refused.contains("does not serve UDP"), "{refused}");
+    let applied = amphora.apply(udp).await.unwrap();
+    assert_eq!(applied.generation, 3);
+    assert_eq!(applied.failed_listeners.len(), 1, "{applied:?}");
+    assert_eq!(applied.failed_listeners[0].id, "dns");
+    assert!(
+        applied.failed_listeners[0]
+            .reason
+            .contains("does not serve UDP"),
+        "{applied:?}"
+    );
+    assert_eq!(exchange(vip, GET).await.status, 200);
 
     // A TLS listener with a cipher list OpenSSL does not know (the API takes any outside
     // its prohibit list): haproxy refuses it in its own words, the running one serves on.
@@ -189,7 +198,23 @@ async fn an_amphora_serves_through_haproxy_keeps_member_health_and_refuses_what_
         "{refused}"
     );
     assert_eq!(exchange(vip, GET).await.status, 200);
-    assert_eq!(amphora.status().await.generation, 2);
+    assert_eq!(amphora.status().await.generation, 3);
+
+    // A configuration haproxy -c takes but the new worker cannot load (an address no
+    // interface holds): the master says the reload failed, the old worker serves on.
+    let nonlocal =
+        std::fs::read_to_string("/proc/sys/net/ipv4/ip_nonlocal_bind").unwrap_or_default();
+    if nonlocal.trim() == "0" {
+        let mut unbindable = config(port, &members3, 5);
+        unbindable.vips.push("192.0.2.1".parse().unwrap());
+        let refused = amphora.apply(unbindable).await.unwrap_err().to_string();
+        assert!(
+            refused.contains("could not load the new configuration"),
+            "{refused}"
+        );
+        assert_eq!(exchange(vip, GET).await.status, 200);
+        assert_eq!(amphora.status().await.generation, 3);
+    }
 
     drop(amphora.stop().await);
     assert!(!dir.exists(), "its files (keys among them) are gone");
@@ -228,11 +253,11 @@ async fn a_pair_of_haproxies_shares_its_stick_tables() {
     });
     let roots = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let plane = |id: &str, root: &std::path::Path| {
-        amphora::plane::Plane::new(
+        Arc::new(amphora::plane::Plane::new(
             id,
             Arc::new(engine::Engine::default()),
             Some(root.to_path_buf()),
-        )
+        ))
     };
     let (a, b) = (
         plane("amp-a", roots.0.path()),

@@ -127,26 +127,21 @@ pub(crate) fn alpn(names: &[String], h2: bool) -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// OpenSSL's names of the TLS 1.3 suites (always offered).
-const TLS13_NAMES: &[&str] = &[
-    "TLS_AES_128_GCM_SHA256",
-    "TLS_AES_256_GCM_SHA384",
-    "TLS_CHACHA20_POLY1305_SHA256",
-];
-
 /// The provider with the TLS 1.2 suites `ciphers` names (TLS 1.3's are always offered, as
 /// `ciphers` leaves them alone in HAProxy).
 pub(crate) fn provider(ciphers: Option<&str>) -> Result<CryptoProvider, String> {
     let mut provider = rustls::crypto::aws_lc_rs::default_provider();
     if let Some(list) = ciphers.filter(|c| !c.trim().is_empty()) {
-        // As OpenSSL: names it does not know are skipped, a list of none is refused.
-        let known = list.split(':').map(str::trim).any(|name| {
-            TLS13_NAMES.contains(&name) || TLS12_SUITES.iter().any(|(n, _)| *n == name)
-        });
+        // As OpenSSL's cipher list (TLS 1.2 and below): names it does not know are skipped,
+        // a list of none is refused.
+        let known = list
+            .split(':')
+            .map(str::trim)
+            .any(|name| TLS12_SUITES.iter().any(|(n, _)| *n == name));
         if !known {
             return Err(format!(
-                "tls_ciphers '{list}' names no cipher this engine serves (OpenSSL's names, as \
-                 ECDHE-RSA-AES128-GCM-SHA256)"
+                "tls_ciphers '{list}' names no TLS 1.2 cipher this engine serves (OpenSSL's names, \
+                 as ECDHE-RSA-AES128-GCM-SHA256; TLS 1.3's suites are always offered)"
             ));
         }
         let wanted: Vec<rustls::CipherSuite> = list

@@ -27,6 +27,13 @@ pub struct Haproxy {
     master: Option<Child>,
 }
 
+/// What the master's `show proc` says.
+#[derive(Default)]
+struct Processes {
+    workers: Vec<u32>,
+    failed_reloads: u64,
+}
+
 /// The master's CLI socket, in its directory.
 const MASTER_SOCKET: &str = "master.sock";
 
@@ -55,7 +62,8 @@ impl Haproxy {
     /// The haproxy of the load balancer whose directory is `dir` (made if missing).
     pub fn new(dir: &Path) -> Haproxy {
         Haproxy {
-            dir: dir.to_path_buf(),
+            // It runs in its directory: a relative path would resolve twice.
+            dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
             master: None,
         }
     }
@@ -107,10 +115,15 @@ impl Haproxy {
         // the spawning thread: a runtime's worker, which lives as long as the runtime.)
         // Safety: only async-signal-safe calls (getrlimit, setrlimit, prctl) between fork
         // and exec.
+        let parent = std::process::id() as libc::pid_t;
         unsafe {
-            command.pre_exec(|| {
+            command.pre_exec(move || {
                 raise_fd_limit();
                 libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                // The parent died before the signal was asked for: none will come.
+                if libc::getppid() != parent {
+                    return Err(std::io::Error::other("the parent is gone"));
+                }
                 Ok(())
             });
         }
@@ -148,19 +161,24 @@ impl Haproxy {
     /// SIGUSR2 to the master: it re-reads the configuration and starts a new worker with
     /// the listening sockets; the old one finishes its connections.
     async fn reload(&mut self, pid: u32) -> Result<(), HaproxyError> {
-        let before = self.workers().await.unwrap_or_default();
+        let before = self.processes().await?;
         // Safety: kill(2) on our own child, which has not been reaped.
         unsafe {
             libc::kill(pid as libc::pid_t, libc::SIGUSR2);
         }
-        self.until_workers_other_than(&before).await
+        self.until_reloaded(&before).await
     }
 
     /// The current workers' pids (not the old ones finishing their connections), from the
     /// master's `show proc`.
     pub async fn workers(&self) -> Result<Vec<u32>, HaproxyError> {
+        Ok(self.processes().await?.workers)
+    }
+
+    /// The master's `show proc`: its current workers, and how many reloads failed.
+    async fn processes(&self) -> Result<Processes, HaproxyError> {
         let answer = self.ask("show proc").await?;
-        let mut current = Vec::new();
+        let mut found = Processes::default();
         let mut old = false;
         for line in answer.lines() {
             if line.starts_with('#') {
@@ -168,14 +186,22 @@ impl Haproxy {
                 continue;
             }
             let mut words = line.split_whitespace();
-            let (Some(pid), Some("worker")) = (words.next(), words.next()) else {
-                continue;
-            };
-            if !old {
-                current.extend(pid.parse::<u32>().ok());
+            match (words.next(), words.next()) {
+                (Some(pid), Some("worker")) if !old => {
+                    found.workers.extend(pid.parse::<u32>().ok())
+                }
+                (Some(_), Some("master")) => {
+                    // `<pid> master <reloads> [failed: N] <uptime> <version>`
+                    found.failed_reloads = line
+                        .split("[failed: ")
+                        .nth(1)
+                        .and_then(|rest| rest.split(']').next()?.trim().parse().ok())
+                        .unwrap_or(0);
+                }
+                _ => {}
             }
         }
-        Ok(current)
+        Ok(found)
     }
 
     /// `show stat` of the current worker, as HAProxy's CSV (header line first).
@@ -239,12 +265,20 @@ impl Haproxy {
         }
     }
 
-    async fn until_workers_other_than(&mut self, before: &[u32]) -> Result<(), HaproxyError> {
+    /// Until a new worker runs, or the master says the reload failed (the old worker then
+    /// serves on).
+    async fn until_reloaded(&mut self, before: &Processes) -> Result<(), HaproxyError> {
         let started = Instant::now();
         loop {
-            if let Ok(workers) = self.workers().await {
-                if workers.iter().any(|w| !before.contains(w)) {
+            if let Ok(now) = self.processes().await {
+                if now.workers.iter().any(|w| !before.workers.contains(w)) {
                     return Ok(());
+                }
+                if now.failed_reloads > before.failed_reloads {
+                    return Err(HaproxyError::Failed(format!(
+                        "haproxy could not load the new configuration: {}",
+                        last_lines(&self.dir.join("haproxy.log"))
+                    )));
                 }
             }
             if started.elapsed() > READY || self.pid().is_none() {
