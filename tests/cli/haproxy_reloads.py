@@ -20,7 +20,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from chaos import request  # noqa: E402
-from seed_003 import OSTIA_BIN, check, finish, free_port, get, wait_for  # noqa: E402
+from seed_003 import OSTIA_BIN, check, finish, free_port, get, start_ostia, wait_for  # noqa: E402
 
 WRK = os.environ.get("WRK") or shutil.which("wrk") or "wrk"
 UPDATES = int(os.environ.get("UPDATES", "1000"))
@@ -32,24 +32,17 @@ def main():
         print("0 passed, 1 failed")
         return 1
     tmp = tempfile.mkdtemp(prefix="ostia-reloads-")
-    api_port, net, idp, hm = free_port(), free_port(), free_port(), free_port()
-    log = open(os.path.join(tmp, "ostia.log"), "w")
-    server = subprocess.Popen(
-        [OSTIA_BIN, "up", "--auth", "noauth", "--data-dir", os.path.join(tmp, "data"),
-         "--api-bind", "127.0.0.1:%d" % api_port, "--network-bind", "127.0.0.1:%d" % net,
-         "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
-         "--key-manager-bind", "127.0.0.1:0", "--default-engine", "haproxy"],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    server, log, api_port, network, _ = start_ostia(tmp, "--default-engine", "haproxy")
     api = "http://127.0.0.1:%d/v2/lbaas" % api_port
     processes = []
     try:
-        run(api, net, processes)
+        run(api, network, processes)
     finally:
         code = finish(server, log, tmp, processes)
     return code
 
 
-def run(api, net, processes):
+def run(api, network, processes):
     ok, _ = wait_for(lambda: (get(api + "/loadbalancers")[0] == 200, None))
     if not check("ostia up --default-engine haproxy answers", ok):
         return
@@ -59,7 +52,7 @@ def run(api, net, processes):
         processes.append(subprocess.Popen([OSTIA_BIN, "backend", "--name", name, "--bind", addr],
                                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
         members.append(addr)
-    st, body = request("http://127.0.0.1:%d/v2.0" % net, "GET", "/subnets?name=ostia-local-subnet")
+    st, body = request(network + "/v2.0", "GET", "/subnets?name=ostia-local-subnet")
     subnet = body["subnets"][0]["id"]
     graph = {"loadbalancer": {"name": "reloads", "vip_subnet_id": subnet, "listeners": [{
         "protocol": "HTTP", "protocol_port": 80, "default_pool": {

@@ -127,16 +127,16 @@ def nothing_left(served):
     check("after ostia stops its ostia0 interface is gone", link.returncode != 0)
 
 
-def start_ostia(tmp):
-    """`ostia up --auth noauth` on free loopback ports; returns (server, log, api port, network
-    endpoint, health manager port)."""
+def start_ostia(tmp, *extra):
+    """`ostia up --auth noauth` on free loopback ports, with `extra` arguments; returns (server,
+    log, api port, network endpoint, health manager port)."""
     api, net, idp, hm = free_port(), free_port(), free_port(), free_port()
     log = open(os.path.join(tmp, "ostia.log"), "w")
     server = subprocess.Popen(
         [OSTIA_BIN, "up", "--auth", "noauth", "--data-dir", os.path.join(tmp, "data"),
          "--api-bind", "127.0.0.1:%d" % api, "--network-bind", "127.0.0.1:%d" % net,
          "--identity-bind", "127.0.0.1:%d" % idp, "--health-bind", "127.0.0.1:%d" % hm,
-         "--key-manager-bind", "127.0.0.1:0"],
+         "--key-manager-bind", "127.0.0.1:0", *extra],
         stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     return server, log, api, "http://127.0.0.1:%d" % net, hm
 
